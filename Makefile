@@ -1,0 +1,30 @@
+# cache_ext: PGXS build.
+#
+# The install script is assembled from the per-concern fragments in
+# sql/install/ (sorted by name), so each subsystem keeps its SQL beside the
+# others without one very long hand-edited file.
+
+EXTENSION = cache_ext
+EXTVERSION = 0.1.0
+
+MODULE_big = cache_ext
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+INSTALL_FRAGMENTS = $(sort $(wildcard sql/install/*.sql))
+
+SHLIB_LINK = -lhiredis
+PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+
+# Regression tests (sql/NAME.sql, expected/NAME.out).  They need a running
+# server with cache_ext preloaded and a Redis: run them through
+# test/run_tests.sh, which starts both.
+REGRESS = setup api errors parity privileges
+REGRESS_OPTS = --inputdir=. --dbname=cache_ext_regress
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_FRAGMENTS)
+	cat $^ > $@

@@ -1,0 +1,46 @@
+/*-------------------------------------------------------------------------
+ *
+ * cache_ext.h
+ *	  The prelude every cache_ext source file includes first: the PostgreSQL
+ *	  headers we use everywhere, version differences, and the init function
+ *	  of each subsystem ("room") that _PG_init calls.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CACHE_EXT_H
+#define CACHE_EXT_H
+
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/elog.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+
+#if PG_VERSION_NUM < 150000
+#error "cache_ext requires PostgreSQL 15 or later"
+#endif
+
+/* PostgreSQL 17 ties wait event sets to a resource owner. */
+#if PG_VERSION_NUM >= 170000
+#define CreateWaitEventSetCompat(nevents) CreateWaitEventSet(NULL, (nevents))
+#else
+#define CreateWaitEventSetCompat(nevents) CreateWaitEventSet(TopMemoryContext, (nevents))
+#endif
+
+/* True when the library was loaded through shared_preload_libraries. */
+extern bool cache_ext_preloaded;
+
+/* Each room's init, called once from _PG_init in this order. */
+extern void SettingsInit(void);		/* settings.c: connection GUCs */
+extern void ConnectionInit(void);	/* connection.c */
+extern void PendingInit(void);		/* pending.c: transaction callbacks */
+extern void DeliveryInit(void);		/* delivery.c: shared memory, stats */
+extern void WorkerInit(void);		/* worker.c: background worker */
+extern void TriggersInit(void);		/* triggers.c */
+extern void CountersInit(void);		/* counters.c */
+extern void ProfileInit(void);		/* profile.c */
+
+#endif							/* CACHE_EXT_H */

@@ -1,0 +1,45 @@
+/*-------------------------------------------------------------------------
+ *
+ * pending.h
+ *	  The per-transaction set of cache effects waiting for commit.
+ *
+ *	  Triggers and SQL functions never talk to Redis to invalidate: they add
+ *	  an effect here.  Effects are deduplicated per (kind, key) within a
+ *	  transaction, forgotten when the (sub)transaction that added them rolls
+ *	  back, and handed to delivery (delivery.h) once the transaction has
+ *	  committed and is visible to other sessions.
+ *
+ *	  Keys passed here are complete Redis keys: the caller has already
+ *	  applied cache_ext.key_prefix (settings.h: KeyWithPrefix).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CACHE_EXT_PENDING_H
+#define CACHE_EXT_PENDING_H
+
+typedef enum PendingKind
+{
+	PENDING_BUMP = 0,			/* increment a namespace version key */
+	PENDING_DELETE,				/* UNLINK one key */
+	PENDING_DELETE_PATTERN,		/* SCAN MATCH + UNLINK every matching key */
+	PENDING_SET,				/* SET key value (mirrors); last value wins */
+	PENDING_RAISE				/* raise an integer counter to at least value;
+								 * the largest value wins */
+} PendingKind;
+
+/*
+ * Add an effect to the current transaction.  Must be called inside a
+ * transaction; raises an ERROR (before commit, so the transaction aborts)
+ * when the key is too long for the retry queue or memory runs out.
+ */
+extern void PendingAddBump(const char *key, size_t keylen);
+extern void PendingAddDelete(const char *key, size_t keylen);
+extern void PendingAddDeletePattern(const char *pattern, size_t patternlen);
+extern void PendingAddSet(const char *key, size_t keylen,
+						  const char *value, size_t valuelen);
+extern void PendingAddRaise(const char *key, size_t keylen, int64 value);
+
+/* Number of distinct effects pending in the current transaction. */
+extern int	PendingCount(void);
+
+#endif							/* CACHE_EXT_PENDING_H */

@@ -1,0 +1,61 @@
+/*-------------------------------------------------------------------------
+ *
+ * settings.h
+ *	  Connection settings (cache_ext.redis_url and friends) and the key
+ *	  naming rules derived from them (cache_ext.key_prefix).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CACHE_EXT_SETTINGS_H
+#define CACHE_EXT_SETTINGS_H
+
+/* A parsed cache_ext.redis_url.  Strings are malloc'd, never palloc'd. */
+typedef struct RedisEndpoint
+{
+	bool		is_unix;		/* unix socket rather than TCP */
+	char	   *host;			/* TCP host, or NULL */
+	int			port;			/* TCP port */
+	char	   *path;			/* unix socket path, or NULL */
+	char	   *user;			/* ACL user (Redis 6+), or NULL */
+	char	   *password;		/* or NULL; never printed anywhere */
+	int			db;				/* SELECT index, 0 by default */
+} RedisEndpoint;
+
+extern char *cache_ext_redis_url;
+extern char *cache_ext_key_prefix;
+extern int	cache_ext_connect_timeout;	/* ms */
+extern int	cache_ext_command_timeout;	/* ms */
+extern int	cache_ext_reconnect_interval;	/* ms */
+extern bool cache_ext_ignore_errors;
+
+/*
+ * The endpoint of the current cache_ext.redis_url and a generation number
+ * that changes whenever the URL does, so the connection knows to reconnect.
+ */
+extern const RedisEndpoint *CurrentRedisEndpoint(void);
+extern uint64 RedisEndpointGeneration(void);
+
+/* "host:port" or "unix:/path", for messages; never includes credentials. */
+extern const char *RedisEndpointDescription(void);
+
+/*
+ * Parse a URL.  Returns false with a message in *error (malloc'd-free:
+ * points to a static string) when the URL is malformed.
+ */
+extern bool ParseRedisUrl(const char *url, RedisEndpoint *endpoint,
+						  const char **error);
+extern void FreeRedisEndpoint(RedisEndpoint *endpoint);
+
+/*
+ * Key naming.  Every key cache_ext touches goes through KeyWithPrefix; SCAN
+ * patterns go through PatternWithPrefix, which escapes glob characters of
+ * the prefix so that the prefix only ever matches itself.  Both palloc the
+ * result in CurrentMemoryContext and raise a clear error for an empty or
+ * NULL key.
+ */
+extern char *KeyWithPrefix(const char *key, size_t keylen, size_t *resultlen);
+extern char *PatternWithPrefix(const char *pattern, size_t patternlen,
+							   size_t *resultlen);
+extern char *KeyWithPrefixText(text *key, size_t *resultlen);
+
+#endif							/* CACHE_EXT_SETTINGS_H */

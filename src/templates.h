@@ -1,0 +1,51 @@
+/*-------------------------------------------------------------------------
+ *
+ * templates.h
+ *	  Key templates such as 'cache_user_version:{user_id}': parsed once
+ *	  against a relation's tuple descriptor, rendered per row without any
+ *	  catalog access.  Used by the invalidation triggers, assign_number and
+ *	  the profile triggers.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CACHE_EXT_TEMPLATES_H
+#define CACHE_EXT_TEMPLATES_H
+
+#include "access/htup.h"
+#include "access/tupdesc.h"
+#include "lib/stringinfo.h"
+#include "utils/relcache.h"
+
+typedef struct KeyTemplate KeyTemplate;
+
+/*
+ * Parse a template against rel's columns; allocations in mcxt (keep the
+ * result in fn_extra-lifetime memory).  A malformed template or a
+ * placeholder naming no column of rel raises a clear ERROR naming the table,
+ * the column and the template.  "{{" and "}}" stand for literal braces.
+ */
+extern KeyTemplate *ParseKeyTemplate(const char *template_text, Relation rel,
+									 MemoryContext mcxt);
+
+/*
+ * Append the key for one row to out (the unprefixed key; the caller applies
+ * cache_ext.key_prefix).  Returns false, leaving out unchanged, when a
+ * referenced column is NULL in this row (the key is skipped).
+ */
+extern bool RenderKeyTemplate(const KeyTemplate *tmpl, HeapTuple tuple,
+							  TupleDesc tupdesc, StringInfo out);
+
+/* Columns the template references (attribute numbers, in order of use). */
+extern int	KeyTemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums);
+
+/* The template text as given. */
+extern const char *KeyTemplateText(const KeyTemplate *tmpl);
+
+/*
+ * The template with every placeholder replaced by '*', as a SCAN pattern
+ * (literal glob characters escaped), palloc'd: what the fallback
+ * invalidation and TRUNCATE use to reach every key of a template.
+ */
+extern char *KeyTemplateToPattern(const char *template_text);
+
+#endif							/* CACHE_EXT_TEMPLATES_H */

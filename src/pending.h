@@ -22,6 +22,8 @@ typedef enum PendingKind
 	PENDING_BUMP = 0,			/* increment a namespace version key */
 	PENDING_DELETE,				/* UNLINK one key */
 	PENDING_DELETE_PATTERN,		/* SCAN MATCH + UNLINK every matching key */
+	PENDING_BUMP_PATTERN,		/* SCAN MATCH + bump every matching version
+								 * key (TRUNCATE, fallback invalidation) */
 	PENDING_SET,				/* SET key value (mirrors); last value wins */
 	PENDING_RAISE				/* raise an integer counter to at least value;
 								 * the largest value wins */
@@ -35,6 +37,7 @@ typedef enum PendingKind
 extern void PendingAddBump(const char *key, size_t keylen);
 extern void PendingAddDelete(const char *key, size_t keylen);
 extern void PendingAddDeletePattern(const char *pattern, size_t patternlen);
+extern void PendingAddBumpPattern(const char *pattern, size_t patternlen);
 extern void PendingAddSet(const char *key, size_t keylen,
 						  const char *value, size_t valuelen);
 extern void PendingAddRaise(const char *key, size_t keylen, int64 value);

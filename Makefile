@@ -26,7 +26,7 @@ REGRESS_INVALIDATION =
 
 REGRESS_COUNTERS =
 
-REGRESS_PROFILE =
+REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill profile_drop
 
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
 REGRESS_OPTS = --inputdir=. --dbname=cache_ext_regress

@@ -5,14 +5,14 @@ CREATE EXTENSION IF NOT EXISTS cache_ext;
 RESET client_min_messages;
 SELECT cache_ext.command('FLUSHDB');
 
--- 10,000 existing profiles (every 7th disabled), with gaps in the ids,
+-- 25,000 existing profiles (every 7th disabled), with gaps in the ids,
 -- and a flag column that predates the registration.
 CREATE TABLE core_userprofile (
 	user_id bigint PRIMARY KEY,
 	cache_enabled boolean NOT NULL DEFAULT true
 );
 INSERT INTO core_userprofile
-	SELECT g * 3, g % 7 <> 0 FROM generate_series(1, 10000) g;
+	SELECT g * 3, g % 7 <> 0 FROM generate_series(1, 25000) g;
 SELECT cache_ext.register_profile_table('core_userprofile');
 -- Registration mirrors nothing by itself: that is the back-fill's job.
 SELECT cache_ext.command('DBSIZE');
@@ -32,7 +32,7 @@ SELECT cache_ext.command('EXISTS', 'cache_user_version:3');
 SELECT cache_ext.command('FLUSHDB');
 CALL cache_ext.mirror_profiles(4096);
 SELECT cache_ext.command('GET', 'cache_user_enabled:21') AS disabled,
-	   cache_ext.command('GET', 'cache_user_enabled:30000') AS last;
+	   cache_ext.command('GET', 'cache_user_enabled:75000') AS last;
 
 -- Inside a transaction block it runs in that transaction (no commits).
 SELECT cache_ext.command('FLUSHDB');

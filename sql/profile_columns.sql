@@ -44,8 +44,8 @@ SELECT cache_ext.set_cache_enabled(3, false);
 SELECT pg_temp.mirror(3, '0/1');
 UPDATE "App Data"."User Prefs" SET "Caching On" = NULL WHERE "Owner" = 3;
 SELECT pg_temp.mirror(3, '1/2');
--- NULL -> true is no change of the effective flag... but of the column:
--- the trigger compares effective flags, so nothing is sent.
+-- NULL -> true changes the column but not the effective flag: the trigger
+-- compares effective flags, so nothing is sent.
 UPDATE "App Data"."User Prefs" SET "Caching On" = true WHERE "Owner" = 3;
 SELECT pg_temp.mirror(3);
 SELECT cache_ext.command('DBSIZE') AS keys_before \gset

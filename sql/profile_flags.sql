@@ -143,8 +143,7 @@ TRUNCATE core_userprofile;
 ROLLBACK;
 SELECT pg_temp.mirror(40);
 
--- A NULL flag counts as enabled (possible with a nullable flag column,
--- see profile_columns); set_cache_enabled needs a profile row.
+-- set_cache_enabled needs a profile row, whatever the value.
 SELECT cache_ext.set_cache_enabled(999, false);
 SELECT cache_ext.set_cache_enabled(999, true);
 

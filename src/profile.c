@@ -175,6 +175,33 @@ UserIdFromDatum(Datum value, Oid base_type)
 	}
 }
 
+static const char *
+RelkindDescription(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "a view";
+		case RELKIND_MATVIEW:
+			return "a materialized view";
+		case RELKIND_SEQUENCE:
+			return "a sequence";
+		case RELKIND_FOREIGN_TABLE:
+			return "a foreign table";
+		case RELKIND_PARTITIONED_TABLE:
+			return "a partitioned table (register is not supported for them yet)";
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			return "an index";
+		case RELKIND_COMPOSITE_TYPE:
+			return "a composite type";
+		case RELKIND_TOASTVALUE:
+			return "a TOAST table";
+		default:
+			return "not a table";
+	}
+}
+
 /*
  * Check that relid can be a profile table and that the current user owns
  * it.  Called once before and once after taking the lock (the relation may
@@ -199,8 +226,9 @@ CheckProfileRelation(Oid relid, const char *funcname)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", NameStr(classform->relname)),
-				 errdetail("%s accepts ordinary tables only; partitioned tables, views, materialized views, foreign tables and sequences cannot carry the profile triggers.",
-						   funcname),
+				 errdetail("\"%s\" is %s; %s accepts ordinary tables only.",
+						   NameStr(classform->relname),
+						   RelkindDescription(classform->relkind), funcname),
 				 errhint("Register the table that holds one row per user, such as core_userprofile.")));
 
 	if (classform->relpersistence == RELPERSISTENCE_TEMP)
@@ -317,6 +345,15 @@ RequireRegistration(ProfileRegistration *reg, const char *funcname)
 				 errmsg("the registered profile table (OID %u) no longer exists",
 						reg->relid),
 				 errhint("Register the new profile table with cache_ext.register_profile_table.")));
+	if (get_attnum(reg->relid, NameStr(reg->user_column)) <= 0 ||
+		get_attnum(reg->relid, NameStr(reg->flag_column)) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of the registered profile table %s no longer exists",
+						get_attnum(reg->relid, NameStr(reg->user_column)) <= 0 ?
+						NameStr(reg->user_column) : NameStr(reg->flag_column),
+						QualifiedRelationName(reg->relid)),
+				 errhint("After renaming a profile column, call cache_ext.register_profile_table again with the new names.")));
 }
 
 /* Does a trigger of this name exist on relid? */
@@ -389,7 +426,12 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 	qualname = QualifiedRelationName(relid);
 
 	user_attnum = get_attnum(relid, user_column);
-	if (user_attnum == InvalidAttrNumber || user_attnum < 0)
+	if (user_attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user column \"%s\" is a system column", user_column),
+				 errhint("Pass the name of the column holding the user id as user_column.")));
+	if (user_attnum == InvalidAttrNumber)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
@@ -523,6 +565,17 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 	ExecuteOrError(sql.data, SPI_OK_INSERT);
 
 	SPI_finish();
+
+	/*
+	 * A column we just added holds the default everywhere, which is what a
+	 * missing mirror key means too; flags that predate the registration are
+	 * unknown to Redis until the back-fill runs.
+	 */
+	if (flag_attnum != InvalidAttrNumber)
+		ereport(NOTICE,
+				(errmsg("the existing flags of table %s are not mirrored to Redis yet",
+						qualname),
+				 errhint("Run CALL cache_ext.mirror_profiles(); to copy them.")));
 	PG_RETURN_VOID();
 }
 
@@ -1050,6 +1103,7 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 			cmds[i].argc = 3;
 			cmds[i].argv = argv;
 			cmds[i].argvlen = argvlen;
+			cmds[i].script = NULL;
 			last_user = user_id;
 		}
 		MemoryContextSwitchTo(old_cxt);

@@ -528,9 +528,14 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 								deadline, latch_seen);
 		if (ready == 0)
 		{
-			set_failure(outcome, REDIS_FAIL_TIMEOUT,
-						"Redis at %s did not answer within %d ms",
-						RedisEndpointDescription(), cache_ext_command_timeout);
+			if (hold_raw)
+				set_failure(outcome, REDIS_FAIL_TIMEOUT,
+							"Redis at %s did not complete the connection handshake within %d ms",
+							RedisEndpointDescription(), cache_ext_connect_timeout);
+			else
+				set_failure(outcome, REDIS_FAIL_TIMEOUT,
+							"Redis at %s did not answer within %d ms",
+							RedisEndpointDescription(), cache_ext_command_timeout);
 			return false;
 		}
 		if ((ready & WL_SOCKET_READABLE) && redisBufferRead(c) == REDIS_ERR)

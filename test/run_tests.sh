@@ -11,7 +11,8 @@
 # Environment: CACHE_EXT_REGRESS_TIMEOUT (s, default 1800) bounds step 1,
 #   CACHE_EXT_FAULT_TIMEOUT (s, default 600) bounds each fault script,
 #   ISOLATION_OPTS (default --load-extension=cache_ext) extra
-#   pg_isolation_regress options.
+#   pg_isolation_regress options, SANDBOX_EXCLUSIVE=1 holds the machine-wide
+#   sandbox lock for the whole run.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,7 +81,9 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 bash "$here/install_deps.sh"
 export SANDBOX_SKIP_DEPS=1
-sb_lock # one lock for the build and every sandbox below
+if [[ ${SANDBOX_EXCLUSIVE:-0} == 1 ]]; then
+	sb_lock # one lock for the whole run; the sandboxes below see it held
+fi
 
 out=$(mktemp -d /tmp/cache_ext-results.XXXXXX)
 trap 'rm -rf "$out"' EXIT

@@ -1158,6 +1158,23 @@ typedef struct CommitState
 
 static CommitState commit_state;
 
+/* After commit: queue records for the worker, or say loudly they are lost. */
+static bool
+hand_to_queue(EffectRecord **recs, int n, uint8 flags)
+{
+	if (queue_push(recs, n, flags))
+	{
+		WakeWorker();
+		return true;
+	}
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("cache_ext dropped %d cache effect(s): the delivery queue is full", n),
+			 errdetail("Every namespace will be invalidated once Redis is reachable."),
+			 errhint("Raise cache_ext.queue_size, or check why the background worker cannot keep up.")));
+	return false;
+}
+
 bool
 DeliveryWanted(void)
 {
@@ -1226,25 +1243,15 @@ DeliveryAfterCommit(void)
 
 	if (cs->async)
 	{
-		if (queue_push(batch, nb, 0))
-		{
+		if (hand_to_queue(batch, nb, 0))
 			stat_add(STAT_ASYNC, nb);
-			WakeWorker();
-		}
-		else
-			ereport(WARNING,
-					(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
-					 errmsg("cache_ext dropped %d cache effect(s): the delivery queue is full", nb),
-					 errdetail("Every namespace will be invalidated once Redis is reachable."),
-					 errhint("Raise cache_ext.queue_size, or check why the background worker cannot keep up.")));
 		return;
 	}
 
 	/* A SET must not overtake older queued effects. */
 	if (shared != NULL && cs->plan->has_set && QueueDepth() > 0)
 	{
-		if (queue_push(batch, nb, 0))
-			WakeWorker();
+		(void) hand_to_queue(batch, nb, 0);
 		return;
 	}
 
@@ -1259,14 +1266,8 @@ DeliveryAfterCommit(void)
 
 	if (shared != NULL)
 	{
-		if (nleft > 0)
-		{
-			if (queue_push(cs->recs, nleft, EFFECT_FLAG_RETRY))
-			{
-				stat_add(STAT_RETRY_QUEUED, nleft);
-				WakeWorker();
-			}
-		}
+		if (nleft > 0 && hand_to_queue(cs->recs, nleft, EFFECT_FLAG_RETRY))
+			stat_add(STAT_RETRY_QUEUED, nleft);
 	}
 	else if (nleft > 0 || cs->nlocal > 0)
 	{

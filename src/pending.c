@@ -135,11 +135,10 @@ pending_reset(void)
 	DeliveryReset();
 }
 
+/* Make room for one more undo record (may ERROR: call before changing). */
 static void
-push_undo(PendingEntry *entry, int level, bool created)
+reserve_undo(void)
 {
-	PendingUndo *u;
-
 	if (undo_len >= undo_cap)
 	{
 		int			newcap = undo_cap == 0 ? 64 : undo_cap * 2;
@@ -151,6 +150,14 @@ push_undo(PendingEntry *entry, int level, bool created)
 			undo_stack = repalloc(undo_stack, newcap * sizeof(PendingUndo));
 		undo_cap = newcap;
 	}
+}
+
+static void
+push_undo(PendingEntry *entry, int level, bool created)
+{
+	PendingUndo *u;
+
+	Assert(undo_len < undo_cap);
 	u = &undo_stack[undo_len++];
 	u->entry = entry;
 	u->level = level;
@@ -212,19 +219,34 @@ pending_lookup(PendingKind kind, const char *key, size_t keylen,
 								   HASH_CONTEXT);
 	}
 
+	/*
+	 * Whatever can fail happens before the set changes, so that an error
+	 * caught by a savepoint never leaves a half-made entry behind.
+	 */
+	level = GetCurrentTransactionNestLevel();
+	if (level > 1)
+		reserve_undo();
+
 	k.kind = kind;
 	k.len = (uint32) keylen;
 	k.key = key;
+	/* HASH_ENTER raises out-of-memory before changing the table. */
 	entry = (PendingEntry *) hash_search(pending_hash, &k, HASH_ENTER, &found);
-	level = GetCurrentTransactionNestLevel();
 	*created = !found;
 	if (!found)
 	{
 		char	   *copy;
 
 		/* hash_search copied the pointer: give the entry its own bytes. */
-		entry->key.key = NULL;
-		copy = MemoryContextAlloc(PendingContext, keylen + 1);
+		copy = MemoryContextAllocExtended(PendingContext, keylen + 1,
+										  MCXT_ALLOC_NO_OOM);
+		if (copy == NULL)
+		{
+			hash_search(pending_hash, &k, HASH_REMOVE, NULL);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory for cache_ext pending effects")));
+		}
 		memcpy(copy, key, keylen);
 		copy[keylen] = '\0';
 		entry->key.key = copy;
@@ -298,10 +320,10 @@ PendingAddSet(const char *key, size_t keylen, const char *value, size_t valuelen
 				 errdetail("Values set after commit may be at most %d bytes.",
 						   CACHE_EXT_MAX_VALUE_LEN)));
 
-	entry = pending_lookup(PENDING_SET, key, keylen, true, &created);
 	copy = MemoryContextAlloc(PendingContext, valuelen + 1);
 	memcpy(copy, value, valuelen);
 	copy[valuelen] = '\0';
+	entry = pending_lookup(PENDING_SET, key, keylen, true, &created);
 	/* The previous value stays referenced by an undo record if needed. */
 	entry->value = copy;
 	entry->vallen = (uint32) valuelen;
@@ -327,15 +349,18 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 			return;
 	}
 
-	entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created);
-	if (created || value > entry->number)
 	{
 		char		buf[32];
 		int			len = snprintf(buf, sizeof(buf), INT64_FORMAT, value);
+		char	   *copy = MemoryContextStrdup(PendingContext, buf);
 
-		entry->value = MemoryContextStrdup(PendingContext, buf);
-		entry->vallen = (uint32) len;
-		entry->number = value;
+		entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created);
+		if (created || value > entry->number)
+		{
+			entry->value = copy;
+			entry->vallen = (uint32) len;
+			entry->number = value;
+		}
 	}
 }
 
@@ -511,11 +536,14 @@ pending_release_callback(ResourceReleasePhase phase, bool isCommit,
 {
 	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isCommit || !isTopLevel)
 		return;
-	if (!delivery_armed)
-		return;
-	delivery_armed = false;
-	DeliveryAfterCommit();
-	pending_reset();
+	if (delivery_armed)
+	{
+		delivery_armed = false;
+		DeliveryAfterCommit();
+	}
+	/* Also when every effect was rolled back to a savepoint. */
+	if (pending_hash != NULL || pending_state != PSTATE_OPEN)
+		pending_reset();
 }
 
 /*

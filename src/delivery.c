@@ -109,47 +109,67 @@ static const struct config_enum_entry delivery_options[] = {
 /* ----------------------------------------------------------------- scripts */
 
 /*
- * Bump a version key.  A missing key (never created, evicted, flushed, lost
- * in a failover) is re-created from the Redis clock in microseconds, about
- * 1.8e15 today, larger than any value an old cache entry can carry as long
- * as no key was bumped more than a million times a second on average.  A
- * string that is not an integer is treated the same way; another type is an
- * error (it is not ours to overwrite).
+ * Lua shared by the scripts: cmp() compares canonical decimal integers of
+ * any length exactly (Lua numbers are doubles); isint() says whether a
+ * string is one; clock() is the Redis clock in microseconds, as a string
+ * (about 1.8e15 today).
+ */
+#define LUA_HELPERS \
+	"local function cmp(a, b)\n" \
+	"  local na, nb = a:sub(1, 1) == '-', b:sub(1, 1) == '-'\n" \
+	"  if na ~= nb then if na then return -1 else return 1 end end\n" \
+	"  local r\n" \
+	"  if #a ~= #b then if #a < #b then r = -1 else r = 1 end\n" \
+	"  elseif a == b then return 0\n" \
+	"  elseif a < b then r = -1 else r = 1 end\n" \
+	"  if na then r = -r end\n" \
+	"  return r\n" \
+	"end\n" \
+	"local function isint(s)\n" \
+	"  return #s <= 20 and (s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil)\n" \
+	"end\n" \
+	"local function clock()\n" \
+	"  local t = redis.call('TIME')\n" \
+	"  return t[1] .. string.format('%06d', tonumber(t[2]))\n" \
+	"end\n" \
+	"local function bump(k)\n" \
+	"  local cur = redis.call('GET', k)\n" \
+	"  local now = clock()\n" \
+	"  if cur and isint(cur) and cmp(cur, now) >= 0 then\n" \
+	"    return redis.call('INCR', k)\n" \
+	"  end\n" \
+	"  redis.call('SET', k, now)\n" \
+	"  return tonumber(now)\n" \
+	"end\n"
+
+/*
+ * Bump a version key to max(current + 1, Redis clock in microseconds).
+ * The result is always larger than any value the key had, and larger than
+ * any value it can have had if it went missing or back in time (evicted,
+ * flushed, restored from an old snapshot, failed over to a stale replica):
+ * every version is at least the clock of the moment it was issued, so a
+ * value from the clock now exceeds all earlier ones as long as no key is
+ * bumped more than a million times a second on average.  A string that is
+ * not an integer starts over from the clock too; another type is an error
+ * (WRONGTYPE: it is not ours to overwrite).
  */
 RedisScript cache_ext_bump_script = {
 	"cache_ext bump",
-	"local k = KEYS[1]\n"
-	"if redis.call('EXISTS', k) == 1 then\n"
-	"  local v = redis.pcall('INCR', k)\n"
-	"  if type(v) == 'number' then return v end\n"
-	"  if redis.call('TYPE', k)['ok'] ~= 'string' then return v end\n"
-	"end\n"
-	"local t = redis.call('TIME')\n"
-	"local s = t[1] .. string.format('%06d', tonumber(t[2]))\n"
-	"redis.call('SET', k, s)\n"
-	"return tonumber(s)\n",
+	LUA_HELPERS
+	"return bump(KEYS[1])\n",
 	""
 };
 
 /*
  * Raise an integer to at least ARGV[1] (a canonical decimal integer),
- * comparing decimal strings so that the whole int64 range is exact.
+ * exactly over the whole int64 range.
  */
 static RedisScript raise_script = {
 	"cache_ext raise",
-	"local function cmp(a, b)\n"
-	"  local na, nb = a:sub(1, 1) == '-', b:sub(1, 1) == '-'\n"
-	"  if na ~= nb then if na then return -1 else return 1 end end\n"
-	"  local r\n"
-	"  if #a ~= #b then if #a < #b then r = -1 else r = 1 end\n"
-	"  elseif a == b then return 0\n"
-	"  elseif a < b then r = -1 else r = 1 end\n"
-	"  if na then r = -r end\n"
-	"  return r\n"
-	"end\n"
+	LUA_HELPERS
 	"local cur = redis.call('GET', KEYS[1])\n"
 	"if cur then\n"
-	"  if #cur > 20 or not (cur == '0' or string.match(cur, '^-?[1-9]%d*$')) then\n"
+	"  if not isint(cur) then\n"
 	"    return redis.error_reply('ERR cache_ext raise: the value of the key is not an integer')\n"
 	"  end\n"
 	"  if cmp(cur, ARGV[1]) >= 0 then return 0 end\n"
@@ -160,12 +180,14 @@ static RedisScript raise_script = {
 };
 
 /*
- * One SCAN step of a pattern: unlink or bump the keys found, return the
- * next cursor (0 when the iteration is complete).  Cursors are below 2^53
- * for any real keyspace, so the Lua number is exact.
+ * One SCAN step of a pattern: unlink or bump the keys found (bump: only
+ * integers, so that a pattern reaching a cache entry leaves it alone),
+ * return the next cursor (0 when the iteration is complete).  Cursors are
+ * below 2^53 for any real keyspace, so the Lua number is exact.
  */
 static RedisScript pattern_script = {
 	"cache_ext pattern",
+	LUA_HELPERS
 	"local r = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[1], 'COUNT', " PATTERN_SCAN_COUNT ")\n"
 	"local keys = r[2]\n"
 	"if ARGV[3] == 'delete' then\n"
@@ -173,7 +195,11 @@ static RedisScript pattern_script = {
 	"    redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
 	"  end\n"
 	"else\n"
-	"  for _, k in ipairs(keys) do redis.pcall('INCR', k) end\n"
+	"  for _, k in ipairs(keys) do\n"
+	"    if redis.call('TYPE', k)['ok'] == 'string' and isint(redis.call('GET', k)) then\n"
+	"      bump(k)\n"
+	"    end\n"
+	"  end\n"
 	"end\n"
 	"return tonumber(r[1])\n",
 	""
@@ -226,6 +252,7 @@ typedef struct DeliveryShared
 	pg_atomic_uint64 depth;		/* nrecords, readable without the lock */
 	pid_t		worker_pid;		/* under stats.mutex */
 	Latch	   *worker_latch;
+	char		redis_run_id[48];	/* under stats.mutex */
 	char		ring[FLEXIBLE_ARRAY_MEMBER];
 } DeliveryShared;
 
@@ -599,6 +626,32 @@ WorkerDetach(bool clean)
 	SpinLockRelease(&stats->mutex);
 }
 
+/*
+ * The worker tells us the run_id of the Redis server after connecting.  A
+ * different one than before means Redis restarted or failed over: its
+ * version keys may be older than what was issued (a snapshot, a stale
+ * replica), so a fallback invalidation is owed.  Returns true then.
+ */
+bool
+NoteRedisRunId(const char *run_id)
+{
+	bool		changed;
+
+	SpinLockAcquire(&stats->mutex);
+	changed = shared->redis_run_id[0] != '\0' &&
+		strcmp(shared->redis_run_id, run_id) != 0;
+	strlcpy(shared->redis_run_id, run_id, sizeof(shared->redis_run_id));
+	SpinLockRelease(&stats->mutex);
+	if (changed)
+	{
+		SetFallbackNeeded("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
+						RedisEndpointDescription())));
+	}
+	return changed;
+}
+
 void
 WakeWorker(void)
 {
@@ -689,6 +742,7 @@ delivery_shmem_startup(void)
 		pg_atomic_init_u64(&shared->depth, 0);
 		shared->worker_pid = 0;
 		shared->worker_latch = NULL;
+		shared->redis_run_id[0] = '\0';
 	}
 	LWLockRelease(AddinShmemInitLock);
 	stats = &shared->stats;

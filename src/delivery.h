@@ -115,6 +115,7 @@ extern bool TakeFallbackNeeded(void);
 extern void WorkerAttach(void);
 extern void WorkerDetach(bool clean);
 extern void WakeWorker(void);
+extern bool NoteRedisRunId(const char *run_id);
 
 /*
  * Deliver records outside a transaction's commit (the worker): one

@@ -15,6 +15,8 @@
  */
 #include "cache_ext.h"
 
+#include <ctype.h>
+
 #include "access/xact.h"
 #include "executor/spi.h"
 #include "pgstat.h"
@@ -68,29 +70,58 @@ worker_exit(int code, Datum arg)
 }
 
 /*
- * Version keys must never be evicted: warn when maxmemory-policy is one of
- * the allkeys-* policies.  Checked after every (re)connection.
+ * After every (re)connection: note the server's run_id (a new one means a
+ * restart or failover: fallback owed, see NoteRedisRunId) and warn when
+ * maxmemory-policy is one of the allkeys-* policies, which can evict
+ * version keys.
  */
 static void
-check_eviction_policy(void)
+check_redis_server(bool always)
 {
-	const char *argv[3] = {"CONFIG", "GET", "maxmemory-policy"};
-	size_t		argvlen[3] = {6, 3, 16};
-	RedisCommand cmd = {3, argv, argvlen, NULL};
-	RedisReply	reply;
+	const char *argv1[3] = {"CONFIG", "GET", "maxmemory-policy"};
+	size_t		argvlen1[3] = {6, 3, 16};
+	const char *argv2[2] = {"INFO", "server"};
+	size_t		argvlen2[2] = {4, 6};
+	RedisCommand cmds[2] = {{3, argv1, argvlen1, NULL}, {2, argv2, argvlen2, NULL}};
+	RedisReply	replies[2];
 	RedisOutcome outcome;
-	uint64		connects = RedisConnectCount();
+	bool		reconnected;
 
-	if (connects == policy_checked_at_connect)
+	if (!always && RedisConnectCount() == policy_checked_at_connect)
 		return;
-	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, &outcome) ||
+	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome) ||
 		!OUTCOME_OK(outcome))
 		return;
+	reconnected = RedisConnectCount() != policy_checked_at_connect;
 	policy_checked_at_connect = RedisConnectCount();
-	if (reply.type == REDIS_VALUE_ARRAY && reply.elements == 2 &&
-		reply.element[1].str != NULL)
+
+	if (replies[1].type == REDIS_VALUE_STRING && replies[1].str != NULL)
 	{
-		const char *policy = reply.element[1].str;
+		const char *p = strstr(replies[1].str, "run_id:");
+
+		if (p != NULL)
+		{
+			char		run_id[48];
+			int			n = 0;
+
+			p += 7;
+			while (n < (int) sizeof(run_id) - 1 && isalnum((unsigned char) p[n]))
+			{
+				run_id[n] = p[n];
+				n++;
+			}
+			run_id[n] = '\0';
+			if (n > 0)
+				(void) NoteRedisRunId(run_id);
+		}
+	}
+
+	if (!reconnected)
+		return;
+	if (replies[0].type == REDIS_VALUE_ARRAY && replies[0].elements == 2 &&
+		replies[0].element[1].str != NULL)
+	{
+		const char *policy = replies[0].element[1].str;
 
 		if (strncmp(policy, "allkeys-", 8) == 0)
 			ereport(WARNING,
@@ -102,7 +133,7 @@ check_eviction_policy(void)
 			ereport(DEBUG1,
 					(errmsg("cache_ext: Redis maxmemory-policy is %s", policy)));
 	}
-	else if (reply.type == REDIS_VALUE_ERROR)
+	else if (replies[0].type == REDIS_VALUE_ERROR)
 		ereport(LOG,
 				(errmsg("cache_ext: could not check Redis's maxmemory-policy: %s",
 						outcome.first_error)));
@@ -270,6 +301,7 @@ cache_ext_worker_main(Datum main_arg)
 		long		timeout_ms = PREPARED_POLL_MS;
 		bool		ok = true;
 		bool		more = false;
+		bool		poll_server = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -310,10 +342,16 @@ cache_ext_worker_main(Datum main_arg)
 			{
 				(void) run_in_transaction(do_prepared, NULL, "cache_ext prepared effects");
 				next_prepared = TimestampTzPlusMilliseconds(now, PREPARED_POLL_MS);
+				poll_server = true;
 			}
 			if (ok)
 			{
-				check_eviction_policy();
+				MemoryContext old = MemoryContextSwitchTo(batchcxt);
+
+				check_redis_server(poll_server);
+				poll_server = false;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batchcxt);
 				backoff_ms = 0;
 				next_attempt = 0;
 			}

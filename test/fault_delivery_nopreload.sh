@@ -83,7 +83,8 @@ if [[ $(q "SELECT to_regprocedure('cache_ext.namespace_patterns()') IS NULL") ==
 fi
 sb_redis set dlv:np:ns:1 7 >/dev/null
 q "SELECT cache_ext.run_fallback()" >/dev/null
-assert_eq 8 "$(sb_redis get dlv:np:ns:1)" "run_fallback(): namespaces bumped"
+(($(sb_redis get dlv:np:ns:1) > 1600000000000000)) && ok "run_fallback(): namespaces bumped" ||
+	fail "run_fallback(): namespaces bumped"
 grep -q "performed a fallback invalidation" "$SANDBOX_DIR/postgres.log" &&
 	ok "run_fallback(): logged" || fail "run_fallback(): logged"
 

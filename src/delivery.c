@@ -1068,7 +1068,6 @@ typedef struct LocalQueue
 	int			nrecords;
 	TimestampTz next_attempt;
 	int			backoff_ms;
-	bool		exit_hook;
 } LocalQueue;
 
 static LocalQueue local_queue;
@@ -1106,10 +1105,6 @@ local_queue_replace(EffectRecord **recs, int n)
 		total += recs[i]->size;
 	if (total > 0)
 	{
-		if (LocalQueueContext == NULL)
-			LocalQueueContext = AllocSetContextCreate(TopMemoryContext,
-													  "cache_ext local retry list",
-													  ALLOCSET_SMALL_SIZES);
 		buf = MemoryContextAllocExtended(LocalQueueContext,
 										 Min(total, LOCAL_QUEUE_MAX),
 										 MCXT_ALLOC_NO_OOM);
@@ -1133,11 +1128,6 @@ local_queue_replace(EffectRecord **recs, int n)
 	local_queue.nrecords = nkept;
 	if (nkept == 0)
 		local_queue.backoff_ms = 0;
-	if (nkept > 0 && !local_queue.exit_hook)
-	{
-		before_shmem_exit(local_queue_exit, (Datum) 0);
-		local_queue.exit_hook = true;
-	}
 	if (lost > 0)
 	{
 		stat_add(STAT_DROPPED, lost);
@@ -2026,7 +2016,15 @@ DeliveryInit(void)
 	stats_init(&local_stats);
 	stats = &local_stats;
 
-	if (cache_ext_preloaded)
+	if (!cache_ext_preloaded)
+	{
+		/* Set up now what the after-commit path must not create. */
+		LocalQueueContext = AllocSetContextCreate(TopMemoryContext,
+												  "cache_ext local retry list",
+												  ALLOCSET_SMALL_SIZES);
+		before_shmem_exit(local_queue_exit, (Datum) 0);
+	}
+	else
 	{
 		prev_shmem_request_hook = shmem_request_hook;
 		shmem_request_hook = delivery_shmem_request;

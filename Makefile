@@ -22,7 +22,7 @@ PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initi
 # One line per subsystem, so each can grow without touching the others.
 REGRESS_FOUNDATION = setup api errors parity privileges
 
-REGRESS_INVALIDATION =
+REGRESS_INVALIDATION = delivery_basic delivery_prepared
 
 REGRESS_COUNTERS =
 

@@ -1,8 +1,8 @@
 -- Delivery after commit: aborted and rolled-back work sends nothing,
 -- effects are deduplicated per transaction, delivered before COMMIT returns
 -- (read-your-writes), and lost version keys come back from the clock.
-CREATE EXTENSION IF NOT EXISTS cache_ext;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS cache_ext;
 -- A test-only door to the pending set, as a trigger would use it.
 CREATE FUNCTION pg_temp.eff(kind text, key text, value text DEFAULT NULL)
 RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect';

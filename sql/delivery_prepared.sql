@@ -2,8 +2,8 @@
 -- cache_ext.prepared_effects by the prepared transaction itself and
 -- delivered when it commits (by the session running COMMIT PREPARED), never
 -- when it is rolled back.
-CREATE EXTENSION IF NOT EXISTS cache_ext;
 SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS cache_ext;
 CREATE FUNCTION pg_temp.eff(kind text, key text, value text DEFAULT NULL)
 RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect';
 SELECT cache_ext.command('DEL', 'dlv:2pc:a', 'dlv:2pc:b', 'dlv:2pc:s');

@@ -76,6 +76,7 @@
 #include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -232,7 +233,8 @@ typedef struct DeliveryStats
 {
 	pg_atomic_uint64 counters[NUM_STATS];
 	pg_atomic_uint64 latency[LAT_BUCKETS];
-	pg_atomic_uint32 fallback_needed;
+	pg_atomic_uint64 fallback_requested;	/* requests made */
+	pg_atomic_uint64 fallback_done;	/* requests covered by a completed run */
 	slock_t		mutex;			/* the fields below */
 	char		last_error[256];
 	TimestampTz last_error_at;
@@ -346,7 +348,8 @@ stats_init(DeliveryStats *s)
 		pg_atomic_init_u64(&s->counters[i], 0);
 	for (i = 0; i < LAT_BUCKETS; i++)
 		pg_atomic_init_u64(&s->latency[i], 0);
-	pg_atomic_init_u32(&s->fallback_needed, 0);
+	pg_atomic_init_u64(&s->fallback_requested, 0);
+	pg_atomic_init_u64(&s->fallback_done, 0);
 	SpinLockInit(&s->mutex);
 	s->last_error[0] = '\0';
 	s->last_error_at = 0;
@@ -582,10 +585,17 @@ QueueSaveCursor(Size offset, uint64 cursor)
 	LWLockRelease(shared->lock);
 }
 
+/*
+ * The fallback flag is a pair of counters, so that it stays raised while a
+ * fallback runs and a request made during a run is not swallowed by it:
+ * a run covers the requests made before it started (FallbackMark), and
+ * FallbackDone records that once it succeeded.
+ */
 bool
 FallbackNeeded(void)
 {
-	return pg_atomic_read_u32(&stats->fallback_needed) != 0;
+	return pg_atomic_read_u64(&stats->fallback_requested) >
+		pg_atomic_read_u64(&stats->fallback_done);
 }
 
 void
@@ -594,16 +604,34 @@ SetFallbackNeeded(const char *why)
 	SpinLockAcquire(&stats->mutex);
 	strlcpy(stats->fallback_reason, why, sizeof(stats->fallback_reason));
 	SpinLockRelease(&stats->mutex);
-	pg_atomic_write_u32(&stats->fallback_needed, 1);
+	pg_atomic_fetch_add_u64(&stats->fallback_requested, 1);
 	if (shared)
 		WakeWorker();
 }
 
-/* Clear the flag, returning whether it was set (the worker, before a run). */
-bool
-TakeFallbackNeeded(void)
+uint64
+FallbackMark(void)
 {
-	return pg_atomic_exchange_u32(&stats->fallback_needed, 0) != 0;
+	return pg_atomic_read_u64(&stats->fallback_requested);
+}
+
+void
+FallbackDone(uint64 mark)
+{
+	uint64		done = pg_atomic_read_u64(&stats->fallback_done);
+
+	while (done < mark &&
+		   !pg_atomic_compare_exchange_u64(&stats->fallback_done, &done, mark))
+		;
+}
+
+/* Why the pending fallback is owed (copied into buf). */
+void
+FallbackReason(char *buf, Size len)
+{
+	SpinLockAcquire(&stats->mutex);
+	strlcpy(buf, stats->fallback_reason, len);
+	SpinLockRelease(&stats->mutex);
 }
 
 void
@@ -1412,6 +1440,8 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 	SetUserIdAndSecContext(relation_owner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* PREPARE TRANSACTION runs without a snapshot. */
+	PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	rc = SPI_execute_with_args("INSERT INTO cache_ext.prepared_effects (effects, neffects) "
 							   "VALUES ($1, $2)",
@@ -1420,6 +1450,7 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 		elog(ERROR, "cache_ext: could not store the effects of the prepared transaction: %s",
 			 SPI_result_code_string(rc));
 	SPI_finish();
+	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	stat_add(STAT_PREPARED, nrecords);
 }
@@ -1463,6 +1494,7 @@ DeliverPreparedEffects(bool missing_ok)
 	int			rc;
 	uint64		i;
 	int64		total = 0;
+	bool		pushed;
 
 	if (!OidIsValid(relid))
 		return 0;
@@ -1471,6 +1503,10 @@ DeliverPreparedEffects(bool missing_ok)
 	SetUserIdAndSecContext(relation_owner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* COMMIT PREPARED (a utility statement) runs without a snapshot. */
+	pushed = !ActiveSnapshotSet();
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
 	SPI_connect();
 	rc = SPI_execute("DELETE FROM cache_ext.prepared_effects RETURNING effects",
 					 false, 0);
@@ -1496,6 +1532,8 @@ DeliverPreparedEffects(bool missing_ok)
 		total += n;
 	}
 	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return total;
 }
@@ -1807,7 +1845,7 @@ cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_FAILED]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_DROPPED]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_FALLBACKS]));
-	values[i++] = BoolGetDatum(pg_atomic_read_u32(&stats->fallback_needed) != 0);
+	values[i++] = BoolGetDatum(FallbackNeeded());
 	values[i++] = Int64GetDatum(shared ? (int64) pg_atomic_read_u64(&shared->depth) :
 								(int64) local_queue.nrecords);
 	if (shared)
@@ -1887,19 +1925,10 @@ PG_FUNCTION_INFO_V1(cache_ext_run_fallback);
 Datum
 cache_ext_run_fallback(PG_FUNCTION_ARGS)
 {
-	bool		was_needed = TakeFallbackNeeded();
+	uint64		mark = FallbackMark();
 
-	PG_TRY();
-	{
-		RunFallbackInvalidation("requested by SELECT cache_ext.run_fallback()");
-	}
-	PG_CATCH();
-	{
-		if (was_needed)
-			pg_atomic_write_u32(&stats->fallback_needed, 1);
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
+	RunFallbackInvalidation("requested by SELECT cache_ext.run_fallback()");
+	FallbackDone(mark);
 	PG_RETURN_VOID();
 }
 

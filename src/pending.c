@@ -214,7 +214,7 @@ pending_lookup(PendingKind kind, const char *key, size_t keylen,
 		ctl.hash = pending_key_hash;
 		ctl.match = pending_key_match;
 		ctl.hcxt = PendingContext;
-		pending_hash = hash_create("cache_ext pending set", 256, &ctl,
+		pending_hash = hash_create("cache_ext pending set", 32, &ctl,
 								   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
 								   HASH_CONTEXT);
 	}

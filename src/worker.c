@@ -322,16 +322,13 @@ cache_ext_worker_main(Datum main_arg)
 		{
 			if (FallbackNeeded())
 			{
-				char		reason[300];
+				uint64		mark = FallbackMark();
+				char		reason[256];
 
-				snprintf(reason, sizeof(reason), "%s",
-						 "cache effects were lost (queue full, crash restart or unclean shutdown)");
-				if (TakeFallbackNeeded())
-				{
-					ok = run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation");
-					if (!ok)
-						SetFallbackNeeded("a previous fallback invalidation failed");
-				}
+				FallbackReason(reason, sizeof(reason));
+				ok = run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation");
+				if (ok)
+					FallbackDone(mark);
 			}
 			if (ok)
 			{

@@ -24,7 +24,7 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 # One line per subsystem, so each can grow without touching the others.
 REGRESS_FOUNDATION = setup api errors parity privileges
 
-REGRESS_INVALIDATION =
+REGRESS_INVALIDATION = delivery_basic delivery_prepared
 
 REGRESS_COUNTERS =
 

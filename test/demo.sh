@@ -27,7 +27,8 @@ fi
 # shellcheck source=test/lib.sh
 source "$SANDBOX_LIB"
 
-SCENARIOS=(setup cache counters locks cursors)
+# scenario_setup always runs first; these follow (all, or those named).
+SCENARIOS=(cache counters locks cursors)
 steps_failed=0
 
 indent() { sed 's/^/        /'; }
@@ -40,13 +41,15 @@ note() {
 	printf '# %s\n' "$*"
 }
 
-# sql STATEMENT: show it, run it, show the result (or the error); returns
-# psql's status (callers that can go on after an error add `|| true`).
+# sql STATEMENT: show it, run it, show the result (or the error), keep the
+# result in $result; returns psql's status (callers that can go on after an
+# error add `|| true`).
+result=
 sql() {
-	local res rc=0
+	local rc=0
 	printf 'SQL> %s\n' "$1"
-	res=$(sb_psql -c "$1" 2>&1) || rc=$?
-	if [[ -n $res ]]; then printf '%s\n' "$res" | indent; fi
+	result=$(sb_psql -P 'null=(null)' -c "$1" 2>&1) || rc=$?
+	if [[ -n $result ]]; then printf '%s\n' "$result" | indent; fi
 	if ((rc != 0)); then
 		steps_failed=$((steps_failed + 1))
 	fi
@@ -115,8 +118,14 @@ scenario_locks() {
 	title "Locks: one cron run at a time"
 	sql "SELECT cache_ext.lock_acquire('cron:full_backup:run_lock', 30);" || true
 	show cron:full_backup:run_lock
-	note "a second acquire while the lock is held:"
+	local token=$result
+	note "a second acquire while the lock is held gets NULL:"
 	sql "SELECT cache_ext.lock_acquire('cron:full_backup:run_lock', 30);" || true
+	if [[ $token =~ ^[0-9a-zA-Z_-]+$ ]]; then
+		note "release it with the token the first acquire returned:"
+		sql "SELECT cache_ext.lock_release('cron:full_backup:run_lock', '$token');" || true
+		show cron:full_backup:run_lock
+	fi
 }
 
 scenario_cursors() {
@@ -128,12 +137,15 @@ scenario_cursors() {
 # ------------------------------------------------------------------- main
 run=("$@")
 ((${#run[@]})) || run=("${SCENARIOS[@]}")
-printf 'cache_ext demo: PostgreSQL on port %s, Redis on %s\n' "$PGPORT" "$REDIS_URL"
 for s in "${run[@]}"; do
 	if ! declare -F "scenario_$s" >/dev/null; then
 		echo "demo: no scenario '$s' (have: ${SCENARIOS[*]})" >&2
 		exit 2
 	fi
+done
+printf 'cache_ext demo: PostgreSQL on port %s, Redis on %s\n' "$PGPORT" "$REDIS_URL"
+scenario_setup
+for s in "${run[@]}"; do
 	"scenario_$s"
 done
 echo

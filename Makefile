@@ -31,7 +31,8 @@ REGRESS_COUNTERS =
 REGRESS_PROFILE =
 
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
-REGRESS_OPTS = --inputdir=. --dbname=cache_ext_regress
+CONTRIB_TESTDB = cache_ext_regress
+REGRESS_OPTS = --inputdir=.
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -100,6 +100,30 @@ SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof2')$$);
 SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof')$$);
 SELECT pg_temp.try($$SELECT cache_ext.cache_enabled(1)$$);
 RESET ROLE;
+-- An application role needs EXECUTE and its usual rights on the profile
+-- table, nothing on cache_ext.profile_tables.
+GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint),
+	cache_ext.set_cache_enabled(bigint, boolean) TO profile_stranger;
+SET ROLE profile_stranger;
+SELECT pg_temp.try($$SELECT cache_ext.cache_enabled(1)$$);
+SELECT pg_temp.try($$SELECT * FROM cache_ext.profile_tables$$);
+RESET ROLE;
+GRANT SELECT, UPDATE ON prof TO profile_stranger;
+SET ROLE profile_stranger;
+SELECT pg_temp.try($$SELECT cache_ext.cache_enabled(1)$$);
+SELECT pg_temp.try($$SELECT cache_ext.set_cache_enabled(1, false)$$);
+RESET ROLE;
+-- The owner of a table (not superuser) can register it with EXECUTE alone.
+CREATE TABLE prof_owned (user_id integer PRIMARY KEY);
+ALTER TABLE prof_owned OWNER TO profile_stranger;
+GRANT EXECUTE ON FUNCTION cache_ext.profile_flag_changed() TO profile_stranger;
+SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof')$$);
+SET ROLE profile_stranger;
+SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof_owned')$$);
+SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof_owned')$$);
+RESET ROLE;
+DROP TABLE prof_owned;
+SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof')$$);
 
 -- A profile column renamed under the trigger: a clear error on write.
 ALTER TABLE prof RENAME COLUMN cache_enabled TO caching;

@@ -36,7 +36,10 @@
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "access/genam.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -45,6 +48,7 @@
 #include "nodes/parsenodes.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -280,11 +284,90 @@ HasUniqueIndexOn(Relation rel, AttrNumber attnum)
 }
 
 /*
+ * The registry is read and written with the rights of the extension's owner:
+ * every role may call cache_enabled() once granted EXECUTE, and the owner of
+ * a profile table may register it, without privileges on
+ * cache_ext.profile_tables itself (nothing in the schema is granted to
+ * PUBLIC).  Only our own fixed statements run under that identity.  An
+ * ERROR in between is fine: (sub)transaction abort restores the user.
+ */
+typedef struct SavedUser
+{
+	Oid			userid;
+	int			sec_context;
+} SavedUser;
+
+static Oid
+ExtensionOwner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("cache_ext"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"cache_ext\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION cache_ext.")));
+	return owner;
+}
+
+static void
+BecomeExtensionOwner(SavedUser *saved)
+{
+	Oid			owner = ExtensionOwner();
+
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(owner,
+						   saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+RestoreUser(const SavedUser *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+static void
+ExecuteOrError(const char *sql, int expected)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "SPI_execute failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+}
+
+/* A write to the registry, as the extension's owner. */
+static void
+WriteRegistry(const char *sql, int expected)
+{
+	SavedUser	saved;
+
+	BecomeExtensionOwner(&saved);
+	ExecuteOrError(sql, expected);
+	RestoreUser(&saved);
+}
+
+/*
  * Read the registry (at most one row).  Caller is connected to SPI.
  */
 static void
 ReadRegistration(ProfileRegistration *reg)
 {
+	SavedUser	saved;
 	int			rc;
 
 	memset(reg, 0, sizeof(*reg));
@@ -303,7 +386,9 @@ ReadRegistration(ProfileRegistration *reg)
 		registry_plan = plan;
 	}
 
+	BecomeExtensionOwner(&saved);
 	rc = SPI_execute_plan(registry_plan, NULL, NULL, true, 0);
+	RestoreUser(&saved);
 	if (rc != SPI_OK_SELECT)
 		elog(ERROR, "reading cache_ext.profile_tables failed: %s",
 			 SPI_result_code_string(rc));
@@ -361,16 +446,6 @@ static bool
 TriggerExists(Oid relid, const char *name)
 {
 	return OidIsValid(get_trigger_oid(relid, name, true));
-}
-
-static void
-ExecuteOrError(const char *sql, int expected)
-{
-	int			rc = SPI_execute(sql, false, 0);
-
-	if (rc != expected)
-		elog(ERROR, "SPI_execute failed (%s): %s",
-			 SPI_result_code_string(rc), sql);
 }
 
 /*
@@ -487,7 +562,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 					 errhint("Call cache_ext.unregister_profile_table('%s') first.",
 							 QualifiedRelationName(reg.relid))));
 		/* Left behind by a dropped table: forget it. */
-		ExecuteOrError("DELETE FROM cache_ext.profile_tables", SPI_OK_DELETE);
+		WriteRegistry("DELETE FROM cache_ext.profile_tables", SPI_OK_DELETE);
 	}
 	else if (reg.found &&
 			 strcmp(NameStr(reg.user_column), user_column) == 0 &&
@@ -562,7 +637,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 					 " flag_column = excluded.flag_column",
 					 relid,
 					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
-	ExecuteOrError(sql.data, SPI_OK_INSERT);
+	WriteRegistry(sql.data, SPI_OK_INSERT);
 
 	SPI_finish();
 
@@ -625,7 +700,7 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
 	appendStringInfo(&sql,
 					 "DELETE FROM cache_ext.profile_tables WHERE profile = %u",
 					 relid);
-	ExecuteOrError(sql.data, SPI_OK_DELETE);
+	WriteRegistry(sql.data, SPI_OK_DELETE);
 	if (SPI_processed > 0)
 		did_something = true;
 

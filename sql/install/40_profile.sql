@@ -21,10 +21,9 @@ COMMENT ON COLUMN cache_ext.profile_tables.user_column IS 'Its user id column (s
 COMMENT ON COLUMN cache_ext.profile_tables.flag_column IS 'Its boolean flag column; false turns caching off for the user.';
 COMMENT ON INDEX cache_ext.profile_tables_single IS 'Allows at most one registered profile table.';
 
--- The names are no secret (pg_trigger shows them to everybody), and every
--- caller of cache_enabled() needs to read them.
+-- Nobody but the extension's owner needs privileges on the registry: the C
+-- functions read and write it with the owner's rights.
 REVOKE ALL ON cache_ext.profile_tables FROM PUBLIC;
-GRANT SELECT ON cache_ext.profile_tables TO PUBLIC;
 
 CREATE FUNCTION cache_ext.profile_flag_changed()
 RETURNS trigger

@@ -193,7 +193,7 @@ RelkindDescription(char relkind)
 		case RELKIND_FOREIGN_TABLE:
 			return "a foreign table";
 		case RELKIND_PARTITIONED_TABLE:
-			return "a partitioned table (register is not supported for them yet)";
+			return "a partitioned table";
 		case RELKIND_INDEX:
 		case RELKIND_PARTITIONED_INDEX:
 			return "an index";

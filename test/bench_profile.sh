@@ -9,7 +9,9 @@
 #      other      update another column of the registered table (the
 #                 trigger is UPDATE OF user, flag: it does not fire)
 #      Reports TPS and the ratio to the baseline.
-#   2. The back-fill of 100,000 profiles with batch sizes 100, 1000, 10000
+#   2. Reading the flag, same way: a plain SELECT of the column (readbase)
+#      against cache_ext.cache_enabled() (read: registry + kept plan).
+#   3. The back-fill of 100,000 profiles with batch sizes 100, 1000, 10000
 #      (rows per second, ratio to batch 1000).
 #
 # usage: SANDBOX_EXCLUSIVE=1 test/sandbox.sh -- test/bench_profile.sh
@@ -51,23 +53,41 @@ cat >"$work/other.sql" <<EOF
 UPDATE core_userprofile SET nickname = 'n' || :uid WHERE user_id = :uid;
 EOF
 
+cat >"$work/readbase.sql" <<EOF
+\set uid random(1, $rows)
+SELECT cache_enabled FROM core_userprofile WHERE user_id = :uid;
+EOF
+cat >"$work/read.sql" <<EOF
+\set uid random(1, $rows)
+SELECT cache_ext.cache_enabled(:uid);
+EOF
+
 declare -A total
-for v in baseline flip other; do total[$v]=0; done
-echo "== single-row UPDATE, 1 client, ${secs}s per run, $rounds rounds (interleaved)"
-for ((r = 1; r <= rounds; r++)); do
-	for v in baseline flip other; do
-		tps=$("$PG_BINDIR/pgbench" -n -c 1 -T "$secs" -f "$work/$v.sql" "$db" 2>/dev/null |
-			awk '/^tps/ {print $3; exit}')
-		printf '  round %d %-8s %10.1f tps\n' "$r" "$v" "$tps"
-		total[$v]=$(awk -v a="${total[$v]}" -v b="$tps" 'BEGIN {print a + b}')
+# run_group TITLE BASELINE VARIANT...: interleaved pgbench runs; TPS, the
+# time per transaction and the ratio to the first variant.
+run_group() {
+	local title=$1 r v tps base avg
+	shift
+	echo "== $title, 1 client, ${secs}s per run, $rounds rounds (interleaved)"
+	for v in "$@"; do total[$v]=0; done
+	for ((r = 1; r <= rounds; r++)); do
+		for v in "$@"; do
+			tps=$("$PG_BINDIR/pgbench" -n -c 1 -T "$secs" -f "$work/$v.sql" "$db" 2>/dev/null |
+				awk '/^tps/ {print $3; exit}')
+			printf '  round %d %-8s %10.1f tps\n' "$r" "$v" "$tps"
+			total[$v]=$(awk -v a="${total[$v]}" -v b="$tps" 'BEGIN {print a + b}')
+		done
 	done
-done
-base=$(awk -v a="${total[baseline]}" -v n="$rounds" 'BEGIN {print a / n}')
-for v in baseline flip other; do
-	avg=$(awk -v a="${total[$v]}" -v n="$rounds" 'BEGIN {print a / n}')
-	awk -v v="$v" -v avg="$avg" -v base="$base" \
-		'BEGIN {printf "  %-8s mean %10.1f tps  ratio to baseline %.2f\n", v, avg, avg / base}'
-done
+	base=$(awk -v a="${total[$1]}" -v n="$rounds" 'BEGIN {print a / n}')
+	for v in "$@"; do
+		avg=$(awk -v a="${total[$v]}" -v n="$rounds" 'BEGIN {print a / n}')
+		awk -v v="$v" -v avg="$avg" -v base="$base" -v b="$1" \
+			'BEGIN {printf "  %-8s mean %10.1f tps %8.1f us/tx  ratio to %s %.2f\n",
+				v, avg, 1e6 / avg, b, avg / base}'
+	done
+}
+run_group "single-row UPDATE" baseline flip other
+run_group "reading one flag" readbase read
 
 echo "== back-fill of $rows profiles (CALL cache_ext.mirror_profiles(batch))"
 declare -A ms

@@ -38,21 +38,26 @@ typedef struct RedisReply
 	struct RedisReply *element; /* palloc'd array of elements */
 } RedisReply;
 
-/* One command: argv[0] is the command name. */
-typedef struct RedisCommand
-{
-	int			argc;
-	const char **argv;
-	const size_t *argvlen;
-} RedisCommand;
-
-/* A Lua script, loaded once per connection and run by EVALSHA. */
+/* A Lua script, loaded once per process and run by EVALSHA. */
 typedef struct RedisScript
 {
 	const char *name;			/* for messages */
 	const char *body;			/* Lua source */
 	char		sha[41];		/* filled by the connection; "" when unknown */
 } RedisScript;
+
+/*
+ * One command: argv[0] is the command name.  Commands built by
+ * RedisScriptCommand carry their script, so that the connection can fill in
+ * the SHA and fall back to EVAL; set script to NULL for plain commands.
+ */
+typedef struct RedisCommand
+{
+	int			argc;
+	const char **argv;
+	const size_t *argvlen;
+	RedisScript *script;
+} RedisCommand;
 
 typedef enum RedisFailureKind
 {
@@ -77,6 +82,9 @@ typedef struct RedisOutcome
 
 /* Flags for RedisExecute */
 #define REDIS_EXEC_COPY_STRINGS	0x01	/* palloc copies of string payloads */
+#define REDIS_EXEC_CRITICAL		0x02	/* called where palloc and ERROR are
+										 * forbidden (after commit): never
+										 * allocate from PostgreSQL memory */
 
 /*
  * Send ncmds commands in one pipeline and read their replies.
@@ -87,9 +95,10 @@ typedef struct RedisOutcome
  * str stays NULL.  With it, strings and nested arrays are palloc'd in
  * CurrentMemoryContext.
  *
- * Never raises an ERROR itself (so it may be used after commit, with
- * interrupts held off); a pending query cancel or termination is honoured
- * while waiting, after the connection has been cleaned up, by the usual
+ * Never raises an ERROR itself (with REDIS_EXEC_CRITICAL and without
+ * REDIS_EXEC_COPY_STRINGS it may be used after commit, with interrupts held
+ * off); a pending query cancel or termination is honoured while waiting,
+ * after the connection has been cleaned up, by the usual
  * CHECK_FOR_INTERRUPTS() ERROR.  Returns true when every reply was read
  * (error replies included; see outcome->nerrors).
  */

@@ -21,6 +21,15 @@ typedef struct RedisEndpoint
 	int			db;				/* SELECT index, 0 by default */
 } RedisEndpoint;
 
+/*
+ * Size limits.  A key as the caller writes it may have up to
+ * CACHE_EXT_MAX_KEY_LEN bytes; with the prefix, a Redis key cache_ext sends
+ * is at most CACHE_EXT_MAX_FULL_KEY_LEN bytes (the retry queue relies on it).
+ */
+#define CACHE_EXT_MAX_KEY_LEN		1024
+#define CACHE_EXT_MAX_PREFIX_LEN	256
+#define CACHE_EXT_MAX_FULL_KEY_LEN	(2 * CACHE_EXT_MAX_PREFIX_LEN + CACHE_EXT_MAX_KEY_LEN)
+
 extern char *cache_ext_redis_url;
 extern char *cache_ext_key_prefix;
 extern int	cache_ext_connect_timeout;	/* ms */

@@ -1,0 +1,317 @@
+# shellcheck shell=bash
+# test/lib.sh — owns: the bash helpers shared by the test harness.
+#
+# Sourced by scripts that run inside test/sandbox.sh (as "$SANDBOX_LIB"), and
+# by sandbox.sh / run_tests.sh themselves (the sb__* internals: lock, ports,
+# running as the cluster owner, launching Redis).  Defines functions only;
+# safe under `set -euo pipefail`.
+#
+# Public helpers (inside a sandbox):
+#   sb_psql ARGS...          psql -X -v ON_ERROR_STOP=1 -At against the sandbox
+#   sb_redis ARGS...         redis-cli against the sandbox Redis
+#   sb_pg_ctl ARGS...        pg_ctl as the cluster owner (-D/-l preset),
+#                            e.g. sb_pg_ctl restart -m fast -w
+#   sb_pg_set "guc = 'v'"    append a line to postgresql.conf and reload
+#   sb_redis_stop / sb_redis_cont    SIGSTOP / SIGCONT the Redis server
+#   sb_redis_kill            SIGKILL Redis and wait until it is gone
+#   sb_redis_start           start Redis again on the same port and options
+#   sb_pg_log [N]            last N (50) lines of the server log
+#   assert_eq EXPECTED ACTUAL MESSAGE
+#   assert_contains NEEDLE HAYSTACK MESSAGE
+#   assert_ok MESSAGE CMD...     / assert_fails MESSAGE CMD...
+#   ok MESSAGE / fail MESSAGE    count a pass / a failure
+#   finish                   print "${SB_SUITE:-fault}: N passed, M failed";
+#                            returns 1 when anything failed
+
+: "${SB_PASS:=0}"
+: "${SB_FAIL:=0}"
+
+# ---------------------------------------------------------------- internals
+
+# sb__alive PID: true while PID exists and is not a zombie.
+sb__alive() {
+	local pid=$1 line
+	[[ -n $pid && -r /proc/$pid/status ]] || return 1
+	while IFS= read -r line; do
+		if [[ $line == State:* ]]; then
+			[[ $line != *zombie* && $line != *"Z ("* ]]
+			return
+		fi
+	done </proc/"$pid"/status 2>/dev/null
+	return 1
+}
+
+# sb__wait_gone PID SECONDS: poll until PID is gone; reap it if it is our child.
+sb__wait_gone() {
+	local pid=$1 i n=$(($2 * 10))
+	for ((i = 0; i < n; i++)); do
+		sb__alive "$pid" || break
+		sleep 0.1
+	done
+	if sb__alive "$pid"; then
+		return 1
+	fi
+	wait "$pid" 2>/dev/null || true
+	return 0
+}
+
+# sb__stop_pid PID [SECONDS]: SIGCONT, SIGTERM, bounded wait, then SIGKILL.
+sb__stop_pid() {
+	local pid=$1 secs=${2:-5}
+	sb__alive "$pid" || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -CONT "$pid" 2>/dev/null || true
+	kill -TERM "$pid" 2>/dev/null || true
+	sb__wait_gone "$pid" "$secs" && return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	sb__wait_gone "$pid" 5
+}
+
+# sb__descendants PID: PID's descendants (children first), one per line.
+sb__descendants() {
+	local -A kids=()
+	local f pid ppid line
+	for f in /proc/[0-9]*/status; do
+		pid=${f#/proc/}
+		pid=${pid%/status}
+		ppid=
+		while IFS= read -r line; do
+			if [[ $line == PPid:* ]]; then
+				ppid=${line#PPid:}
+				ppid=${ppid//[[:space:]]/}
+				break
+			fi
+		done <"$f" 2>/dev/null || continue
+		[[ -n $ppid ]] && kids[$ppid]+="$pid "
+	done
+	local -a queue=("$1")
+	while ((${#queue[@]})); do
+		pid=${queue[0]}
+		queue=("${queue[@]:1}")
+		for f in ${kids[$pid]:-}; do
+			echo "$f"
+			queue+=("$f")
+		done
+	done
+}
+
+# sb__kill_tree PID: stop PID and everything below it (TERM, then KILL).
+sb__kill_tree() {
+	local root=$1 p
+	local -a all
+	mapfile -t all < <(sb__descendants "$root")
+	all=("$root" "${all[@]}")
+	for p in "${all[@]}"; do
+		kill -CONT "$p" 2>/dev/null || true
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in "${all[@]}"; do
+		sb__wait_gone "$p" 5 && continue
+		kill -KILL "$p" 2>/dev/null || true
+		sb__wait_gone "$p" 2 || true
+	done
+}
+
+# sb__as_owner CMD...: run CMD as the sandbox cluster owner (from /).
+sb__as_owner() {
+	local owner=${SANDBOX_OWNER:-$(id -un)}
+	(
+		cd /
+		if [[ -n ${SB_LOCK_FD:-} ]]; then exec {SB_LOCK_FD}>&-; fi
+		if ((EUID == 0)) && [[ $owner != root ]]; then
+			exec runuser -u "$owner" -- "$@"
+		fi
+		exec "$@"
+	)
+}
+
+# sb__port_free PORT: true when nothing listens on PORT (TCP).
+sb__port_free() {
+	local p=$1
+	if command -v ss >/dev/null 2>&1; then
+		[[ -z $(ss -Hltn "sport = :$p" 2>/dev/null) ]]
+	else
+		! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null
+	fi
+}
+
+# sb__pick_port [AVOID...]: a free random loopback port in 20000-40000.
+sb__pick_port() {
+	local p i a taken
+	for ((i = 0; i < 200; i++)); do
+		p=$((20000 + (RANDOM * 32768 + RANDOM) % 20001))
+		taken=0
+		for a in "$@"; do [[ $p == "$a" ]] && taken=1; done
+		((taken)) && continue
+		if sb__port_free "$p"; then
+			echo "$p"
+			return 0
+		fi
+	done
+	echo "sandbox: no free port found" >&2
+	return 1
+}
+
+# sb_lock: take the machine-wide sandbox lock for the life of this shell,
+# unless SANDBOX_LOCK_HELD names a live process (an enclosing run holds it).
+sb_lock() {
+	local f=/tmp/cache_ext-sandbox.lock held=${SANDBOX_LOCK_HELD:-}
+	if [[ $held =~ ^[0-9]+$ && -d /proc/$held ]]; then
+		return 0
+	fi
+	[[ -e $f ]] || (umask 0 && : >>"$f") 2>/dev/null || true
+	exec {SB_LOCK_FD}<"$f"
+	if ! flock -n "$SB_LOCK_FD"; then
+		echo "sandbox: waiting for $f (another sandbox run holds it)..." >&2
+		flock "$SB_LOCK_FD"
+		echo "sandbox: lock acquired" >&2
+	fi
+	export SANDBOX_LOCK_HELD=$$
+}
+
+# sb__redis_wait PORT PID SECONDS: wait for PONG; fail early if PID dies.
+sb__redis_wait() {
+	local port=$1 pid=$2 n=$(($3 * 10)) i
+	for ((i = 0; i < n; i++)); do
+		if [[ $(timeout 2 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null) == PONG ]]; then
+			return 0
+		fi
+		sb__alive "$pid" || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# sb__redis_launch: start redis-server on $REDIS_PORT in the background as
+# the owner; record its pid in $SANDBOX_DIR/redis.pid and REDIS_PID.
+sb__redis_launch() {
+	local owner=${SANDBOX_OWNER:-$(id -un)} major
+	local -a cmd=(redis-server --bind 127.0.0.1 --port "$REDIS_PORT"
+		--save '' --appendonly no --daemonize no
+		--dir "$SANDBOX_DIR/redis" --logfile "$SANDBOX_DIR/redis.log")
+	major=$(redis-server --version | sed -n 's/.* v=\([0-9]*\).*/\1/p')
+	if [[ ${major:-0} -ge 7 ]]; then
+		cmd+=(--enable-debug-command yes)
+	fi
+	if ((EUID == 0)) && [[ $owner != root ]]; then
+		cmd=(setpriv --reuid="$owner" --regid="$owner" --init-groups -- "${cmd[@]}")
+	fi
+	# Neither the lock fd nor our stdio: a restarted Redis must hold no pipe.
+	(
+		cd /
+		if [[ -n ${SB_LOCK_FD:-} ]]; then exec {SB_LOCK_FD}>&-; fi
+		exec "${cmd[@]}"
+	) </dev/null >>"$SANDBOX_DIR/redis.log" 2>&1 &
+	REDIS_PID=$!
+	export REDIS_PID
+	echo "$REDIS_PID" >"$SANDBOX_DIR/redis.pid"
+	if ! sb__redis_wait "$REDIS_PORT" "$REDIS_PID" 10; then
+		echo "sandbox: redis-server did not answer PING on port $REDIS_PORT" >&2
+		tail -n 20 "$SANDBOX_DIR/redis.log" >&2 2>/dev/null || true
+		return 1
+	fi
+}
+
+sb__redis_pid() {
+	cat "$SANDBOX_DIR/redis.pid" 2>/dev/null || echo "${REDIS_PID:-}"
+}
+
+# ------------------------------------------------------------ public helpers
+
+sb_psql() {
+	"${PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql" -X -v ON_ERROR_STOP=1 -At "$@"
+}
+
+sb_redis() {
+	redis-cli -h "${REDIS_HOST:-127.0.0.1}" -p "$REDIS_PORT" "$@"
+}
+
+sb_pg_ctl() {
+	sb__as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$SANDBOX_DIR/postgres.log" "$@"
+}
+
+# sb_pg_set "name = 'value'": append to postgresql.conf, reload, and wait
+# until the postmaster has re-read its configuration.
+sb_pg_set() {
+	local before now i
+	printf '%s\n' "$@" >>"$PGDATA/postgresql.conf"
+	before=$(sb_psql -d postgres -c "SELECT pg_conf_load_time()")
+	sb_pg_ctl reload -s >/dev/null
+	for ((i = 0; i < 100; i++)); do
+		now=$(sb_psql -d postgres -c "SELECT pg_conf_load_time()" 2>/dev/null || true)
+		[[ -n $now && $now != "$before" ]] && return 0
+		sleep 0.05
+	done
+	echo "sb_pg_set: server did not reload its configuration" >&2
+	return 1
+}
+
+sb_redis_stop() { kill -STOP "$(sb__redis_pid)"; }
+sb_redis_cont() { kill -CONT "$(sb__redis_pid)"; }
+
+sb_redis_kill() {
+	local pid
+	pid=$(sb__redis_pid)
+	kill -KILL "$pid" 2>/dev/null || true
+	sb__wait_gone "$pid" 10
+}
+
+sb_redis_start() {
+	local pid
+	pid=$(sb__redis_pid)
+	if sb__alive "$pid"; then
+		echo "sb_redis_start: redis (pid $pid) is still running" >&2
+		return 1
+	fi
+	sb__redis_launch
+}
+
+sb_pg_log() {
+	tail -n "${1:-50}" "$SANDBOX_DIR/postgres.log"
+}
+
+ok() {
+	SB_PASS=$((SB_PASS + 1))
+	printf 'ok - %s\n' "$*"
+}
+
+fail() {
+	SB_FAIL=$((SB_FAIL + 1))
+	printf 'FAIL - %s\n' "$*"
+}
+
+assert_eq() {
+	if [[ $1 == "$2" ]]; then
+		ok "$3"
+	else
+		fail "$3 (expected '$1', got '$2')"
+	fi
+}
+
+assert_contains() {
+	if [[ $2 == *"$1"* ]]; then
+		ok "$3"
+	else
+		fail "$3 (expected to contain '$1', got '$2')"
+	fi
+}
+
+# assert_ok MESSAGE CMD...: CMD must exit 0.
+assert_ok() {
+	local msg=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc == 0)); then ok "$msg"; else fail "$msg (exit $rc: $out)"; fi
+}
+
+# assert_fails MESSAGE CMD...: CMD must exit non-zero.
+assert_fails() {
+	local msg=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	if ((rc != 0)); then ok "$msg"; else fail "$msg (unexpectedly succeeded: $out)"; fi
+}
+
+finish() {
+	echo "${SB_SUITE:-fault}: $SB_PASS passed, $SB_FAIL failed"
+	((SB_FAIL == 0))
+}

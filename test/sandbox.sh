@@ -1,0 +1,259 @@
+#!/usr/bin/env bash
+# test/sandbox.sh — owns: one throwaway PostgreSQL 15 cluster + Redis server
+# around one command.
+#
+# usage: test/sandbox.sh [--no-preload] [--no-build] [--keep] [--] COMMAND [ARGS...]
+#
+#   --no-preload  do not put cache_ext in shared_preload_libraries
+#   --no-build    do not build/install the extension first
+#   --keep        keep the sandbox directory after teardown
+#
+# Environment read:  SANDBOX_SKIP_DEPS=1 (skip test/install_deps.sh),
+#   SANDBOX_PG_CONF (extra postgresql.conf lines, appended last),
+#   SANDBOX_LOCK_HELD (pid of a live process already holding the lock),
+#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
+# Environment given to COMMAND: SANDBOX_DIR PGHOST PGPORT PGUSER PGDATABASE
+#   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL
+#   SANDBOX_LIB SANDBOX_OWNER SANDBOX_PRELOAD SANDBOX_LOCK_HELD; PATH starts
+#   with PG_BINDIR.
+#
+# The whole run (build, install, servers, command) holds an exclusive flock on
+# /tmp/cache_ext-sandbox.lock: `make install` writes to the shared system
+# PostgreSQL directories.  Servers run as the user `cacheext` when started as
+# root (created if missing), otherwise as the caller; they listen on random
+# free loopback ports in 20000-40000 only.  Teardown (always: exit, error,
+# INT, TERM) stops both servers and removes the directory.  Exit status is
+# COMMAND's; setup failures exit 1.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+# shellcheck source=test/lib.sh
+source "$here/lib.sh"
+
+usage() {
+	sed -n 's/^# \{0,1\}//; 4,9p' "${BASH_SOURCE[0]}"
+}
+
+preload=1 build=1 keep=0
+while (($#)); do
+	case $1 in
+	--no-preload) preload=0 ;;
+	--no-build) build=0 ;;
+	--keep) keep=1 ;;
+	--) shift; break ;;
+	-h | --help) usage; exit 0 ;;
+	-*) echo "sandbox: unknown option $1" >&2; usage >&2; exit 2 ;;
+	*) break ;;
+	esac
+	shift
+done
+if (($# == 0)); then
+	usage >&2
+	exit 2
+fi
+
+say() { echo "sandbox: $*" >&2; }
+
+if [[ ${SANDBOX_SKIP_DEPS:-0} != 1 ]]; then
+	bash "$here/install_deps.sh"
+fi
+
+if [[ -z ${PG_CONFIG:-} ]]; then
+	if [[ -x /usr/lib/postgresql/15/bin/pg_config ]]; then
+		PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config
+	else
+		PG_CONFIG=pg_config
+	fi
+fi
+export PG_CONFIG
+PG_BINDIR=$("$PG_CONFIG" --bindir)
+export PG_BINDIR
+
+sudo=()
+((EUID == 0)) || sudo=(sudo)
+
+# ------------------------------------------------------------------ teardown
+SANDBOX_DIR= PGDATA= cmd_pid= cmd_rc= tearing=0
+
+teardown() {
+	local rc=$? pid
+	((tearing)) && return
+	tearing=1
+	set +eu
+	trap '' INT TERM
+	if [[ -n $cmd_pid ]] && sb__alive "$cmd_pid"; then
+		say "stopping the command (pid $cmd_pid)"
+		sb__kill_tree "$cmd_pid"
+	fi
+	[[ -n $cmd_rc ]] && rc=$cmd_rc
+	if [[ -n $SANDBOX_DIR && -d $SANDBOX_DIR ]]; then
+		if ((rc != 0)) && [[ -s $SANDBOX_DIR/postgres.log ]]; then
+			echo "---- last 50 lines of $SANDBOX_DIR/postgres.log ----" >&2
+			tail -n 50 "$SANDBOX_DIR/postgres.log" >&2
+			echo "---- end of postgres.log ----" >&2
+		fi
+		if [[ -f $PGDATA/postmaster.pid ]]; then
+			pid=$(head -n 1 "$PGDATA/postmaster.pid" 2>/dev/null)
+			kill -CONT "$pid" 2>/dev/null
+			sb__as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -m immediate -w -t 30 stop >/dev/null 2>&1
+			if [[ -n $pid ]] && sb__alive "$pid"; then
+				kill -KILL "$pid" 2>/dev/null
+				sb__wait_gone "$pid" 10
+			fi
+		fi
+		pid=$(sb__redis_pid)
+		[[ -n $pid ]] && sb__stop_pid "$pid" 5
+		if ((keep)); then
+			say "kept $SANDBOX_DIR"
+		else
+			rm -rf "$SANDBOX_DIR"
+		fi
+	fi
+	exit "$rc"
+}
+
+on_signal() {
+	say "caught SIG$1, tearing down"
+	cmd_rc=$2
+	exit "$2"
+}
+
+trap teardown EXIT
+trap 'on_signal INT 130' INT
+trap 'on_signal TERM 143' TERM
+
+# ---------------------------------------------------------- lock and build
+sb_lock
+
+if ((build)); then
+	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } &&
+		make -s && "${sudo[@]}" make -s install) >&2; then
+		say "build of cache_ext failed"
+		exit 1
+	fi
+fi
+
+# ------------------------------------------------------------- directories
+if ((EUID == 0)); then
+	SANDBOX_OWNER=cacheext
+	if ! getent passwd "$SANDBOX_OWNER" >/dev/null; then
+		useradd --system --user-group --no-create-home --home-dir /nonexistent \
+			--shell /usr/sbin/nologin "$SANDBOX_OWNER" 2>/dev/null ||
+			getent passwd "$SANDBOX_OWNER" >/dev/null
+	fi
+else
+	SANDBOX_OWNER=$(id -un)
+fi
+export SANDBOX_OWNER
+
+SANDBOX_DIR=$(mktemp -d /tmp/cache_ext-sb.XXXXXX)
+PGDATA=$SANDBOX_DIR/data
+PGHOST=$SANDBOX_DIR/sock
+export SANDBOX_DIR PGDATA PGHOST
+mkdir -p "$PGHOST" "$SANDBOX_DIR/redis"
+: >"$SANDBOX_DIR/postgres.log"
+: >"$SANDBOX_DIR/redis.log"
+chmod 755 "$SANDBOX_DIR" "$PGHOST"
+if ((EUID == 0)); then
+	chown -R "$SANDBOX_OWNER:" "$SANDBOX_DIR"
+fi
+
+# -------------------------------------------------------------------- Redis
+REDIS_HOST=127.0.0.1
+export REDIS_HOST
+for attempt in 1 2 3; do
+	REDIS_PORT=$(sb__pick_port)
+	export REDIS_PORT
+	if sb__redis_launch; then
+		break
+	fi
+	sb__stop_pid "$(sb__redis_pid)" 2
+	if ((attempt == 3)); then
+		say "could not start redis-server"
+		exit 1
+	fi
+done
+REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
+export REDIS_URL
+
+# --------------------------------------------------------------- PostgreSQL
+if ! sb__as_owner "$PG_BINDIR/initdb" -D "$PGDATA" --auth=trust \
+	--username="$SANDBOX_OWNER" -E UTF8 --locale=C --no-sync \
+	>"$SANDBOX_DIR/initdb.log" 2>&1; then
+	cat "$SANDBOX_DIR/initdb.log" >&2
+	say "initdb failed"
+	exit 1
+fi
+
+{
+	echo "# ---- test/sandbox.sh ----"
+	echo "listen_addresses = '127.0.0.1'"
+	echo "port = 5432 # sandbox port"
+	echo "unix_socket_directories = '$PGHOST'"
+	echo "max_connections = 100"
+	echo "max_prepared_transactions = 10"
+	echo "log_min_messages = warning"
+	echo "logging_collector = off"
+	echo "fsync = off"
+	if ((preload)); then
+		echo "shared_preload_libraries = 'cache_ext'"
+	fi
+	echo "cache_ext.redis_url = '$REDIS_URL'"
+	if [[ -n ${SANDBOX_PG_CONF:-} ]]; then
+		echo "# ---- SANDBOX_PG_CONF ----"
+		printf '%s\n' "$SANDBOX_PG_CONF"
+	fi
+} >>"$PGDATA/postgresql.conf"
+
+for attempt in 1 2 3; do
+	PGPORT=$(sb__pick_port "$REDIS_PORT")
+	export PGPORT
+	# rewrite in place (keeps the file's owner and mode)
+	conf=$(sed "s/^port = [0-9]* # sandbox port\$/port = $PGPORT # sandbox port/" "$PGDATA/postgresql.conf")
+	printf '%s\n' "$conf" >"$PGDATA/postgresql.conf"
+	log_lines=$(wc -l <"$SANDBOX_DIR/postgres.log")
+	if sb__as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$SANDBOX_DIR/postgres.log" \
+		-w -t 60 start >/dev/null 2>&1; then
+		break
+	fi
+	if ((attempt < 3)) && tail -n +"$((log_lines + 1))" "$SANDBOX_DIR/postgres.log" |
+		grep -q 'Address already in use'; then
+		say "port $PGPORT was taken, retrying"
+		continue
+	fi
+	cmd_rc=1
+	say "PostgreSQL failed to start (its log follows)"
+	exit 1
+done
+
+PGUSER=$SANDBOX_OWNER
+PGDATABASE=postgres
+SANDBOX_LIB=$here/lib.sh
+SANDBOX_PRELOAD=$preload
+PATH=$PG_BINDIR:$PATH
+export PGUSER PGDATABASE SANDBOX_LIB SANDBOX_PRELOAD PATH
+unset PGHOSTADDR PGSERVICE PGSERVICEFILE PGPASSWORD PGPASSFILE PGOPTIONS PGSSLMODE
+
+say "dir $SANDBOX_DIR (owner $SANDBOX_OWNER)"
+say "postgres $("$PG_BINDIR/postgres" -V | awk '{print $3}') port $PGPORT socket $PGHOST" \
+	"preload=$( ((preload)) && echo cache_ext || echo none)"
+say "redis $REDIS_URL pid $REDIS_PID"
+
+# ------------------------------------------------------------------ command
+# In the background so that INT/TERM reach our trap at once; stdin kept; the
+# SIGINT/SIGQUIT that bash ignores for background jobs restored.
+defsig=()
+if env --default-signal=INT true 2>/dev/null; then
+	defsig=(env --default-signal=INT,QUIT --)
+fi
+(
+	if [[ -n ${SB_LOCK_FD:-} ]]; then exec {SB_LOCK_FD}>&-; fi
+	exec "${defsig[@]}" "$@"
+) <&0 &
+cmd_pid=$!
+rc=0
+wait "$cmd_pid" || rc=$?
+cmd_pid=
+cmd_rc=$rc
+exit "$rc"

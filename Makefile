@@ -24,7 +24,7 @@ REGRESS_FOUNDATION = setup api errors parity privileges
 
 REGRESS_INVALIDATION =
 
-REGRESS_COUNTERS =
+REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
 
 REGRESS_PROFILE =
 

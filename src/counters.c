@@ -140,16 +140,15 @@ ReportBadCounter(const RedisReply *reply, const char *key)
 		 problem, key);
 }
 
-CounterStatus
-CounterStep(CounterOp op, const char *key, size_t keylen, int64 arg,
-			int64 *value, RedisOutcome *outcome)
+/*
+ * The script call for one counter step; argv palloc'd.
+ */
+static void
+BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
+					size_t *keylen, char *bound, size_t boundsize, int64 arg)
 {
-	RedisCommand cmd;
-	RedisReply	reply;
 	const char *args[2];
 	size_t		arglens[2];
-	char		bound[32];
-	char	   *keystr;
 
 	switch (op)
 	{
@@ -165,69 +164,92 @@ CounterStep(CounterOp op, const char *key, size_t keylen, int64 arg,
 			break;
 	}
 	arglens[0] = strlen(args[0]);
-	snprintf(bound, sizeof(bound), INT64_FORMAT, arg);
+	snprintf(bound, boundsize, INT64_FORMAT, arg);
 	args[1] = bound;
 	arglens[1] = strlen(bound);
 
-	RedisScriptCommand(&cmd, &counter_script, 1, &key, &keylen, 2, args, arglens);
-	memset(&reply, 0, sizeof(reply));
-	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
-		return COUNTER_UNREACHABLE;
+	RedisScriptCommand(cmd, &counter_script, 1, key, keylen, 2, args, arglens);
+}
 
-	keystr = pnstrdup(key, keylen);
-	switch (reply.type)
+/*
+ * Turn the script's reply into a status and value; ERROR for a key that
+ * does not hold a usable counter.
+ */
+static CounterStatus
+InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
+			   int64 *value)
+{
+	switch (reply->type)
 	{
 		case REDIS_VALUE_NIL:
 			return COUNTER_ABSENT;
 		case REDIS_VALUE_INTEGER:
-			*value = (int64) reply.integer;
+			*value = (int64) reply->integer;
 			return COUNTER_OK;
 		case REDIS_VALUE_STRING:
 		case REDIS_VALUE_STATUS:
-			if (!ParseCounter(reply.str, reply.len, value))
+			if (!ParseCounter(reply->str, reply->len, value))
 				elog(ERROR, "counter script returned a non-integer for key \"%s\"",
-					 keystr);
+					 pnstrdup(key, keylen));
 			return COUNTER_OK;
 		case REDIS_VALUE_ARRAY:
-			ReportBadCounter(&reply, keystr);
+			ReportBadCounter(reply, pnstrdup(key, keylen));
 			break;
 		case REDIS_VALUE_ERROR:
-			if (outcome->first_error[0] == '\0' && reply.str != NULL)
-				strlcpy(outcome->first_error, reply.str,
-						sizeof(outcome->first_error));
 			return COUNTER_REDIS_ERROR;
 	}
 	return COUNTER_REDIS_ERROR;
 }
 
+CounterStatus
+CounterStep(CounterOp op, const char *key, size_t keylen, int64 arg,
+			int64 *value, RedisOutcome *outcome)
+{
+	RedisCommand cmd;
+	RedisReply	reply;
+	char		bound[32];
+	CounterStatus status;
+
+	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg);
+	memset(&reply, 0, sizeof(reply));
+	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
+		return COUNTER_UNREACHABLE;
+	status = InterpretReply(&reply, key, keylen, value);
+	if (status == COUNTER_REDIS_ERROR && outcome->first_error[0] == '\0' &&
+		reply.str != NULL)
+		strlcpy(outcome->first_error, reply.str, sizeof(outcome->first_error));
+	return status;
+}
+
 /*
- * The common tail of the SQL functions: a value, NULL, or the error for a
- * Redis that did not answer (a WARNING and NULL under
- * cache_ext.ignore_errors, like the rest of the cache API).
+ * The SQL functions' step: Redis failures are reported the way the rest of
+ * the cache API reports them (an ERROR, or a WARNING and NULL under
+ * cache_ext.ignore_errors).  Returns false for NULL.
  */
 static bool
-CounterResultOrError(CounterStatus status, const RedisOutcome *outcome,
-					 const char *key, int64 *value)
+CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
 {
-	switch (status)
+	RedisCommand cmd;
+	RedisReply	reply;
+	char		bound[32];
+	size_t		keylen;
+	const char *key = KeyWithPrefixText(keyarg, &keylen);
+
+	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg);
+	memset(&reply, 0, sizeof(reply));
+	if (!RedisPipelineOrError(1, &cmd, &reply))
+		return false;
+	switch (InterpretReply(&reply, key, keylen, value))
 	{
 		case COUNTER_OK:
 			return true;
-		case COUNTER_ABSENT:
-			return false;
-		case COUNTER_UNREACHABLE:
-			ereport(cache_ext_ignore_errors ? WARNING : ERROR,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("could not reach Redis for counter \"%s\"", key),
-					 errdetail("%s", outcome->message),
-					 cache_ext_ignore_errors ? 0 :
-					 errhint("The assign_number trigger allocates in PostgreSQL while Redis is down; counter functions need Redis.")));
-			return false;
 		case COUNTER_REDIS_ERROR:
-			ereport(ERROR,
-					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("Redis refused the counter step on key \"%s\"", key),
-					 errdetail("Redis answered: %s", outcome->first_error)));
+			ReportRedisErrorReply(&reply,
+								  psprintf("the counter step on key \"%s\"",
+										   pnstrdup(key, keylen)));
+			break;
+		default:
+			break;
 	}
 	return false;
 }
@@ -261,11 +283,7 @@ cache_ext_counter_next(PG_FUNCTION_ARGS)
 {
 	text	   *keyarg = CounterKeyArg(fcinfo);
 	int64		floor = CounterInt8Arg(fcinfo, 1, "floor");
-	RedisOutcome outcome;
-	size_t		keylen;
-	char	   *key;
 	int64		value = 0;
-	CounterStatus status;
 
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
@@ -273,9 +291,7 @@ cache_ext_counter_next(PG_FUNCTION_ARGS)
 				 errmsg("counter floor must be less than %lld",
 						(long long) PG_INT64_MAX)));
 
-	key = KeyWithPrefixText(keyarg, &keylen);
-	status = CounterStep(COUNTER_OP_NEXT, key, keylen, floor, &value, &outcome);
-	if (!CounterResultOrError(status, &outcome, key, &value))
+	if (!CounterStepOrError(COUNTER_OP_NEXT, keyarg, floor, &value))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(value);
 }
@@ -289,15 +305,9 @@ cache_ext_counter_sync(PG_FUNCTION_ARGS)
 {
 	text	   *keyarg = CounterKeyArg(fcinfo);
 	int64		target = CounterInt8Arg(fcinfo, 1, "value");
-	RedisOutcome outcome;
-	size_t		keylen;
-	char	   *key;
 	int64		value = 0;
-	CounterStatus status;
 
-	key = KeyWithPrefixText(keyarg, &keylen);
-	status = CounterStep(COUNTER_OP_SYNC, key, keylen, target, &value, &outcome);
-	if (!CounterResultOrError(status, &outcome, key, &value))
+	if (!CounterStepOrError(COUNTER_OP_SYNC, keyarg, target, &value))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(value);
 }
@@ -309,15 +319,9 @@ Datum
 cache_ext_counter_get(PG_FUNCTION_ARGS)
 {
 	text	   *keyarg = CounterKeyArg(fcinfo);
-	RedisOutcome outcome;
-	size_t		keylen;
-	char	   *key;
 	int64		value = 0;
-	CounterStatus status;
 
-	key = KeyWithPrefixText(keyarg, &keylen);
-	status = CounterStep(COUNTER_OP_GET, key, keylen, 0, &value, &outcome);
-	if (!CounterResultOrError(status, &outcome, key, &value))
+	if (!CounterStepOrError(COUNTER_OP_GET, keyarg, 0, &value))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(value);
 }

@@ -57,6 +57,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
@@ -519,9 +520,11 @@ RenderKey(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 /*
  * max(number) over the rows of this row's partition, 0 when there are none
  * (numbers start at 1).  Runs as the owner of the table, rows hidden by
- * row-level security included; with a fresh snapshot, so that under READ
- * COMMITTED it sees whatever committed before our advisory lock was granted,
- * and the earlier rows of a multi-row INSERT.  Caller is connected to SPI.
+ * row-level security included.  Reads with the latest snapshot whatever the
+ * isolation level, as the foreign-key checks do: it sees every number
+ * committed before our advisory lock was granted (REPEATABLE READ and
+ * SERIALIZABLE included) and, through the command counter increment, the
+ * earlier rows of a multi-row INSERT.  Caller is connected to SPI.
  */
 static int64
 FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
@@ -547,7 +550,9 @@ FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 	SetUserIdAndSecContext(entry->query_owner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION | SECURITY_NOFORCE_RLS);
-	rc = SPI_execute_plan(entry->floor_plan, params, nulls, false, 1);
+	rc = SPI_execute_snapshot(entry->floor_plan, params, nulls,
+							  GetLatestSnapshot(), InvalidSnapshot,
+							  false, false, 1);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)

@@ -57,3 +57,11 @@ COMMENT ON COLUMN cache_ext.gapless_counters.value IS
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.gapless_counters', '');
 
 REVOKE ALL ON cache_ext.gapless_counters FROM PUBLIC;
+
+-- Nothing for PUBLIC (see 00_schema.sql).  A role creating assign_number
+-- triggers needs EXECUTE on it; the trigger itself then runs for whoever
+-- inserts, with no further grant.
+REVOKE ALL ON FUNCTION cache_ext.counter_next(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.counter_sync(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.counter_get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.assign_number() FROM PUBLIC;

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# test/bench_counters.sh — owns: the counter benchmarks (run inside
+# test/sandbox.sh, e.g. `test/sandbox.sh -- test/bench_counters.sh`).
+#
+#  A. INSERTs per second into the same table (same unique index on
+#     (year, no)) numbered four ways: no numbering, a native sequence
+#     default, assign_number 'cache', assign_number 'gapless'; pgbench, one
+#     client and four clients, ROUNDS short runs each, variants interleaved.
+#  B. counter_next calls per second (pgbench, one client) against raw Redis
+#     INCR (redis-benchmark, one client) and a trivial `SELECT 1` through
+#     pgbench, interleaved.
+# Ratios are against the baseline of the same run.  Environment: ROUNDS (3),
+# SECONDS_PER_RUN (4).
+set -euo pipefail
+# shellcheck source=test/lib.sh
+source "$SANDBOX_LIB"
+
+ROUNDS=${ROUNDS:-3}
+SECS=${SECONDS_PER_RUN:-4}
+DB=counters_bench
+sb_psql -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB" >/dev/null
+export PGDATABASE=$DB
+work=$(mktemp -d "$SANDBOX_DIR/bench.XXXXXX")
+chmod 755 "$work"
+trap 'rm -rf "$work"' EXIT
+
+sb_psql >/dev/null <<'SQL'
+CREATE EXTENSION cache_ext;
+CREATE TABLE b_none (year int NOT NULL, no bigint, note text, UNIQUE (year, no));
+CREATE SEQUENCE b_seq_no;
+CREATE TABLE b_seq (year int NOT NULL, no bigint DEFAULT nextval('b_seq_no'), note text,
+	UNIQUE (year, no));
+CREATE TABLE b_cache (year int NOT NULL, no bigint, note text, UNIQUE (year, no));
+CREATE TRIGGER n BEFORE INSERT OR UPDATE ON b_cache FOR EACH ROW
+	EXECUTE FUNCTION cache_ext.assign_number('no', 'bench_cache:{year}');
+CREATE TABLE b_gapless (year int NOT NULL, no bigint, note text, UNIQUE (year, no));
+CREATE TRIGGER n BEFORE INSERT OR UPDATE ON b_gapless FOR EACH ROW
+	EXECUTE FUNCTION cache_ext.assign_number('no', 'bench_gapless:{year}', 'gapless');
+SQL
+
+variants=(none seq cache gapless)
+for v in "${variants[@]}"; do
+	printf 'INSERT INTO b_%s (year, note) VALUES (2024, %s);\n' "$v" "'invoice'" >"$work/ins_$v.sql"
+done
+echo "SELECT cache_ext.counter_next('bench_next', 0);" >"$work/next.sql"
+echo "SELECT 1;" >"$work/one.sql"
+
+# tps SCRIPT CLIENTS: one pgbench run, prints its tps
+tps() {
+	local out
+	out=$(timeout $((SECS + 60)) pgbench -n -c "$2" -j "$(($2 > 1 ? 2 : 1))" -T "$SECS" -f "$1" 2>&1) || {
+		echo "pgbench failed: $out" >&2
+		echo 0
+		return
+	}
+	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -n 1
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
+
+declare -A res=()
+for ((r = 1; r <= ROUNDS; r++)); do
+	for c in 1 4; do
+		for v in "${variants[@]}"; do
+			res[$v.$c]+="$(tps "$work/ins_$v.sql" "$c") "
+		done
+	done
+	res[one]+="$(tps "$work/one.sql" 1) "
+	res[next]+="$(tps "$work/next.sql" 1) "
+	res[incr]+="$(redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -n 20000 -q incr |
+		sed -n 's/^INCR: \([0-9.]*\) requests.*/\1/p' | tr -d '\r') "
+	echo "round $r done" >&2
+done
+
+med() { tr ' ' '\n' <<<"${res[$1]}" | grep -v '^$' | median; }
+
+echo "== A. INSERTs/s (pgbench -T $SECS, median of $ROUNDS interleaved rounds; ratio vs no numbering)"
+printf '%-28s %12s %8s %12s %8s\n' variant "1 client" ratio "4 clients" ratio
+for v in "${variants[@]}"; do
+	a1=$(med "$v.1") a4=$(med "$v.4") b1=$(med none.1) b4=$(med none.4)
+	printf '%-28s %12.0f %8.2f %12.0f %8.2f\n' "$v" "$a1" "$(awk "BEGIN{print $a1/$b1}")" \
+		"$a4" "$(awk "BEGIN{print $a4/$b4}")"
+done
+echo
+echo "== B. counter calls/s, one client (median of $ROUNDS; ratio vs raw Redis INCR)"
+incr=$(med incr)
+for k in incr next one; do
+	case $k in
+	incr) label="redis-benchmark INCR" ;;
+	next) label="SELECT counter_next (pgbench)" ;;
+	one) label="SELECT 1 (pgbench)" ;;
+	esac
+	v=$(med "$k")
+	printf '%-32s %12.0f %8.2f\n' "$label" "$v" "$(awk "BEGIN{print $v/$incr}")"
+done
+echo
+echo "rows: $(sb_psql -c "SELECT string_agg(format('%s=%s', t, n), ' ') FROM (
+	SELECT 'none' t, count(*) n FROM b_none UNION ALL SELECT 'seq', count(*) FROM b_seq UNION ALL
+	SELECT 'cache', count(*) FROM b_cache UNION ALL SELECT 'gapless', count(*) FROM b_gapless) s")"
+echo "gapless contiguous: $(sb_psql -c "SELECT max(no) = count(*) FROM b_gapless")"
+echo "cache distinct: $(sb_psql -c "SELECT count(DISTINCT no) = count(*) FROM b_cache")"
+sb_psql -d postgres -c "DROP DATABASE $DB" >/dev/null 2>&1 || true

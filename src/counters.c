@@ -135,7 +135,8 @@ ReportBadCounter(const RedisReply *reply, const char *key)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("counter \"%s\" is out of range", key),
-				 errdetail("Its value %s is the largest bigint; it cannot be incremented.", detail)));
+				 errdetail("Its value %s is the largest bigint; it cannot be incremented.", detail),
+				 errhint("Start a new counter under another key.")));
 	elog(ERROR, "unexpected reply \"%s\" from the counter script for key \"%s\"",
 		 problem, key);
 }
@@ -260,7 +261,8 @@ CounterKeyArg(FunctionCallInfo fcinfo)
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("counter key must not be null")));
+				 errmsg("counter key must not be null"),
+				 errhint("Pass the counter's key, such as 'invoice_seq:2024'.")));
 	return PG_GETARG_TEXT_PP(0);
 }
 
@@ -270,7 +272,8 @@ CounterInt8Arg(FunctionCallInfo fcinfo, int argno, const char *name)
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("counter %s must not be null", name)));
+				 errmsg("counter %s must not be null", name),
+				 errhint("Pass an integer; counter_next's floor is 0 when omitted.")));
 	return PG_GETARG_INT64(argno);
 }
 
@@ -289,7 +292,8 @@ cache_ext_counter_next(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("counter floor must be less than %lld",
-						(long long) PG_INT64_MAX)));
+						(long long) PG_INT64_MAX),
+				 errdetail("The result of counter_next is always greater than its floor.")));
 
 	if (!CounterStepOrError(COUNTER_OP_NEXT, keyarg, floor, &value))
 		PG_RETURN_NULL();

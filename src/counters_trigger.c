@@ -42,6 +42,7 @@
 
 #include "access/hash.h"
 #include "access/htup_details.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_index.h"
@@ -242,14 +243,31 @@ AppendEqualityOperator(StringInfo buf, Oid typid, const char *colname,
 }
 
 /*
- * Is there a unique, valid, non-partial index on plain columns whose key
- * columns all belong to (template columns, number column) and include the
- * number column?  Any such index forbids two committed rows of one
+ * Does a column of rel, by name, belong to the numbering: a template column
+ * or the number column?  (By name: rel may be the partitioned table the
+ * trigger was cloned from, whose attribute numbers differ.)
+ */
+static bool
+IsNumberingColumn(const char *name, const AssignEntry *entry, TupleDesc leafdesc)
+{
+	if (strcmp(name, entry->numname) == 0)
+		return true;
+	for (int j = 0; j < entry->nkeycols; j++)
+		if (strcmp(name, NameStr(TupleDescAttr(leafdesc, entry->keycols[j] - 1)->attname)) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Is there on rel a unique, valid, non-partial index on plain columns whose
+ * key columns all belong to (template columns, number column) and include
+ * the number column?  Any such index forbids two committed rows of one
  * partition with the same number.
  */
 static bool
-HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry)
+HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 {
+	TupleDesc	tupdesc = RelationGetDescr(rel);
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
 	bool		found = false;
@@ -267,13 +285,17 @@ HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry)
 		for (int k = 0; usable && k < form->indnkeyatts; k++)
 		{
 			AttrNumber	att = form->indkey.values[k];
-			bool		member = (att == entry->numattnum);
+			const char *name;
 
-			if (member)
+			if (att <= 0)
+			{
+				usable = false;
+				break;
+			}
+			name = NameStr(TupleDescAttr(tupdesc, att - 1)->attname);
+			usable = IsNumberingColumn(name, entry, leafdesc);
+			if (strcmp(name, entry->numname) == 0)
 				has_number = true;
-			for (int j = 0; !member && j < entry->nkeycols; j++)
-				member = (att == entry->keycols[j]);
-			usable = member;
 		}
 		index_close(index, AccessShareLock);
 		if (usable && has_number)
@@ -290,17 +312,16 @@ HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry)
  * The statement the user should run when the unique index is missing.
  */
 static char *
-SuggestedIndex(Relation rel, const AssignEntry *entry)
+SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	StringInfoData buf;
-	TupleDesc	tupdesc = RelationGetDescr(rel);
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE UNIQUE INDEX ON %s (",
 					 QualifiedRelationName(RelationGetRelid(rel)));
 	for (int j = 0; j < entry->nkeycols; j++)
 		appendStringInfo(&buf, "%s, ",
-						 quote_identifier(NameStr(TupleDescAttr(tupdesc, entry->keycols[j] - 1)->attname)));
+						 quote_identifier(NameStr(TupleDescAttr(leafdesc, entry->keycols[j] - 1)->attname)));
 	appendStringInfo(&buf, "%s);", quote_identifier(entry->numname));
 	return buf.data;
 }
@@ -323,15 +344,18 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	Oid		   *argtypes;
 	SPIPlanPtr	plan;
 	List	   *ancestors;
+	Relation	qrel;
 
 	Assert(entry->mcxt == NULL);
 
 	if (trigger->tgnargs < 2 || trigger->tgnargs > 3)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trigger \"%s\" on \"%s\" gives assign_number %d arguments",
-						trigger->tgname, RelationGetRelationName(rel),
+				 errmsg("trigger \"%s\" on %s passes %d arguments to assign_number",
+						trigger->tgname,
+						QualifiedRelationName(RelationGetRelid(rel)),
 						trigger->tgnargs),
+				 errdetail("assign_number takes 2 or 3 arguments."),
 				 errhint("Use assign_number('column', 'key template'[, 'cache' | 'gapless']).")));
 	colname = trigger->tgargs[0];
 	template_text = trigger->tgargs[1];
@@ -407,19 +431,10 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 					 errdetail("The counter key cannot depend on the number it allocates."),
 					 errhint("Name the counter after the columns that partition the numbering, such as 'invoice_seq:{year}'.")));
 
-	/* the unique index that makes duplicates impossible */
-	if (!HasCoveringUniqueIndex(rel, entry))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("assign_number needs a unique index on %s over the key template columns and \"%s\"",
-						entry->relname, colname),
-				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate."),
-				 errhint("%s", SuggestedIndex(rel, entry))));
-
 	/*
 	 * The floor query reads the whole partitioned table when the trigger
 	 * was cloned from it: numbers are per template columns, not per
-	 * partition.  A superset of the rows can only raise the floor.
+	 * partition, and the unique index must hold across partitions too.
 	 */
 	entry->query_relid = entry->relid;
 	if (trigger->tgisclone && rel->rd_rel->relispartition)
@@ -428,6 +443,19 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 		if (ancestors != NIL)
 			entry->query_relid = llast_oid(ancestors);
 	}
+
+	/* the unique index that makes duplicates impossible */
+	qrel = (entry->query_relid == entry->relid) ? rel :
+		table_open(entry->query_relid, AccessShareLock);
+	if (!HasCoveringUniqueIndex(qrel, entry, tupdesc))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("assign_number needs a unique index on %s over the key template columns and \"%s\"",
+						QualifiedRelationName(entry->query_relid), colname),
+				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate."),
+				 errhint("%s", SuggestedIndex(qrel, entry, tupdesc))));
+	if (qrel != rel)
+		table_close(qrel, AccessShareLock);
 	entry->query_owner = RelationOwner(entry->query_relid);
 
 	initStringInfo(&sql);
@@ -869,16 +897,18 @@ cache_ext_assign_number(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("assign_number can only be called as a trigger")));
+				 errmsg("assign_number can only be called as a trigger"),
+				 errhint("Use it in CREATE TRIGGER ... BEFORE INSERT OR UPDATE ... FOR EACH ROW; call cache_ext.counter_next() for a number outside a trigger.")));
 	if (!TRIGGER_FIRED_BEFORE(trigdata->tg_event) ||
 		!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
 		!(TRIGGER_FIRED_BY_INSERT(trigdata->tg_event) ||
 		  TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on \"%s\" must be BEFORE INSERT OR UPDATE FOR EACH ROW to use assign_number",
+				 errmsg("trigger \"%s\" on %s must be BEFORE INSERT OR UPDATE FOR EACH ROW to use assign_number",
 						trigdata->tg_trigger->tgname,
-						RelationGetRelationName(trigdata->tg_relation))));
+						QualifiedRelationName(RelationGetRelid(trigdata->tg_relation))),
+				 errhint("Recreate it as CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('column', 'key template').")));
 
 	entry = GetEntry(trigdata->tg_trigger, trigdata->tg_relation);
 	entry->busy++;

@@ -87,7 +87,8 @@ CREATE UNIQUE INDEX ON letters ("Series", abs("Letter No"));
 CREATE UNIQUE INDEX ON letters ("Series", "Letter No", extra);
 CREATE TRIGGER t BEFORE INSERT ON letters
 	FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('Letter No', 'letter:{Series}');
-\set VERBOSITY verbose
+INSERT INTO letters ("Series") VALUES ('A');
+\set VERBOSITY sqlstate
 INSERT INTO letters ("Series") VALUES ('A');
 \set VERBOSITY default
 -- running the hinted statement fixes it

@@ -34,7 +34,7 @@ CREATE TRIGGER number_invoices
 
 -- no unique index over (year, invoice_no): refused, with the statement to run
 INSERT INTO invoices (year) VALUES (2024);
-\set VERBOSITY verbose
+\set VERBOSITY sqlstate
 INSERT INTO invoices (year) VALUES (2024);
 \set VERBOSITY default
 CREATE UNIQUE INDEX ON public.invoices (year, invoice_no);

@@ -46,6 +46,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -452,6 +453,8 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("assign_number needs a unique index on %s over the key template columns and \"%s\"",
 						QualifiedRelationName(entry->query_relid), colname),
+				 qrel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ?
+				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate.  On a partitioned table the index must also include the partition key, so the key template must name the partition key columns.") :
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate."),
 				 errhint("%s", SuggestedIndex(qrel, entry, tupdesc))));
 	if (qrel != rel)

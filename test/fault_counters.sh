@@ -9,6 +9,7 @@
 #   3. Redis restarted without persistence: numbering resumes above the
 #      table's max;
 #   4. Redis frozen (SIGSTOP): numbering falls back after command_timeout;
+#      Redis answering errors (OOM): likewise, with a WARNING;
 #   5. gapless mode: many sessions committing and rolling back: 1..N.
 # Every wait is a bounded poll; pgbench runs are bounded by transaction count
 # and by `timeout`.
@@ -153,6 +154,18 @@ got=$(timeout 30 psql -X -q -At -c "INSERT INTO invoices (year) VALUES (2024) RE
 sb_redis_cont
 assert_eq "$((max24 + 1))" "$got" "Redis frozen: numbered max + 1 after the timeout"
 assert_eq "$got" "$(wait_counter invoice_seq:2024 "$got")" "Redis thawed: counter raised"
+
+# ---------------------------------------------------------------------------
+# 4b. Redis answers with an error (here OOM: maxmemory reached with
+#     noeviction): numbered in PostgreSQL, with a WARNING naming the reply
+max24=$(q "SELECT max(invoice_no) FROM invoices WHERE year = 2024")
+sb_redis CONFIG SET maxmemory-policy noeviction >/dev/null
+sb_redis CONFIG SET maxmemory 1 >/dev/null
+out=$(sb_psql -q -c "INSERT INTO invoices (year) VALUES (2024) RETURNING invoice_no" 2>&1 || true)
+sb_redis CONFIG SET maxmemory 0 >/dev/null
+assert_eq "$((max24 + 1))" "$(tail -n 1 <<<"$out")" "Redis refusing writes (OOM): numbered max + 1 in PostgreSQL"
+assert_contains "numbering the row of public.invoices in PostgreSQL" "$out" "... with a WARNING naming the reply"
+assert_eq "$((max24 + 1))" "$(wait_counter invoice_seq:2024 "$((max24 + 1))")" "Redis accepting writes again: counter raised"
 
 # ---------------------------------------------------------------------------
 # 5. gapless: many sessions, commits and rollbacks mixed

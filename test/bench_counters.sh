@@ -67,8 +67,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	done
 	res[one]+="$(tps "$work/one.sql" 1) "
 	res[next]+="$(tps "$work/next.sql" 1) "
-	res[incr]+="$(redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -n 20000 -q incr |
-		sed -n 's/^INCR: \([0-9.]*\) requests.*/\1/p' | tr -d '\r') "
+	res[incr]+="$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -n 20000 -q \
+		incr bench_incr | tr '\r' '\n' |
+		sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1) "
 	echo "round $r done" >&2
 done
 

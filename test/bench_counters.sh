@@ -9,6 +9,11 @@
 #  B. counter_next calls per second (pgbench, one client) against raw Redis
 #     INCR (redis-benchmark, one client) and a trivial `SELECT 1` through
 #     pgbench, interleaved.
+#  C. The same costs without the client round trip, which on a small busy
+#     machine is dominated by scheduling three processes (pgbench, backend,
+#     redis-server): microseconds per row of one 2000-row INSERT ... SELECT
+#     per variant, and per call of counter_next against the raw INCR of
+#     cache_ext.command, in a loop inside one statement.
 # Ratios are against the baseline of the same run.  Environment: ROUNDS (3),
 # SECONDS_PER_RUN (4).
 set -euo pipefail
@@ -36,6 +41,14 @@ CREATE TRIGGER n BEFORE INSERT OR UPDATE ON b_cache FOR EACH ROW
 CREATE TABLE b_gapless (year int NOT NULL, no bigint, note text, UNIQUE (year, no));
 CREATE TRIGGER n BEFORE INSERT OR UPDATE ON b_gapless FOR EACH ROW
 	EXECUTE FUNCTION cache_ext.assign_number('no', 'bench_gapless:{year}', 'gapless');
+-- microseconds per row (or call) of one statement
+CREATE FUNCTION bench_us(stmt text, n int) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	EXECUTE stmt;
+	RETURN extract(epoch FROM clock_timestamp() - t0) * 1e6 / n;
+END $$;
 SQL
 
 variants=(none seq cache gapless)
@@ -70,6 +83,11 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	res[incr]+="$(timeout 120 redis-benchmark -h 127.0.0.1 -p "$REDIS_PORT" -c 1 -n 20000 -q \
 		incr bench_incr | tr '\r' '\n' |
 		sed -n 's/.*: \([0-9.]*\) requests per second.*/\1/p' | tail -n 1) "
+	for v in "${variants[@]}"; do
+		res[row.$v]+="$(sb_psql -c "SELECT bench_us('INSERT INTO b_$v (year, note) SELECT 2025, ''bulk'' FROM generate_series(1, 2000)', 2000)") "
+	done
+	res[call.next]+="$(sb_psql -c "SELECT bench_us('SELECT count(cache_ext.counter_next(''bench_loop'', 0)) FROM generate_series(1, 2000)', 2000)") "
+	res[call.incr]+="$(sb_psql -c "SELECT bench_us('SELECT count(cache_ext.command(''INCR'', ''bench_loop_raw'')) FROM generate_series(1, 2000)', 2000)") "
 	echo "round $r done" >&2
 done
 
@@ -95,9 +113,16 @@ for k in incr next one; do
 	printf '%-32s %12.0f %8.2f\n' "$label" "$v" "$(awk "BEGIN{print $v/$incr}")"
 done
 echo
+echo "== C. inside one statement (median of $ROUNDS): microseconds per row / per call"
+for v in "${variants[@]}"; do
+	printf '%-32s %10.1f us/row\n' "2000-row INSERT, $v" "$(med "row.$v")"
+done
+printf '%-32s %10.1f us/call\n' "counter_next" "$(med call.next)"
+printf '%-32s %10.1f us/call\n' "cache_ext.command('INCR')" "$(med call.incr)"
+echo
 echo "rows: $(sb_psql -c "SELECT string_agg(format('%s=%s', t, n), ' ') FROM (
 	SELECT 'none' t, count(*) n FROM b_none UNION ALL SELECT 'seq', count(*) FROM b_seq UNION ALL
 	SELECT 'cache', count(*) FROM b_cache UNION ALL SELECT 'gapless', count(*) FROM b_gapless) s")"
-echo "gapless contiguous: $(sb_psql -c "SELECT max(no) = count(*) FROM b_gapless")"
-echo "cache distinct: $(sb_psql -c "SELECT count(DISTINCT no) = count(*) FROM b_cache")"
+echo "gapless contiguous: $(sb_psql -c "SELECT bool_and(m = n) FROM (SELECT max(no) m, count(*) n FROM b_gapless GROUP BY year) s")"
+echo "cache distinct: $(sb_psql -c "SELECT count(DISTINCT (year, no)) = count(*) FROM b_cache")"
 sb_psql -d postgres -c "DROP DATABASE $DB" >/dev/null 2>&1 || true

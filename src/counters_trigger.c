@@ -718,12 +718,18 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 
 		status = CounterStep(COUNTER_OP_NEXT, pkey, pkeylen, floor, &value,
 							 &outcome);
-		if (status == COUNTER_OK)
+		/* the script never answers <= floor; a Redis that did is not trusted */
+		if (status == COUNTER_OK && value > floor)
 		{
 			SPI_finish();
 			return value;
 		}
-		if (status == COUNTER_REDIS_ERROR)
+		if (status == COUNTER_OK)
+			ereport(WARNING,
+					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
+					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not above the floor " INT64_FORMAT "; numbering the row of %s in PostgreSQL",
+							value, pkey, floor, entry->relname)));
+		else if (status == COUNTER_REDIS_ERROR)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("Redis refused counter \"%s\"; numbering the row of %s in PostgreSQL",

@@ -22,7 +22,7 @@ PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initi
 # One line per subsystem, so each can grow without touching the others.
 REGRESS_FOUNDATION = setup api errors parity privileges
 
-REGRESS_INVALIDATION =
+REGRESS_INVALIDATION = invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns
 
 REGRESS_COUNTERS =
 

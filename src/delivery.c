@@ -1,13 +1,2063 @@
 /*-------------------------------------------------------------------------
  *
  * delivery.c
- *	  (placeholder: filled in by its issue)
+ *	  Getting the effects of committed transactions into Redis (delivery.h):
+ *	  the commit-time send, the shared-memory queue used for retries and for
+ *	  the asynchronous hand-off, the backend-local retry list used when the
+ *	  library is not preloaded, prepared transactions, the fallback
+ *	  invalidation and the statistics (cache_ext.stats).
+ *
+ *	  Commit-time send (cache_ext.delivery = sync).  Everything that needs
+ *	  memory is built at pre-commit: the argv arrays of one pipeline (bump
+ *	  and raise are Lua scripts run by EVALSHA, delete is UNLINK, set is SET)
+ *	  and one script command per pattern.  After commit, once the locks are
+ *	  released, DeliveryAfterCommit sends the pipeline with
+ *	  REDIS_EXEC_CRITICAL (no palloc, no ERROR; interrupts are held off by
+ *	  CommitTransaction), bounded by cache_ext.command_timeout, and then runs
+ *	  the patterns, one SCAN step of COUNT 1000 per round trip, for at most
+ *	  cache_ext.command_timeout in total: a pattern not finished by then
+ *	  (a very large keyspace) continues in the background worker from the
+ *	  cursor reached.  What could not be delivered is copied into the queue
+ *	  and the worker retries it; the client gets a WARNING.
+ *
+ *	  Asynchronous hand-off (cache_ext.delivery = async): the serialized
+ *	  effects are copied into the queue under one short LWLock hold and the
+ *	  worker's latch is set; the worker pipelines the effects of many
+ *	  transactions together.
+ *
+ *	  Order.  Bumps, deletes and raises commute, so a retried effect may
+ *	  arrive after a newer one.  SETs do not: a transaction with a SET that
+ *	  commits while the queue is not empty queues its effects behind the
+ *	  others instead of sending them directly (it loses read-your-writes for
+ *	  that commit, which only happens while Redis is or was just in trouble).
+ *
+ *	  The queue (shared memory, cache_ext.queue_size) is a ring of
+ *	  EffectRecords; producers append under the exclusive lock, the single
+ *	  consumer (the worker) copies records from the head under the shared
+ *	  lock and removes them once delivered, so a worker that dies loses
+ *	  nothing.  A full queue drops the transaction's effects, counts them and
+ *	  raises the "fallback needed" flag: once Redis is reachable the worker
+ *	  invalidates every namespace.  The queue dies with shared memory: a file
+ *	  in the data directory says whether the previous postmaster stopped
+ *	  cleanly with an empty queue; if not (crash restart, immediate shutdown,
+ *	  effects still queued), the flag is raised at start.
+ *
+ *	  Locking: DeliveryShared->lock protects head, tail and nrecords and the
+ *	  ring bytes between them; counters, the latency histogram and the
+ *	  fallback flag are atomics; last_error, the worker's pid and latch are
+ *	  under the spinlock.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
+#include <math.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "access/xact.h"
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/dbcommands.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "port/atomics.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "connection.h"
+#include "delivery.h"
+#include "pending.h"
+#include "settings.h"
+
+/* ---------------------------------------------------------------- settings */
+
+int			cache_ext_delivery = DELIVERY_SYNC;
+int			cache_ext_queue_size = 16 * 1024;	/* kB */
+char	   *cache_ext_database = NULL;
+
+static const struct config_enum_entry delivery_options[] = {
+	{"sync", DELIVERY_SYNC, false},
+	{"async", DELIVERY_ASYNC, false},
+	{NULL, 0, false}
+};
+
+/* Backend-local retry list (no shared memory): at most this many bytes. */
+#define LOCAL_QUEUE_MAX		(1024 * 1024)
+
+/* SCAN COUNT of one pattern step: bounds how long Redis is blocked. */
+#define PATTERN_SCAN_COUNT	"1000"
+
+#define EFFECT_FLAG_RETRY	0x01	/* queued after a failed attempt */
+
+#define STATE_FILE			"cache_ext_delivery.state"
+
+/* ----------------------------------------------------------------- scripts */
+
+/*
+ * Lua shared by the scripts: cmp() compares canonical decimal integers of
+ * any length exactly (Lua numbers are doubles); isint() says whether a
+ * string is one; clock() is the Redis clock in microseconds, as a string
+ * (about 1.8e15 today).
+ */
+#define LUA_HELPERS \
+	"local function cmp(a, b)\n" \
+	"  local na, nb = a:sub(1, 1) == '-', b:sub(1, 1) == '-'\n" \
+	"  if na ~= nb then if na then return -1 else return 1 end end\n" \
+	"  local r\n" \
+	"  if #a ~= #b then if #a < #b then r = -1 else r = 1 end\n" \
+	"  elseif a == b then return 0\n" \
+	"  elseif a < b then r = -1 else r = 1 end\n" \
+	"  if na then r = -r end\n" \
+	"  return r\n" \
+	"end\n" \
+	"local function isint(s)\n" \
+	"  return #s <= 20 and (s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil)\n" \
+	"end\n" \
+	"local function clock()\n" \
+	"  local t = redis.call('TIME')\n" \
+	"  return t[1] .. string.format('%06d', tonumber(t[2]))\n" \
+	"end\n" \
+	"local function bump(k)\n" \
+	"  local cur = redis.call('GET', k)\n" \
+	"  local now = clock()\n" \
+	"  if cur and isint(cur) and cmp(cur, now) >= 0 then\n" \
+	"    return redis.call('INCR', k)\n" \
+	"  end\n" \
+	"  redis.call('SET', k, now)\n" \
+	"  return tonumber(now)\n" \
+	"end\n"
+
+/*
+ * Bump a version key to max(current + 1, Redis clock in microseconds).
+ * The result is always larger than any value the key had, and larger than
+ * any value it can have had if it went missing or back in time (evicted,
+ * flushed, restored from an old snapshot, failed over to a stale replica):
+ * every version is at least the clock of the moment it was issued, so a
+ * value from the clock now exceeds all earlier ones as long as no key is
+ * bumped more than a million times a second on average.  A string that is
+ * not an integer starts over from the clock too; another type is an error
+ * (WRONGTYPE: it is not ours to overwrite).
+ */
+RedisScript cache_ext_bump_script = {
+	"cache_ext bump",
+	LUA_HELPERS
+	"return bump(KEYS[1])\n",
+	""
+};
+
+/*
+ * Raise an integer to at least ARGV[1] (a canonical decimal integer),
+ * exactly over the whole int64 range.
+ */
+static RedisScript raise_script = {
+	"cache_ext raise",
+	LUA_HELPERS
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur then\n"
+	"  if not isint(cur) then\n"
+	"    return redis.error_reply('ERR cache_ext raise: the value of the key is not an integer')\n"
+	"  end\n"
+	"  if cmp(cur, ARGV[1]) >= 0 then return 0 end\n"
+	"end\n"
+	"redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')\n"
+	"return 1\n",
+	""
+};
+
+/*
+ * One SCAN step of a pattern: unlink or bump the keys found (bump: only
+ * integers, so that a pattern reaching a cache entry leaves it alone),
+ * return the next cursor (0 when the iteration is complete).  Cursors are
+ * below 2^53 for any real keyspace, so the Lua number is exact.
+ */
+static RedisScript pattern_script = {
+	"cache_ext pattern",
+	LUA_HELPERS
+	"local r = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[1], 'COUNT', " PATTERN_SCAN_COUNT ")\n"
+	"local keys = r[2]\n"
+	"if ARGV[3] == 'delete' then\n"
+	"  for i = 1, #keys, 500 do\n"
+	"    redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
+	"  end\n"
+	"else\n"
+	"  for _, k in ipairs(keys) do\n"
+	"    if redis.call('TYPE', k)['ok'] == 'string' and isint(redis.call('GET', k)) then\n"
+	"      bump(k)\n"
+	"    end\n"
+	"  end\n"
+	"end\n"
+	"return tonumber(r[1])\n",
+	""
+};
+
+/* ------------------------------------------------------------- statistics */
+
+typedef enum StatCounter
+{
+	STAT_COMMITTED,				/* effects of committed transactions */
+	STAT_SENT,					/* acknowledged by Redis */
+	STAT_ASYNC,					/* handed to the worker (async) */
+	STAT_RETRY_QUEUED,			/* queued after a failed attempt */
+	STAT_RETRIED,				/* delivered by a retry */
+	STAT_FAILED,				/* error replies (not retried) */
+	STAT_DROPPED,				/* could not be queued */
+	STAT_FALLBACKS,				/* fallback invalidations performed */
+	STAT_RECONNECTS,			/* connections re-opened */
+	STAT_PREPARED,				/* stored by PREPARE TRANSACTION */
+	STAT_PATTERN_STEPS,			/* SCAN steps run for patterns */
+	STAT_COMMIT_FAILURES,		/* commits whose delivery failed */
+	NUM_STATS
+} StatCounter;
+
+/* Latency histogram: 8 buckets per power of two of microseconds. */
+#define LAT_SUB				8
+#define LAT_BUCKETS			(LAT_SUB * 40)
+
+typedef struct DeliveryStats
+{
+	pg_atomic_uint64 counters[NUM_STATS];
+	pg_atomic_uint64 latency[LAT_BUCKETS];
+	pg_atomic_uint64 fallback_requested;	/* requests made */
+	pg_atomic_uint64 fallback_done;	/* requests covered by a completed run */
+	slock_t		mutex;			/* the fields below */
+	char		last_error[256];
+	TimestampTz last_error_at;
+	char		fallback_reason[256];
+	TimestampTz last_fallback_at;
+	TimestampTz stats_reset;
+} DeliveryStats;
+
+typedef struct DeliveryShared
+{
+	DeliveryStats stats;
+	LWLock	   *lock;
+	Size		ring_size;
+	uint64		head;			/* byte position of the oldest record */
+	uint64		tail;			/* byte position after the newest */
+	uint64		nrecords;
+	pg_atomic_uint64 depth;		/* nrecords, readable without the lock */
+	pid_t		worker_pid;		/* under stats.mutex */
+	Latch	   *worker_latch;
+	char		redis_run_id[48];	/* under stats.mutex */
+	char		ring[FLEXIBLE_ARRAY_MEMBER];
+} DeliveryShared;
+
+static DeliveryShared *shared = NULL;
+static DeliveryStats local_stats;	/* without shared memory */
+static DeliveryStats *stats = NULL;
+static uint64 last_connect_count = 0;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static inline void
+stat_add(StatCounter c, uint64 n)
+{
+	if (n > 0)
+		pg_atomic_fetch_add_u64(&stats->counters[c], n);
+}
+
+static int
+latency_bucket(int64 us)
+{
+	int			e;
+	int			idx;
+
+	if (us < LAT_SUB)
+		return us < 0 ? 0 : (int) us;
+	e = pg_leftmost_one_pos64((uint64) us);	/* >= 3 */
+	idx = (e - 2) * LAT_SUB + (int) ((us >> (e - 3)) & (LAT_SUB - 1));
+	return Min(idx, LAT_BUCKETS - 1);
+}
+
+static double
+latency_bucket_mid(int idx)
+{
+	int			e;
+	double		lo,
+				width;
+
+	if (idx < LAT_SUB)
+		return idx + 0.5;
+	e = idx / LAT_SUB + 2;
+	width = (double) ((uint64) 1 << (e - 3));
+	lo = (LAT_SUB + idx % LAT_SUB) * width;
+	return lo + width / 2;
+}
+
+static void
+stat_latency(TimestampTz committed_at, TimestampTz now)
+{
+	if (committed_at == 0)
+		return;
+	pg_atomic_fetch_add_u64(&stats->latency[latency_bucket(now - committed_at)], 1);
+}
+
+void
+StatsRecordError(const char *message)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	SpinLockAcquire(&stats->mutex);
+	strlcpy(stats->last_error, message, sizeof(stats->last_error));
+	stats->last_error_at = now;
+	SpinLockRelease(&stats->mutex);
+}
+
+/* Account for connections this process opened since we last looked. */
+void
+StatsReconnects(void)
+{
+	uint64		count = RedisConnectCount();
+
+	if (count > last_connect_count)
+	{
+		uint64		n = count - last_connect_count;
+
+		/* A process's first connection is not a re-connection. */
+		if (last_connect_count == 0)
+			n--;
+		stat_add(STAT_RECONNECTS, n);
+		last_connect_count = count;
+	}
+}
+
+static void
+stats_init(DeliveryStats *s)
+{
+	int			i;
+
+	for (i = 0; i < NUM_STATS; i++)
+		pg_atomic_init_u64(&s->counters[i], 0);
+	for (i = 0; i < LAT_BUCKETS; i++)
+		pg_atomic_init_u64(&s->latency[i], 0);
+	pg_atomic_init_u64(&s->fallback_requested, 0);
+	pg_atomic_init_u64(&s->fallback_done, 0);
+	SpinLockInit(&s->mutex);
+	s->last_error[0] = '\0';
+	s->last_error_at = 0;
+	s->fallback_reason[0] = '\0';
+	s->last_fallback_at = 0;
+	s->stats_reset = GetCurrentTimestamp();
+}
+
+/* --------------------------------------------------------- effect records */
+
+Size
+EffectRecordSize(size_t keylen, size_t vallen)
+{
+	return MAXALIGN(EFFECT_HEADER_SIZE + keylen + 1 + vallen + 1);
+}
+
+EffectRecord *
+EffectRecordWrite(char *dst, PendingKind kind, const char *key, size_t keylen,
+				  const char *value, size_t vallen)
+{
+	EffectRecord *r = (EffectRecord *) dst;
+	char	   *p;
+
+	r->size = (uint32) EffectRecordSize(keylen, vallen);
+	r->kind = (uint8) kind;
+	r->flags = 0;
+	r->unused = 0;
+	r->keylen = (uint32) keylen;
+	r->vallen = (uint32) vallen;
+	r->cursor = 0;
+	r->committed_at = 0;
+	p = EffectKey(r);
+	memcpy(p, key, keylen);
+	p[keylen] = '\0';
+	p += keylen + 1;
+	if (vallen > 0)
+		memcpy(p, value, vallen);
+	p[vallen] = '\0';
+	return r;
+}
+
+const char *
+PendingKindName(PendingKind kind)
+{
+	switch (kind)
+	{
+		case PENDING_BUMP:
+			return "bump";
+		case PENDING_DELETE:
+			return "delete";
+		case PENDING_DELETE_PATTERN:
+			return "delete_pattern";
+		case PENDING_BUMP_PATTERN:
+			return "bump_pattern";
+		case PENDING_SET:
+			return "set";
+		case PENDING_RAISE:
+			return "raise";
+	}
+	return "unknown";
+}
+
+static bool
+effect_is_pattern(const EffectRecord *r)
+{
+	return r->kind == PENDING_DELETE_PATTERN || r->kind == PENDING_BUMP_PATTERN;
+}
+
+/*
+ * Split a buffer of records into an array of pointers (palloc'd).  Returns
+ * the number found; a malformed buffer (a prepared_effects row tampered
+ * with) stops the walk.
+ */
+static int
+split_records(char *buf, Size len, EffectRecord ***out)
+{
+	int			cap = 16;
+	int			n = 0;
+	Size		off = 0;
+	EffectRecord **recs = palloc(cap * sizeof(EffectRecord *));
+
+	while (off + EFFECT_HEADER_SIZE <= len)
+	{
+		EffectRecord *r = (EffectRecord *) (buf + off);
+
+		if (r->size < EFFECT_HEADER_SIZE || off + r->size > len ||
+			EffectRecordSize(r->keylen, r->vallen) != r->size ||
+			r->kind > PENDING_RAISE)
+			break;
+		if (n >= cap)
+		{
+			cap *= 2;
+			recs = repalloc(recs, cap * sizeof(EffectRecord *));
+		}
+		recs[n++] = r;
+		off += r->size;
+	}
+	*out = recs;
+	return n;
+}
+
+/* ------------------------------------------------------------ the queue */
+
+static Size
+delivery_shmem_size(void)
+{
+	return add_size(offsetof(DeliveryShared, ring),
+					MAXALIGN((Size) cache_ext_queue_size * 1024));
+}
+
+static void
+ring_write(uint64 pos, const void *src, Size len)
+{
+	Size		off = pos % shared->ring_size;
+	Size		first = Min(len, shared->ring_size - off);
+
+	memcpy(shared->ring + off, src, first);
+	if (len > first)
+		memcpy(shared->ring, (const char *) src + first, len - first);
+}
+
+static void
+ring_read(uint64 pos, void *dst, Size len)
+{
+	Size		off = pos % shared->ring_size;
+	Size		first = Min(len, shared->ring_size - off);
+
+	memcpy(dst, shared->ring + off, first);
+	if (len > first)
+		memcpy((char *) dst + first, shared->ring, len - first);
+}
+
+bool
+DeliverySharedReady(void)
+{
+	return shared != NULL;
+}
+
+uint64
+QueueDepth(void)
+{
+	return shared ? pg_atomic_read_u64(&shared->depth) : 0;
+}
+
+/*
+ * Append records to the queue, all or none.  Never allocates, never raises:
+ * called after commit.  Returns false (and raises the fallback flag) when
+ * they do not fit.
+ */
+static bool
+queue_push(EffectRecord **recs, int n, uint8 flags)
+{
+	Size		total = 0;
+	int			i;
+	bool		fits;
+
+	if (n == 0)
+		return true;
+	for (i = 0; i < n; i++)
+	{
+		recs[i]->flags |= flags;
+		total += recs[i]->size;
+	}
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	fits = shared->tail - shared->head + total <= shared->ring_size;
+	if (fits)
+	{
+		for (i = 0; i < n; i++)
+		{
+			ring_write(shared->tail, recs[i], recs[i]->size);
+			shared->tail += recs[i]->size;
+		}
+		shared->nrecords += n;
+		pg_atomic_write_u64(&shared->depth, shared->nrecords);
+	}
+	LWLockRelease(shared->lock);
+
+	if (!fits)
+	{
+		stat_add(STAT_DROPPED, n);
+		SetFallbackNeeded("the delivery queue (cache_ext.queue_size) was full");
+	}
+	return fits;
+}
+
+Size
+QueuePeek(char *buf, Size bufsize, int *nrecords)
+{
+	uint64		pos;
+	Size		used = 0;
+	int			n = 0;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	pos = shared->head;
+	while (pos < shared->tail)
+	{
+		EffectRecord hdr;
+
+		ring_read(pos, &hdr, sizeof(hdr));
+		if (used + hdr.size > bufsize)
+			break;
+		ring_read(pos, buf + used, hdr.size);
+		used += hdr.size;
+		pos += hdr.size;
+		n++;
+	}
+	LWLockRelease(shared->lock);
+	*nrecords = n;
+	return used;
+}
+
+void
+QueueConsume(Size bytes, int nrecords)
+{
+	if (bytes == 0)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	Assert(shared->head + bytes <= shared->tail);
+	shared->head += bytes;
+	shared->nrecords -= nrecords;
+	pg_atomic_write_u64(&shared->depth, shared->nrecords);
+	LWLockRelease(shared->lock);
+}
+
+/* Remember how far a pattern got, in its record at offset from the head. */
+void
+QueueSaveCursor(Size offset, uint64 cursor)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	ring_write(shared->head + offset + offsetof(EffectRecord, cursor),
+			   &cursor, sizeof(cursor));
+	LWLockRelease(shared->lock);
+}
+
+/*
+ * The fallback flag is a pair of counters, so that it stays raised while a
+ * fallback runs and a request made during a run is not swallowed by it:
+ * a run covers the requests made before it started (FallbackMark), and
+ * FallbackDone records that once it succeeded.
+ */
+bool
+FallbackNeeded(void)
+{
+	return pg_atomic_read_u64(&stats->fallback_requested) >
+		pg_atomic_read_u64(&stats->fallback_done);
+}
+
+void
+SetFallbackNeeded(const char *why)
+{
+	SpinLockAcquire(&stats->mutex);
+	strlcpy(stats->fallback_reason, why, sizeof(stats->fallback_reason));
+	SpinLockRelease(&stats->mutex);
+	pg_atomic_fetch_add_u64(&stats->fallback_requested, 1);
+	if (shared)
+		WakeWorker();
+}
+
+uint64
+FallbackMark(void)
+{
+	return pg_atomic_read_u64(&stats->fallback_requested);
+}
+
+void
+FallbackDone(uint64 mark)
+{
+	uint64		done = pg_atomic_read_u64(&stats->fallback_done);
+
+	while (done < mark &&
+		   !pg_atomic_compare_exchange_u64(&stats->fallback_done, &done, mark))
+		;
+}
+
+/* Why the pending fallback is owed (copied into buf). */
+void
+FallbackReason(char *buf, Size len)
+{
+	SpinLockAcquire(&stats->mutex);
+	strlcpy(buf, stats->fallback_reason, len);
+	SpinLockRelease(&stats->mutex);
+}
+
+void
+WorkerAttach(void)
+{
+	SpinLockAcquire(&stats->mutex);
+	shared->worker_pid = MyProcPid;
+	shared->worker_latch = MyLatch;
+	SpinLockRelease(&stats->mutex);
+}
+
+void
+WorkerDetach(bool clean)
+{
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&stats->mutex);
+	shared->worker_pid = 0;
+	shared->worker_latch = NULL;
+	SpinLockRelease(&stats->mutex);
+}
+
+/*
+ * The worker tells us the run_id of the Redis server after connecting.  A
+ * different one than before means Redis restarted or failed over: its
+ * version keys may be older than what was issued (a snapshot, a stale
+ * replica), so a fallback invalidation is owed.  Returns true then.
+ */
+bool
+NoteRedisRunId(const char *run_id)
+{
+	bool		changed;
+
+	SpinLockAcquire(&stats->mutex);
+	changed = shared->redis_run_id[0] != '\0' &&
+		strcmp(shared->redis_run_id, run_id) != 0;
+	strlcpy(shared->redis_run_id, run_id, sizeof(shared->redis_run_id));
+	SpinLockRelease(&stats->mutex);
+	if (changed)
+	{
+		SetFallbackNeeded("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
+						RedisEndpointDescription())));
+	}
+	return changed;
+}
+
+void
+WakeWorker(void)
+{
+	Latch	   *latch;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&stats->mutex);
+	latch = shared->worker_latch;
+	SpinLockRelease(&stats->mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+/* ---------------------------------------------- shared memory, state file */
+
+static void
+delivery_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(delivery_shmem_size());
+	RequestNamedLWLockTranche("cache_ext", 1);
+}
+
+static void
+write_state_file(const char *state)
+{
+	FILE	   *f;
+
+	f = AllocateFile(STATE_FILE ".tmp", PG_BINARY_W);
+	if (f == NULL)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("cache_ext: could not write \"%s\": %m", STATE_FILE ".tmp")));
+		return;
+	}
+	fprintf(f, "%s\n", state);
+	if (FreeFile(f) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("cache_ext: could not write \"%s\": %m", STATE_FILE ".tmp")));
+		return;
+	}
+	(void) durable_rename(STATE_FILE ".tmp", STATE_FILE, LOG);
+}
+
+/*
+ * Postmaster exit (or crash reinitialisation, code != 0).  A clean stop
+ * with nothing queued and no fallback owed leaves "clean"; anything else
+ * leaves "running", which the next start reads as "effects may be lost".
+ */
+static void
+delivery_shmem_exit(int code, Datum arg)
+{
+	uint64		depth;
+
+	if (code != 0 || shared == NULL)
+		return;
+	depth = pg_atomic_read_u64(&shared->depth);
+	if (depth == 0 && !FallbackNeeded())
+		write_state_file("clean");
+	else
+		ereport(LOG,
+				(errmsg("cache_ext: %llu cache effects were still queued at shutdown",
+						(unsigned long long) depth),
+				 errdetail("Every namespace will be invalidated once Redis is reachable after the next start.")));
+}
+
+static void
+delivery_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("cache_ext delivery", delivery_shmem_size(), &found);
+	if (!found)
+	{
+		stats_init(&shared->stats);
+		shared->lock = &(GetNamedLWLockTranche("cache_ext"))->lock;
+		shared->ring_size = MAXALIGN((Size) cache_ext_queue_size * 1024);
+		shared->head = shared->tail = shared->nrecords = 0;
+		pg_atomic_init_u64(&shared->depth, 0);
+		shared->worker_pid = 0;
+		shared->worker_latch = NULL;
+		shared->redis_run_id[0] = '\0';
+	}
+	LWLockRelease(AddinShmemInitLock);
+	stats = &shared->stats;
+
+	/* In the postmaster: was the previous run's queue lost? */
+	if (!IsUnderPostmaster && !found)
+	{
+		FILE	   *f = AllocateFile(STATE_FILE, PG_BINARY_R);
+		char		line[64] = "";
+
+		if (f != NULL)
+		{
+			if (fgets(line, sizeof(line), f) == NULL)
+				line[0] = '\0';
+			FreeFile(f);
+			if (strncmp(line, "clean", 5) != 0)
+			{
+				SetFallbackNeeded("PostgreSQL did not stop cleanly with an empty delivery queue (crash, immediate shutdown or effects still queued)");
+				ereport(LOG,
+						(errmsg("cache_ext: cache effects may have been lost by the previous run; every namespace will be invalidated once Redis is reachable")));
+			}
+		}
+		write_state_file("running");
+		on_shmem_exit(delivery_shmem_exit, (Datum) 0);
+	}
+}
+
+/* ------------------------------------------------------- delivery plans */
+
+/*
+ * Everything needed to send a set of records without allocating: built
+ * (palloc) before, executed (no palloc) after commit or by the worker.
+ */
+typedef struct DeliveryPlan
+{
+	int			nrecs;
+	EffectRecord **recs;
+	bool	   *done;
+	bool		has_set;
+	/* simple effects, one pipeline */
+	int			ncmds;
+	RedisCommand *cmds;
+	RedisReply *replies;
+	int		   *cmd_rec;		/* record of each command */
+	/* patterns: one command each, cursor rewritten in place */
+	int			npatterns;
+	RedisCommand *pcmds;
+	int		   *pattern_rec;
+	char	  (*cursors)[24];
+} DeliveryPlan;
+
+static const char *const pattern_modes[] = {"delete", "bump"};
+static const size_t pattern_mode_lens[] = {6, 4};
+
+static DeliveryPlan *
+plan_build(EffectRecord **recs, int n)
+{
+	DeliveryPlan *plan = palloc0(sizeof(DeliveryPlan));
+	int			i;
+
+	plan->nrecs = n;
+	plan->recs = recs;
+	plan->done = palloc0(Max(n, 1) * sizeof(bool));
+	plan->cmds = palloc0(Max(n, 1) * sizeof(RedisCommand));
+	plan->replies = palloc0(Max(n, 1) * sizeof(RedisReply));
+	plan->cmd_rec = palloc(Max(n, 1) * sizeof(int));
+	plan->pcmds = palloc0(Max(n, 1) * sizeof(RedisCommand));
+	plan->pattern_rec = palloc(Max(n, 1) * sizeof(int));
+	plan->cursors = palloc(Max(n, 1) * sizeof(*plan->cursors));
+
+	for (i = 0; i < n; i++)
+	{
+		EffectRecord *r = recs[i];
+		const char *key = EffectKey(r);
+		size_t		keylen = r->keylen;
+		const char *val = EffectValue(r);
+		size_t		vallen = r->vallen;
+
+		if (effect_is_pattern(r))
+		{
+			int			p = plan->npatterns++;
+			const char *args[3];
+			size_t		arglens[3];
+			int			mode = r->kind == PENDING_BUMP_PATTERN ? 1 : 0;
+			RedisCommand *cmd = &plan->pcmds[p];
+
+			snprintf(plan->cursors[p], sizeof(plan->cursors[p]), "%020llu",
+					 (unsigned long long) r->cursor);
+			args[0] = key;
+			arglens[0] = keylen;
+			args[1] = plan->cursors[p];
+			arglens[1] = 20;
+			args[2] = pattern_modes[mode];
+			arglens[2] = pattern_mode_lens[mode];
+			RedisScriptCommand(cmd, &pattern_script, 0, NULL, NULL, 3, args, arglens);
+			/* Make sure the cursor argument is our buffer, rewritten later. */
+			((const char **) cmd->argv)[cmd->argc - 2] = plan->cursors[p];
+			plan->pattern_rec[p] = i;
+			continue;
+		}
+
+		plan->cmd_rec[plan->ncmds] = i;
+		switch ((PendingKind) r->kind)
+		{
+			case PENDING_BUMP:
+				RedisScriptCommand(&plan->cmds[plan->ncmds], &cache_ext_bump_script,
+								   1, &key, &keylen, 0, NULL, NULL);
+				break;
+			case PENDING_RAISE:
+				RedisScriptCommand(&plan->cmds[plan->ncmds], &raise_script,
+								   1, &key, &keylen, 1, &val, &vallen);
+				break;
+			case PENDING_DELETE:
+			case PENDING_SET:
+				{
+					RedisCommand *cmd = &plan->cmds[plan->ncmds];
+					const char **argv = palloc(3 * sizeof(char *));
+					size_t	   *argvlen = palloc(3 * sizeof(size_t));
+
+					if (r->kind == PENDING_DELETE)
+					{
+						argv[0] = "UNLINK";
+						argvlen[0] = 6;
+					}
+					else
+					{
+						argv[0] = "SET";
+						argvlen[0] = 3;
+						argv[2] = val;
+						argvlen[2] = vallen;
+						plan->has_set = true;
+					}
+					argv[1] = key;
+					argvlen[1] = keylen;
+					cmd->argc = r->kind == PENDING_DELETE ? 2 : 3;
+					cmd->argv = argv;
+					cmd->argvlen = argvlen;
+					cmd->script = NULL;
+				}
+				break;
+			default:
+				elog(ERROR, "unexpected cache_ext effect kind %d", r->kind);
+		}
+		plan->ncmds++;
+	}
+	return plan;
+}
+
+/*
+ * Error replies that say "not now" rather than "never": the effect is
+ * retried.  Anything else (WRONGTYPE, a script error) is counted as failed.
+ */
+static bool
+transient_error(const char *msg)
+{
+	static const char *const prefixes[] = {
+		"LOADING", "BUSY", "READONLY", "OOM", "MASTERDOWN", "TRYAGAIN",
+		"CLUSTERDOWN", "NOREPLICAS", "MISCONF", "NOSCRIPT", NULL
+	};
+	int			i;
+
+	for (i = 0; prefixes[i]; i++)
+		if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
+			return true;
+	return false;
+}
+
+typedef struct PlanResult
+{
+	bool		redis_ok;		/* no transport failure */
+	int			sent;
+	int			failed;			/* permanent error replies */
+	int			unfinished;		/* patterns out of budget */
+	char		message[256];	/* transport failure */
+	char		first_error[128];	/* first error reply */
+} PlanResult;
+
+/*
+ * Send a plan.  critical: after commit (REDIS_EXEC_CRITICAL; nothing here
+ * allocates or raises).  budget_ms bounds the pattern steps in total.
+ */
+static void
+plan_execute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
+{
+	RedisOutcome outcome;
+	int			flags = critical ? REDIS_EXEC_CRITICAL : 0;
+	TimestampTz start = GetCurrentTimestamp();
+	TimestampTz now;
+	int			i;
+
+	memset(res, 0, sizeof(*res));
+	res->redis_ok = true;
+
+	if (plan->ncmds > 0)
+	{
+		bool		ok = RedisExecute(plan->ncmds, plan->cmds, plan->replies,
+									  flags, &outcome);
+
+		StatsReconnects();
+		if (!ok || !OUTCOME_OK(outcome))
+		{
+			res->redis_ok = false;
+			strlcpy(res->message, outcome.message, sizeof(res->message));
+			return;
+		}
+		now = GetCurrentTimestamp();
+		for (i = 0; i < plan->ncmds; i++)
+		{
+			EffectRecord *r = plan->recs[plan->cmd_rec[i]];
+
+			if (plan->replies[i].type == REDIS_VALUE_ERROR)
+			{
+				if (res->first_error[0] == '\0')
+					strlcpy(res->first_error, outcome.first_error,
+							sizeof(res->first_error));
+				if (transient_error(outcome.first_error))
+					continue;	/* retried */
+				res->failed++;
+				plan->done[plan->cmd_rec[i]] = true;	/* never retried */
+				continue;
+			}
+			plan->done[plan->cmd_rec[i]] = true;
+			res->sent++;
+			stat_latency(r->committed_at, now);
+			if (r->flags & EFFECT_FLAG_RETRY)
+				stat_add(STAT_RETRIED, 1);
+		}
+	}
+
+	for (i = 0; i < plan->npatterns; i++)
+	{
+		EffectRecord *r = plan->recs[plan->pattern_rec[i]];
+		RedisReply	reply;
+
+		for (;;)
+		{
+			if (budget_ms >= 0 &&
+				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms))
+			{
+				res->unfinished++;
+				break;
+			}
+			snprintf(plan->cursors[i], sizeof(plan->cursors[i]), "%020llu",
+					 (unsigned long long) r->cursor);
+			if (!RedisExecute(1, &plan->pcmds[i], &reply, flags, &outcome) ||
+				!OUTCOME_OK(outcome))
+			{
+				StatsReconnects();
+				res->redis_ok = false;
+				strlcpy(res->message, outcome.message, sizeof(res->message));
+				return;
+			}
+			stat_add(STAT_PATTERN_STEPS, 1);
+			if (reply.type != REDIS_VALUE_INTEGER)
+			{
+				if (res->first_error[0] == '\0')
+					strlcpy(res->first_error, outcome.first_error,
+							sizeof(res->first_error));
+				if (!transient_error(outcome.first_error))
+				{
+					res->failed++;
+					plan->done[plan->pattern_rec[i]] = true;
+				}
+				break;
+			}
+			r->cursor = (uint64) reply.integer;
+			if (r->cursor == 0)
+			{
+				plan->done[plan->pattern_rec[i]] = true;
+				res->sent++;
+				stat_latency(r->committed_at, GetCurrentTimestamp());
+				if (r->flags & EFFECT_FLAG_RETRY)
+					stat_add(STAT_RETRIED, 1);
+				break;
+			}
+			if (!critical)
+				CHECK_FOR_INTERRUPTS();
+		}
+	}
+}
+
+bool
+DeliverRecords(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
+{
+	DeliveryPlan *plan = plan_build(recs, n);
+	PlanResult	res;
+	int			i;
+
+	plan_execute(plan, false, 1000, &res);
+	stat_add(STAT_SENT, res.sent);
+	stat_add(STAT_FAILED, res.failed);
+	for (i = 0; i < n; i++)
+		done[i] = plan->done[i];
+	if (!res.redis_ok)
+	{
+		strlcpy(message, res.message, msglen);
+		StatsRecordError(res.message);
+	}
+	else if (res.first_error[0])
+	{
+		snprintf(message, msglen, "Redis answered an error: %s", res.first_error);
+		StatsRecordError(message);
+		ereport(LOG,
+				(errmsg("cache_ext: Redis refused %d cache effect(s): %s",
+						res.failed, res.first_error)));
+	}
+	return res.redis_ok;
+}
+
+/* ------------------------------------------- backend-local retry list */
+
+/*
+ * Without shared memory, effects that could not be delivered wait here and
+ * are retried at this backend's next commits (with a backoff).  Bounded:
+ * what does not fit is lost, as is what is still here when the backend
+ * exits and Redis is still unreachable; both are WARNINGs telling to run
+ * cache_ext.run_fallback().
+ */
+typedef struct LocalQueue
+{
+	char	   *buf;
+	Size		len;
+	int			nrecords;
+	TimestampTz next_attempt;
+	int			backoff_ms;
+} LocalQueue;
+
+static LocalQueue local_queue;
+static MemoryContext LocalQueueContext = NULL;
+
+static void
+local_queue_backoff(void)
+{
+	int			base = Max(cache_ext_reconnect_interval, 100);
+
+	local_queue.backoff_ms = local_queue.backoff_ms == 0 ? base :
+		Min(local_queue.backoff_ms * 2, 30000);
+	local_queue.next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   local_queue.backoff_ms);
+}
+
+static void local_queue_exit(int code, Datum arg);
+
+/*
+ * Replace the local list by the given records (those of the old list that
+ * are still undelivered, then new ones).  After commit: no ERROR, so the
+ * allocation is NO_OOM and an overflow is a WARNING.
+ */
+static void
+local_queue_replace(EffectRecord **recs, int n)
+{
+	Size		total = 0;
+	Size		kept = 0;
+	int			i;
+	int			nkept = 0;
+	int			lost = 0;
+	char	   *buf = NULL;
+
+	for (i = 0; i < n; i++)
+		total += recs[i]->size;
+	if (total > 0)
+	{
+		buf = MemoryContextAllocExtended(LocalQueueContext,
+										 Min(total, LOCAL_QUEUE_MAX),
+										 MCXT_ALLOC_NO_OOM);
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (buf != NULL && kept + recs[i]->size <= LOCAL_QUEUE_MAX)
+		{
+			memcpy(buf + kept, recs[i], recs[i]->size);
+			((EffectRecord *) (buf + kept))->flags |= EFFECT_FLAG_RETRY;
+			kept += recs[i]->size;
+			nkept++;
+		}
+		else
+			lost++;
+	}
+	if (local_queue.buf)
+		pfree(local_queue.buf);
+	local_queue.buf = buf;
+	local_queue.len = kept;
+	local_queue.nrecords = nkept;
+	if (nkept == 0)
+		local_queue.backoff_ms = 0;
+	if (lost > 0)
+	{
+		stat_add(STAT_DROPPED, lost);
+		SetFallbackNeeded("this backend's retry list was full");
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("cache_ext lost %d cache invalidation(s): the retry list of this backend is full", lost),
+				 errdetail("cache_ext is not in shared_preload_libraries, so undelivered invalidations are kept by each backend, up to %d kB.",
+						   LOCAL_QUEUE_MAX / 1024),
+				 errhint("Once Redis is reachable, run SELECT cache_ext.run_fallback(); to invalidate every namespace, and preload cache_ext to have a background worker retry instead.")));
+	}
+}
+
+/* DeliverRecords, turning an ERROR (an interrupt) into a failure. */
+static void
+deliver_records_quietly(EffectRecord **recs, int n, bool *done,
+						char *message, Size msglen)
+{
+	PG_TRY();
+	{
+		(void) DeliverRecords(recs, n, done, message, msglen);
+	}
+	PG_CATCH();
+	{
+		FlushErrorState();
+		strlcpy(message, "interrupted", msglen);
+	}
+	PG_END_TRY();
+}
+
+/* Backend exit: one last bounded attempt, then say loudly what is lost. */
+static void
+local_queue_exit(int code, Datum arg)
+{
+	EffectRecord **recs;
+	int			n;
+	bool	   *done;
+	char		message[256] = "";
+	int			i;
+	int			left = 0;
+
+	if (local_queue.nrecords == 0 || shared != NULL)
+		return;
+	n = split_records(local_queue.buf, local_queue.len, &recs);
+	done = palloc0(Max(n, 1) * sizeof(bool));
+	deliver_records_quietly(recs, n, done, message, sizeof(message));
+	for (i = 0; i < n; i++)
+		if (!done[i])
+			left++;
+	if (left > 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("cache_ext lost %d undelivered cache invalidation(s) at backend exit: %s",
+						left, message),
+				 errdetail("cache_ext is not in shared_preload_libraries, so undelivered invalidations live in the backend that made them."),
+				 errhint("Once Redis is reachable, run SELECT cache_ext.run_fallback(); to invalidate every namespace.")));
+	local_queue.nrecords = 0;
+}
+
+/* --------------------------------------------------- the commit protocol */
+
+typedef struct CommitState
+{
+	bool		active;
+	bool		async;
+	int			nrecs;			/* local retries first, then the batch */
+	int			nlocal;
+	EffectRecord **recs;
+	DeliveryPlan *plan;
+	TimestampTz committed_at;
+} CommitState;
+
+static CommitState commit_state;
+
+/* After commit: queue records for the worker, or say loudly they are lost. */
+static bool
+hand_to_queue(EffectRecord **recs, int n, uint8 flags)
+{
+	if (queue_push(recs, n, flags))
+	{
+		WakeWorker();
+		return true;
+	}
+	ereport(WARNING,
+			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+			 errmsg("cache_ext dropped %d cache effect(s): the delivery queue is full", n),
+			 errdetail("Every namespace will be invalidated once Redis is reachable."),
+			 errhint("Raise cache_ext.queue_size, or check why the background worker cannot keep up.")));
+	return false;
+}
+
+bool
+DeliveryWanted(void)
+{
+	return shared == NULL && local_queue.nrecords > 0 &&
+		GetCurrentTimestamp() >= local_queue.next_attempt;
+}
+
+void
+DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
+{
+	EffectRecord **brecs = NULL;
+	int			nb = 0;
+	int			nl = 0;
+	EffectRecord **lrecs = NULL;
+	int			i;
+
+	memset(&commit_state, 0, sizeof(commit_state));
+	if (batch != NULL)
+		nb = split_records(batch, batchlen, &brecs);
+	Assert(nb == nrecords);
+	if (shared == NULL && local_queue.nrecords > 0)
+		nl = split_records(local_queue.buf, local_queue.len, &lrecs);
+
+	commit_state.nrecs = nl + nb;
+	commit_state.nlocal = nl;
+	commit_state.recs = palloc(Max(nl + nb, 1) * sizeof(EffectRecord *));
+	for (i = 0; i < nl; i++)
+		commit_state.recs[i] = lrecs[i];
+	for (i = 0; i < nb; i++)
+		commit_state.recs[nl + i] = brecs[i];
+
+	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && shared != NULL;
+	if (!commit_state.async)
+		commit_state.plan = plan_build(commit_state.recs, commit_state.nrecs);
+	commit_state.active = true;
+}
+
+void
+DeliveryCommitted(void)
+{
+	commit_state.committed_at = GetCurrentTimestamp();
+}
+
+/*
+ * After commit, locks released, interrupts held off: send or hand off.
+ * No palloc (except the NO_OOM local list), no ERROR.
+ */
+void
+DeliveryAfterCommit(void)
+{
+	CommitState *cs = &commit_state;
+	EffectRecord **batch;
+	int			nb;
+	PlanResult	res;
+	int			i,
+				nleft = 0;
+
+	if (!cs->active)
+		return;
+	cs->active = false;
+	batch = cs->recs + cs->nlocal;
+	nb = cs->nrecs - cs->nlocal;
+	for (i = 0; i < nb; i++)
+		batch[i]->committed_at = cs->committed_at;
+	stat_add(STAT_COMMITTED, nb);
+
+	if (cs->async)
+	{
+		if (hand_to_queue(batch, nb, 0))
+			stat_add(STAT_ASYNC, nb);
+		return;
+	}
+
+	/* A SET must not overtake older queued effects. */
+	if (shared != NULL && cs->plan->has_set && QueueDepth() > 0)
+	{
+		(void) hand_to_queue(batch, nb, 0);
+		return;
+	}
+
+	plan_execute(cs->plan, true, cache_ext_command_timeout, &res);
+	stat_add(STAT_SENT, res.sent);
+	stat_add(STAT_FAILED, res.failed);
+
+	/* Gather what is left, in order, reusing the records array. */
+	for (i = 0; i < cs->nrecs; i++)
+		if (!cs->plan->done[i])
+			cs->recs[nleft++] = cs->recs[i];
+
+	if (shared != NULL)
+	{
+		if (nleft > 0 && hand_to_queue(cs->recs, nleft, EFFECT_FLAG_RETRY))
+			stat_add(STAT_RETRY_QUEUED, nleft);
+	}
+	else if (nleft > 0 || cs->nlocal > 0)
+	{
+		int			fresh = 0;
+
+		for (i = 0; i < nleft; i++)
+			if (!(cs->recs[i]->flags & EFFECT_FLAG_RETRY))
+				fresh++;
+		stat_add(STAT_RETRY_QUEUED, fresh);
+		local_queue_replace(cs->recs, nleft);
+		if (nleft > 0)
+			local_queue_backoff();
+	}
+
+	if (!res.redis_ok)
+	{
+		stat_add(STAT_COMMIT_FAILURES, 1);
+		StatsRecordError(res.message);
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("cache_ext could not deliver %d cache invalidation(s) after commit: %s",
+						nleft, res.message),
+				 errdetail("The transaction is committed; the invalidations will be retried %s.",
+						   shared ? "by the cache_ext background worker" :
+						   "at this session's next commits (cache_ext is not preloaded)")));
+	}
+	else if (res.failed > 0)
+	{
+		char		msg[256];
+
+		snprintf(msg, sizeof(msg), "Redis answered an error: %s", res.first_error);
+		StatsRecordError(msg);
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("cache_ext: Redis refused %d cache effect(s) after commit: %s",
+						res.failed, res.first_error),
+				 errdetail("The transaction is committed; these effects are not retried."),
+				 errhint("Check that the keys named by the invalidation templates hold integers or strings.")));
+	}
+}
+
+void
+DeliveryReset(void)
+{
+	memset(&commit_state, 0, sizeof(commit_state));
+}
+
+/* ------------------------------------------------- prepared transactions */
+
+/* The owner of cache_ext's tables, to act with their rights. */
+static Oid
+prepared_effects_relid(bool missing_ok)
+{
+	Oid			nsp = get_namespace_oid("cache_ext", true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid("prepared_effects", nsp);
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table cache_ext.prepared_effects does not exist"),
+				 errhint("Run CREATE EXTENSION cache_ext in this database.")));
+	return relid;
+}
+
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+void
+DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
+{
+	Oid			relid = prepared_effects_relid(false);
+	Oid			save_userid;
+	int			save_sec;
+	bytea	   *data;
+	Datum		values[2];
+	Oid			types[2] = {BYTEAOID, INT4OID};
+	int			rc;
+
+	data = (bytea *) palloc(VARHDRSZ + batchlen);
+	SET_VARSIZE(data, VARHDRSZ + batchlen);
+	memcpy(VARDATA(data), batch, batchlen);
+	values[0] = PointerGetDatum(data);
+	values[1] = Int32GetDatum(nrecords);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(relation_owner(relid),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	/* PREPARE TRANSACTION runs without a snapshot. */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	rc = SPI_execute_with_args("INSERT INTO cache_ext.prepared_effects (effects, neffects) "
+							   "VALUES ($1, $2)",
+							   2, types, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "cache_ext: could not store the effects of the prepared transaction: %s",
+			 SPI_result_code_string(rc));
+	SPI_finish();
+	PopActiveSnapshot();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	stat_add(STAT_PREPARED, nrecords);
+}
+
+/* Re-add one record to the current transaction's pending set. */
+static void
+readd_record(EffectRecord *r)
+{
+	switch ((PendingKind) r->kind)
+	{
+		case PENDING_BUMP:
+			PendingAddBump(EffectKey(r), r->keylen);
+			break;
+		case PENDING_DELETE:
+			PendingAddDelete(EffectKey(r), r->keylen);
+			break;
+		case PENDING_DELETE_PATTERN:
+			PendingAddDeletePattern(EffectKey(r), r->keylen);
+			break;
+		case PENDING_BUMP_PATTERN:
+			PendingAddBumpPattern(EffectKey(r), r->keylen);
+			break;
+		case PENDING_SET:
+			PendingAddSet(EffectKey(r), r->keylen, EffectValue(r), r->vallen);
+			break;
+		case PENDING_RAISE:
+			{
+				PendingAddRaise(EffectKey(r), r->keylen,
+								pg_strtoint64(EffectValue(r)));
+			}
+			break;
+	}
+}
+
+int64
+DeliverPreparedEffects(bool missing_ok)
+{
+	Oid			relid = prepared_effects_relid(missing_ok);
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+	uint64		i;
+	int64		total = 0;
+	bool		pushed;
+
+	if (!OidIsValid(relid))
+		return 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(relation_owner(relid),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	/* COMMIT PREPARED (a utility statement) runs without a snapshot. */
+	pushed = !ActiveSnapshotSet();
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	rc = SPI_execute("DELETE FROM cache_ext.prepared_effects RETURNING effects",
+					 false, 0);
+	if (rc != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "cache_ext: could not read cache_ext.prepared_effects: %s",
+			 SPI_result_code_string(rc));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i],
+									  SPI_tuptable->tupdesc, 1, &isnull);
+		bytea	   *data;
+		EffectRecord **recs;
+		int			n,
+					j;
+
+		if (isnull)
+			continue;
+		data = DatumGetByteaPP(d);
+		n = split_records(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &recs);
+		for (j = 0; j < n; j++)
+			readd_record(recs[j]);
+		total += n;
+	}
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return total;
+}
+
+/*
+ * COMMIT PREPARED: the prepared transaction's effects became visible; move
+ * them into this (implicit) transaction so they are delivered when it
+ * commits, with read-your-writes.  A failure here must not make COMMIT
+ * PREPARED look failed: it is caught, and the rows stay for the worker or
+ * cache_ext.deliver_prepared().
+ */
+static void
+delivery_process_utility(PlannedStmt *pstmt, const char *queryString,
+						 bool readOnlyTree, ProcessUtilityContext context,
+						 ParamListInfo params, QueryEnvironment *queryEnv,
+						 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		commit_prepared = IsA(parsetree, TransactionStmt) &&
+		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED;
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	if (commit_prepared && IsTransactionState())
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+
+		BeginInternalSubTransaction(NULL);
+		PG_TRY();
+		{
+			(void) DeliverPreparedEffects(true);
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			ereport(WARNING,
+					(errmsg("cache_ext could not pick up the effects of the committed prepared transaction: %s",
+							edata->message),
+					 errdetail("They stay in cache_ext.prepared_effects until the background worker or SELECT cache_ext.deliver_prepared(); delivers them.")));
+			FreeErrorData(edata);
+		}
+		PG_END_TRY();
+	}
+}
+
+/* ------------------------------------------------------------- fallback */
+
+typedef struct FallbackPattern
+{
+	bool		bump;
+	char	   *pattern;
+	size_t		len;
+} FallbackPattern;
+
+/* Run one pattern to the end (outside commit; each step bounded). */
+static void
+run_pattern_fully(const char *pattern, size_t len, bool bump)
+{
+	char		buf[1024];
+	EffectRecord *r;
+	char	   *mem = NULL;
+	Size		size = EffectRecordSize(len, 0);
+	DeliveryPlan *plan;
+	PlanResult	res;
+
+	mem = size <= sizeof(buf) ? buf : palloc(size);
+	r = EffectRecordWrite(mem, bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
+						  pattern, len, NULL, 0);
+	plan = plan_build(&r, 1);
+	do
+	{
+		plan_execute(plan, false, 5000, &res);
+		if (!res.redis_ok)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("cache_ext fallback invalidation failed: %s", res.message)));
+		if (res.failed > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("cache_ext fallback invalidation of \"%s\" failed: %s",
+							pattern, res.first_error)));
+		CHECK_FOR_INTERRUPTS();
+	} while (!plan->done[0]);
+}
+
+/* Call one fallback hook in a subtransaction; false (and a WARNING) on error. */
+static bool
+call_fallback_hook(const char *query)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	volatile bool ok = true;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		if (SPI_execute(query, false, 0) < 0)
+			elog(ERROR, "SPI_execute failed");
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ereport(WARNING,
+				(errmsg("cache_ext fallback hook \"%s\" failed: %s", query + 7,
+						edata->message)));
+		FreeErrorData(edata);
+		ok = false;
+	}
+	PG_END_TRY();
+	return ok;
+}
+
+void
+RunFallbackInvalidation(const char *reason)
+{
+	Oid			nsp = get_namespace_oid("cache_ext", true);
+	List	   *patterns = NIL;
+	List	   *hooks = NIL;
+	ListCell   *lc;
+	MemoryContext outer = CurrentMemoryContext;
+	int			npatterns = 0,
+				nhooks = 0,
+				nfailedhooks = 0;
+	uint64		i;
+	bool		have_patterns = false;
+
+	if (!OidIsValid(nsp))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("cache_ext is not installed in database \"%s\"",
+						get_database_name(MyDatabaseId)),
+				 errhint("Set cache_ext.database to a database where CREATE EXTENSION cache_ext was run.")));
+
+	SPI_connect();
+	/* namespace_patterns() belongs to the invalidation triggers. */
+	if (SPI_execute("SELECT 1 FROM pg_proc WHERE proname = 'namespace_patterns' "
+					"AND pronamespace = 'cache_ext'::regnamespace", true, 0) == SPI_OK_SELECT &&
+		SPI_processed > 0)
+		have_patterns = true;
+	if (have_patterns)
+	{
+		if (SPI_execute("SELECT kind, pattern FROM cache_ext.namespace_patterns()",
+						true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "cache_ext: could not read cache_ext.namespace_patterns()");
+		for (i = 0; i < SPI_processed; i++)
+		{
+			char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+			char	   *pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+			MemoryContext old;
+			FallbackPattern *fp;
+
+			if (kind == NULL || pattern == NULL || pattern[0] == '\0')
+				continue;
+			old = MemoryContextSwitchTo(outer);
+			fp = palloc(sizeof(FallbackPattern));
+			fp->bump = strcmp(kind, "bump") == 0;
+			fp->pattern = PatternWithPrefix(pattern, strlen(pattern), &fp->len);
+			patterns = lappend(patterns, fp);
+			MemoryContextSwitchTo(old);
+		}
+	}
+	if (SPI_execute("SELECT hook::oid FROM cache_ext.fallback_hooks ORDER BY hook::text",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "cache_ext: could not read cache_ext.fallback_hooks");
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
+		MemoryContext old = MemoryContextSwitchTo(outer);
+
+		if (!isnull)
+			hooks = lappend_oid(hooks, DatumGetObjectId(d));
+		MemoryContextSwitchTo(old);
+	}
+
+	/* Redis first: if it is unreachable we stop here, flag still owed. */
+	foreach(lc, patterns)
+	{
+		FallbackPattern *fp = lfirst(lc);
+
+		run_pattern_fully(fp->pattern, fp->len, fp->bump);
+		npatterns++;
+	}
+
+	foreach(lc, hooks)
+	{
+		Oid			fn = lfirst_oid(lc);
+		char	   *fname = get_func_name(fn);
+		char	   *nspname = fname ? get_namespace_name(get_func_namespace(fn)) : NULL;
+		StringInfoData q;
+
+		if (fname == NULL || nspname == NULL || get_func_nargs(fn) != 0)
+		{
+			ereport(WARNING,
+					(errmsg("cache_ext fallback hook %u is not a function without arguments; skipped", fn)));
+			nfailedhooks++;
+			continue;
+		}
+		initStringInfo(&q);
+		appendStringInfo(&q, "SELECT %s()", quote_qualified_identifier(nspname, fname));
+		if (call_fallback_hook(q.data))
+			nhooks++;
+		else
+			nfailedhooks++;
+	}
+	SPI_finish();
+
+	stat_add(STAT_FALLBACKS, 1);
+	SpinLockAcquire(&stats->mutex);
+	stats->last_fallback_at = GetCurrentTimestamp();
+	SpinLockRelease(&stats->mutex);
+	ereport(LOG,
+			(errmsg("cache_ext performed a fallback invalidation: %d namespace pattern(s) invalidated, %d fallback hook(s) called%s",
+					npatterns, nhooks,
+					nfailedhooks ? " (some hooks failed)" : ""),
+			 errdetail("Reason: %s.", reason),
+			 have_patterns ? 0 : errhint("cache_ext.namespace_patterns() does not exist in this database; only the hooks were run.")));
+}
+
+/* ------------------------------------------------------------ SQL level */
+
+PG_FUNCTION_INFO_V1(cache_ext_delivery_stats);
+Datum
+cache_ext_delivery_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[28];
+	bool		nulls[28];
+	int			i = 0;
+	uint64		hist[LAT_BUCKETS];
+	uint64		nsamples = 0;
+	char		last_error[256];
+	char		fallback_reason[256];
+	TimestampTz last_error_at,
+				last_fallback_at,
+				stats_reset;
+	pid_t		worker_pid = 0;
+	int			b;
+	double		pct[3] = {0.5, 0.9, 0.99};
+	double		pv[3] = {0, 0, 0};
+	int			p;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(nulls, 0, sizeof(nulls));
+
+	for (b = 0; b < LAT_BUCKETS; b++)
+	{
+		hist[b] = pg_atomic_read_u64(&stats->latency[b]);
+		nsamples += hist[b];
+	}
+	for (p = 0; p < 3 && nsamples > 0; p++)
+	{
+		uint64		target = (uint64) ceil(pct[p] * nsamples);
+		uint64		acc = 0;
+
+		for (b = 0; b < LAT_BUCKETS; b++)
+		{
+			acc += hist[b];
+			if (acc >= target)
+				break;
+		}
+		pv[p] = latency_bucket_mid(Min(b, LAT_BUCKETS - 1)) / 1000.0;
+	}
+
+	SpinLockAcquire(&stats->mutex);
+	memcpy(last_error, stats->last_error, sizeof(last_error));
+	memcpy(fallback_reason, stats->fallback_reason, sizeof(fallback_reason));
+	last_error_at = stats->last_error_at;
+	last_fallback_at = stats->last_fallback_at;
+	stats_reset = stats->stats_reset;
+	if (shared)
+		worker_pid = shared->worker_pid;
+	SpinLockRelease(&stats->mutex);
+
+	values[i++] = CStringGetTextDatum(shared ? "cluster" : "backend");
+	values[i++] = CStringGetTextDatum(cache_ext_delivery == DELIVERY_ASYNC ? "async" : "sync");
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COMMITTED]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_SENT]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_ASYNC]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RETRY_QUEUED]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RETRIED]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_FAILED]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_DROPPED]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_FALLBACKS]));
+	values[i++] = BoolGetDatum(FallbackNeeded());
+	values[i++] = Int64GetDatum(shared ? (int64) pg_atomic_read_u64(&shared->depth) :
+								(int64) local_queue.nrecords);
+	if (shared)
+	{
+		uint64		used;
+
+		LWLockAcquire(shared->lock, LW_SHARED);
+		used = shared->tail - shared->head;
+		LWLockRelease(shared->lock);
+		values[i++] = Int64GetDatum((int64) used);
+		values[i++] = Int64GetDatum((int64) shared->ring_size);
+	}
+	else
+	{
+		values[i++] = Int64GetDatum((int64) local_queue.len);
+		values[i++] = Int64GetDatum((int64) LOCAL_QUEUE_MAX);
+	}
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COMMIT_FAILURES]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_PREPARED]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_PATTERN_STEPS]));
+	if (last_error[0])
+	{
+		values[i++] = CStringGetTextDatum(last_error);
+		values[i++] = TimestampTzGetDatum(last_error_at);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	values[i++] = Int64GetDatum((int64) nsamples);
+	for (p = 0; p < 3; p++)
+	{
+		if (nsamples > 0)
+			values[i++] = Float8GetDatum(pv[p]);
+		else
+			nulls[i++] = true;
+	}
+	if (last_fallback_at != 0)
+		values[i++] = TimestampTzGetDatum(last_fallback_at);
+	else
+		nulls[i++] = true;
+	if (fallback_reason[0])
+		values[i++] = CStringGetTextDatum(fallback_reason);
+	else
+		nulls[i++] = true;
+	if (worker_pid != 0)
+		values[i++] = Int32GetDatum(worker_pid);
+	else
+		nulls[i++] = true;
+	values[i++] = TimestampTzGetDatum(stats_reset);
+	Assert(i == tupdesc->natts);
+
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(cache_ext_reset_stats);
+Datum
+cache_ext_reset_stats(PG_FUNCTION_ARGS)
+{
+	int			i;
+
+	for (i = 0; i < NUM_STATS; i++)
+		pg_atomic_write_u64(&stats->counters[i], 0);
+	for (i = 0; i < LAT_BUCKETS; i++)
+		pg_atomic_write_u64(&stats->latency[i], 0);
+	SpinLockAcquire(&stats->mutex);
+	stats->last_error[0] = '\0';
+	stats->last_error_at = 0;
+	stats->stats_reset = GetCurrentTimestamp();
+	SpinLockRelease(&stats->mutex);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(cache_ext_run_fallback);
+Datum
+cache_ext_run_fallback(PG_FUNCTION_ARGS)
+{
+	uint64		mark = FallbackMark();
+
+	RunFallbackInvalidation("requested by SELECT cache_ext.run_fallback()");
+	FallbackDone(mark);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(cache_ext_deliver_prepared);
+Datum
+cache_ext_deliver_prepared(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(DeliverPreparedEffects(false));
+}
+
+/*
+ * cache_ext_debug_add_effect(kind text, key text, value text): add an
+ * effect exactly as a trigger would (the key gets cache_ext.key_prefix).
+ * Not part of the installed SQL API; tests bind it with CREATE FUNCTION.
+ */
+PG_FUNCTION_INFO_V1(cache_ext_debug_add_effect);
+Datum
+cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
+{
+	char	   *kind;
+	size_t		keylen;
+	char	   *key;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("kind and key must not be NULL")));
+	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	if (strcmp(kind, "delete_pattern") == 0 || strcmp(kind, "bump_pattern") == 0)
+		key = PatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
+								VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)), &keylen);
+	else
+		key = KeyWithPrefixText(PG_GETARG_TEXT_PP(1), &keylen);
+
+	if (strcmp(kind, "bump") == 0)
+		PendingAddBump(key, keylen);
+	else if (strcmp(kind, "delete") == 0)
+		PendingAddDelete(key, keylen);
+	else if (strcmp(kind, "delete_pattern") == 0)
+		PendingAddDeletePattern(key, keylen);
+	else if (strcmp(kind, "bump_pattern") == 0)
+		PendingAddBumpPattern(key, keylen);
+	else if (strcmp(kind, "set") == 0)
+	{
+		text	   *v = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+
+		PendingAddSet(key, keylen, v ? VARDATA_ANY(v) : NULL,
+					  v ? VARSIZE_ANY_EXHDR(v) : 0);
+	}
+	else if (strcmp(kind, "raise") == 0)
+	{
+		int64		v;
+
+		if (PG_ARGISNULL(2))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("raise needs a value")));
+		v = pg_strtoint64(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+		PendingAddRaise(key, keylen, v);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown cache_ext effect kind \"%s\"", kind),
+				 errhint("Use bump, delete, delete_pattern, bump_pattern, set or raise.")));
+	PG_RETURN_VOID();
+}
+
+/* ------------------------------------------------------------------ init */
+
 void
 DeliveryInit(void)
 {
+	DefineCustomEnumVariable("cache_ext.delivery",
+							 "How invalidations reach Redis after commit.",
+							 "sync: before COMMIT returns, after the locks are released "
+							 "(read-your-writes). async: handed to the background worker, "
+							 "COMMIT does not wait (needs shared_preload_libraries; "
+							 "otherwise behaves as sync).",
+							 &cache_ext_delivery,
+							 DELIVERY_SYNC,
+							 delivery_options,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cache_ext.queue_size",
+							"Shared memory for effects waiting for the background worker.",
+							"Retries and asynchronous hand-offs; when full, effects are "
+							"dropped and every namespace is invalidated once Redis is back.",
+							&cache_ext_queue_size,
+							16 * 1024, 4 * 1024, 1024 * 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cache_ext.database",
+							   "Database the cache_ext background worker connects to.",
+							   "Used for the fallback invalidation (cache_ext.namespace_patterns()) "
+							   "and to deliver the effects of committed prepared transactions.",
+							   &cache_ext_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	RedisRegisterScript(&cache_ext_bump_script);
+	RedisRegisterScript(&raise_script);
+	RedisRegisterScript(&pattern_script);
+
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = delivery_process_utility;
+
+	stats_init(&local_stats);
+	stats = &local_stats;
+
+	if (!cache_ext_preloaded)
+	{
+		/* Set up now what the after-commit path must not create. */
+		LocalQueueContext = AllocSetContextCreate(TopMemoryContext,
+												  "cache_ext local retry list",
+												  ALLOCSET_SMALL_SIZES);
+		before_shmem_exit(local_queue_exit, (Datum) 0);
+	}
+	else
+	{
+		prev_shmem_request_hook = shmem_request_hook;
+		shmem_request_hook = delivery_shmem_request;
+		prev_shmem_startup_hook = shmem_startup_hook;
+		shmem_startup_hook = delivery_shmem_startup;
+	}
 }

@@ -1,13 +1,582 @@
 /*-------------------------------------------------------------------------
  *
  * pending.c
- *	  (placeholder: filled in by its issue)
+ *	  The per-transaction set of cache effects (pending.h) and the
+ *	  transaction callbacks that hand it to delivery (delivery.h).
+ *
+ *	  The set is a dynahash keyed by (kind, full Redis key), created on the
+ *	  first effect of a transaction in PendingContext, a child of
+ *	  TopMemoryContext that is reset at the end of every transaction: a
+ *	  backend's memory stays flat however many transactions it runs, and a
+ *	  1,000,000-row UPDATE touching 10,000 keys holds 10,000 entries.
+ *
+ *	  Savepoints: every entry remembers the nesting level that last changed
+ *	  it; a change made at a deeper level than the entry's pushes an undo
+ *	  record (created, or the previous value and level).  Undo records form a
+ *	  stack ordered by level, so rolling back to a savepoint pops the records
+ *	  of that level and deeper (dropping the entries they created, restoring
+ *	  the values they replaced), and releasing a savepoint relabels its
+ *	  records to the parent level.  Both cost what the subtransaction did, not
+ *	  the size of the set.
+ *
+ *	  Commit: XACT_EVENT_PRE_COMMIT serializes the set and lets delivery
+ *	  build its commands (errors there abort the transaction, which is
+ *	  fine); XACT_EVENT_COMMIT only notes the time; the resource-release
+ *	  callback at RESOURCE_RELEASE_AFTER_LOCKS, when the commit is visible
+ *	  and the row locks are gone but the client has not heard COMMIT yet,
+ *	  delivers.  PREPARE TRANSACTION stores the set instead (delivery.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
+#include "access/xact.h"
+#include "common/hashfn.h"
+#include "funcapi.h"
+#include "utils/hsearch.h"
+#include "utils/resowner.h"
+
+#include "delivery.h"
+#include "pending.h"
+#include "settings.h"
+
+/* The hash key: points into the entry's own copy once inserted. */
+typedef struct PendingKey
+{
+	PendingKind kind;
+	uint32		len;
+	const char *key;
+} PendingKey;
+
+typedef struct PendingEntry
+{
+	PendingKey	key;			/* must be first */
+	int			level;			/* nesting level of the latest change */
+	char	   *value;			/* SET: the value; RAISE: decimal text */
+	uint32		vallen;
+	int64		number;			/* RAISE */
+} PendingEntry;
+
+typedef struct PendingUndo
+{
+	PendingEntry *entry;
+	int			level;			/* level of the change it undoes */
+	bool		created;		/* the change created the entry */
+	int			old_level;
+	char	   *old_value;
+	uint32		old_vallen;
+	int64		old_number;
+} PendingUndo;
+
+typedef enum PendingState
+{
+	PSTATE_OPEN,				/* effects may be added */
+	PSTATE_BUILT,				/* serialized at pre-commit */
+	PSTATE_COMMITTED,			/* commit is durable; deliver at release */
+	PSTATE_PREPARED				/* stored with PREPARE TRANSACTION */
+} PendingState;
+
+static MemoryContext PendingContext = NULL;
+static HTAB *pending_hash = NULL;
+static int	pending_count = 0;
+static PendingUndo *undo_stack = NULL;
+static int	undo_len = 0;
+static int	undo_cap = 0;
+static PendingState pending_state = PSTATE_OPEN;
+static bool delivery_armed = false;
+
+static void pending_xact_callback(XactEvent event, void *arg);
+static void pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+									 SubTransactionId parentSubid, void *arg);
+static void pending_release_callback(ResourceReleasePhase phase, bool isCommit,
+									 bool isTopLevel, void *arg);
+
+static uint32
+pending_key_hash(const void *key, Size keysize)
+{
+	const PendingKey *k = (const PendingKey *) key;
+
+	return hash_bytes((const unsigned char *) k->key, k->len) ^ (uint32) k->kind;
+}
+
+static int
+pending_key_match(const void *key1, const void *key2, Size keysize)
+{
+	const PendingKey *a = (const PendingKey *) key1;
+	const PendingKey *b = (const PendingKey *) key2;
+
+	if (a->kind != b->kind || a->len != b->len)
+		return 1;
+	return memcmp(a->key, b->key, a->len);
+}
+
 void
 PendingInit(void)
 {
+	PendingContext = AllocSetContextCreate(TopMemoryContext,
+										   "cache_ext pending effects",
+										   ALLOCSET_DEFAULT_SIZES);
+	RegisterXactCallback(pending_xact_callback, NULL);
+	RegisterSubXactCallback(pending_subxact_callback, NULL);
+	RegisterResourceReleaseCallback(pending_release_callback, NULL);
+}
+
+/* Forget everything about the current transaction. */
+static void
+pending_reset(void)
+{
+	pending_hash = NULL;
+	pending_count = 0;
+	undo_stack = NULL;
+	undo_len = undo_cap = 0;
+	pending_state = PSTATE_OPEN;
+	delivery_armed = false;
+	MemoryContextReset(PendingContext);
+	DeliveryReset();
+}
+
+/* Make room for one more undo record (may ERROR: call before changing). */
+static void
+reserve_undo(void)
+{
+	if (undo_len >= undo_cap)
+	{
+		int			newcap = undo_cap == 0 ? 64 : undo_cap * 2;
+
+		if (undo_stack == NULL)
+			undo_stack = MemoryContextAlloc(PendingContext,
+											newcap * sizeof(PendingUndo));
+		else
+			undo_stack = repalloc(undo_stack, newcap * sizeof(PendingUndo));
+		undo_cap = newcap;
+	}
+}
+
+static void
+push_undo(PendingEntry *entry, int level, bool created)
+{
+	PendingUndo *u;
+
+	Assert(undo_len < undo_cap);
+	u = &undo_stack[undo_len++];
+	u->entry = entry;
+	u->level = level;
+	u->created = created;
+	u->old_level = entry->level;
+	u->old_value = entry->value;
+	u->old_vallen = entry->vallen;
+	u->old_number = entry->number;
+}
+
+/*
+ * The common path of every PendingAdd*: find or create the entry of
+ * (kind, key) and, when a value-carrying effect changes it at a deeper
+ * level than its last change, remember how to undo that.  Returns the entry
+ * and whether it was created.
+ */
+static PendingEntry *
+pending_lookup(PendingKind kind, const char *key, size_t keylen,
+			   bool changes_value, bool *created)
+{
+	PendingKey	k;
+	PendingEntry *entry;
+	bool		found;
+	int			level;
+
+	if (!IsTransactionState())
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cache_ext effects can only be added inside a transaction")));
+	if (pending_state != PSTATE_OPEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+				 errmsg("cannot add a cache_ext effect after the transaction's effects were prepared for commit"),
+				 errdetail("An effect for key \"%.64s\" was added by code running after cache_ext's pre-commit callback.",
+						   key ? key : "")));
+	if (key == NULL || keylen == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("cache_ext effect key must not be empty")));
+	if (keylen > CACHE_EXT_MAX_FULL_KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cache_ext key is too long: %zu bytes", keylen),
+				 errdetail("Keys of invalidations may be at most %d bytes.",
+						   CACHE_EXT_MAX_FULL_KEY_LEN),
+				 errhint("Use a shorter key template.")));
+
+	if (pending_hash == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(PendingKey);
+		ctl.entrysize = sizeof(PendingEntry);
+		ctl.hash = pending_key_hash;
+		ctl.match = pending_key_match;
+		ctl.hcxt = PendingContext;
+		pending_hash = hash_create("cache_ext pending set", 32, &ctl,
+								   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
+								   HASH_CONTEXT);
+	}
+
+	/*
+	 * Whatever can fail happens before the set changes, so that an error
+	 * caught by a savepoint never leaves a half-made entry behind.
+	 */
+	level = GetCurrentTransactionNestLevel();
+	if (level > 1)
+		reserve_undo();
+
+	k.kind = kind;
+	k.len = (uint32) keylen;
+	k.key = key;
+	/* HASH_ENTER raises out-of-memory before changing the table. */
+	entry = (PendingEntry *) hash_search(pending_hash, &k, HASH_ENTER, &found);
+	*created = !found;
+	if (!found)
+	{
+		char	   *copy;
+
+		/* hash_search copied the pointer: give the entry its own bytes. */
+		copy = MemoryContextAllocExtended(PendingContext, keylen + 1,
+										  MCXT_ALLOC_NO_OOM);
+		if (copy == NULL)
+		{
+			hash_search(pending_hash, &k, HASH_REMOVE, NULL);
+			ereport(ERROR,
+					(errcode(ERRCODE_OUT_OF_MEMORY),
+					 errmsg("out of memory for cache_ext pending effects")));
+		}
+		memcpy(copy, key, keylen);
+		copy[keylen] = '\0';
+		entry->key.key = copy;
+		entry->level = level;
+		entry->value = NULL;
+		entry->vallen = 0;
+		entry->number = 0;
+		pending_count++;
+		if (level > 1)
+			push_undo(entry, level, true);
+	}
+	else if (changes_value && entry->level < level)
+	{
+		push_undo(entry, level, false);
+		entry->level = level;
+	}
+	return entry;
+}
+
+void
+PendingAddBump(const char *key, size_t keylen)
+{
+	bool		created;
+
+	(void) pending_lookup(PENDING_BUMP, key, keylen, false, &created);
+}
+
+void
+PendingAddDelete(const char *key, size_t keylen)
+{
+	bool		created;
+
+	(void) pending_lookup(PENDING_DELETE, key, keylen, false, &created);
+}
+
+void
+PendingAddDeletePattern(const char *pattern, size_t patternlen)
+{
+	bool		created;
+
+	(void) pending_lookup(PENDING_DELETE_PATTERN, pattern, patternlen, false,
+						  &created);
+}
+
+void
+PendingAddBumpPattern(const char *pattern, size_t patternlen)
+{
+	bool		created;
+
+	(void) pending_lookup(PENDING_BUMP_PATTERN, pattern, patternlen, false,
+						  &created);
+}
+
+void
+PendingAddSet(const char *key, size_t keylen, const char *value, size_t valuelen)
+{
+	PendingEntry *entry;
+	bool		created;
+	char	   *copy;
+
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("cache_ext cannot set key \"%.64s\" to NULL", key ? key : ""),
+				 errhint("Delete the key instead.")));
+	if (valuelen > CACHE_EXT_MAX_VALUE_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cache_ext value for key \"%.64s\" is too long: %zu bytes",
+						key ? key : "", valuelen),
+				 errdetail("Values set after commit may be at most %d bytes.",
+						   CACHE_EXT_MAX_VALUE_LEN)));
+
+	copy = MemoryContextAlloc(PendingContext, valuelen + 1);
+	memcpy(copy, value, valuelen);
+	copy[valuelen] = '\0';
+	entry = pending_lookup(PENDING_SET, key, keylen, true, &created);
+	/* The previous value stays referenced by an undo record if needed. */
+	entry->value = copy;
+	entry->vallen = (uint32) valuelen;
+}
+
+void
+PendingAddRaise(const char *key, size_t keylen, int64 value)
+{
+	PendingEntry *entry;
+	bool		created;
+	PendingKey	k;
+	bool		found;
+
+	/* Only a larger value changes anything: avoid undo records otherwise. */
+	if (pending_hash != NULL && pending_state == PSTATE_OPEN &&
+		key != NULL && keylen > 0 && keylen <= CACHE_EXT_MAX_FULL_KEY_LEN)
+	{
+		k.kind = PENDING_RAISE;
+		k.len = (uint32) keylen;
+		k.key = key;
+		entry = hash_search(pending_hash, &k, HASH_FIND, &found);
+		if (entry != NULL && entry->number >= value)
+			return;
+	}
+
+	{
+		char		buf[32];
+		int			len = snprintf(buf, sizeof(buf), INT64_FORMAT, value);
+		char	   *copy = MemoryContextStrdup(PendingContext, buf);
+
+		entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created);
+		if (created || value > entry->number)
+		{
+			entry->value = copy;
+			entry->vallen = (uint32) len;
+			entry->number = value;
+		}
+	}
+}
+
+int
+PendingCount(void)
+{
+	return pending_count;
+}
+
+/* Undo the changes made at nesting level >= level. */
+static void
+pending_rollback_to(int level)
+{
+	while (undo_len > 0 && undo_stack[undo_len - 1].level >= level)
+	{
+		PendingUndo *u = &undo_stack[--undo_len];
+
+		if (u->created)
+		{
+			bool		found;
+
+			hash_search(pending_hash, &u->entry->key, HASH_REMOVE, &found);
+			Assert(found);
+			pending_count--;
+		}
+		else
+		{
+			u->entry->level = u->old_level;
+			u->entry->value = u->old_value;
+			u->entry->vallen = u->old_vallen;
+			u->entry->number = u->old_number;
+		}
+	}
+}
+
+/* A subtransaction at level committed: its changes belong to its parent. */
+static void
+pending_release_level(int level)
+{
+	int			i;
+
+	for (i = undo_len - 1; i >= 0 && undo_stack[i].level >= level; i--)
+	{
+		PendingUndo *u = &undo_stack[i];
+
+		u->level = level - 1;
+		if (u->entry->level >= level)
+			u->entry->level = level - 1;
+	}
+	/* Nothing ever undoes changes of the top level. */
+	if (level - 1 <= 1)
+		undo_len = i + 1;
+}
+
+/*
+ * Serialize the set: one contiguous buffer of EffectRecords, in
+ * PendingContext.
+ */
+static char *
+pending_serialize(Size *len, int *nrecords)
+{
+	HASH_SEQ_STATUS status;
+	PendingEntry *entry;
+	Size		total = 0;
+	char	   *buf;
+	char	   *p;
+	int			n = 0;
+
+	*len = 0;
+	*nrecords = 0;
+	if (pending_hash == NULL || pending_count == 0)
+		return NULL;
+
+	hash_seq_init(&status, pending_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+		total += EffectRecordSize(entry->key.len, entry->vallen);
+
+	buf = p = MemoryContextAllocHuge(PendingContext, total);
+	hash_seq_init(&status, pending_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		EffectRecord *r = EffectRecordWrite(p, entry->key.kind,
+											entry->key.key, entry->key.len,
+											entry->value, entry->vallen);
+
+		p += r->size;
+		n++;
+	}
+	Assert(p == buf + total);
+	*len = total;
+	*nrecords = n;
+	return buf;
+}
+
+static void
+pending_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+			if (pending_count > 0 || DeliveryWanted())
+			{
+				MemoryContext old = MemoryContextSwitchTo(PendingContext);
+				Size		len;
+				int			n;
+				char	   *batch = pending_serialize(&len, &n);
+
+				DeliveryPreCommit(batch, len, n);
+				MemoryContextSwitchTo(old);
+				pending_state = PSTATE_BUILT;
+			}
+			break;
+
+		case XACT_EVENT_COMMIT:
+			/* Durable, locks still held, interrupts held: note the time. */
+			if (pending_state == PSTATE_BUILT)
+			{
+				pending_state = PSTATE_COMMITTED;
+				delivery_armed = true;
+				DeliveryCommitted();
+			}
+			break;
+
+		case XACT_EVENT_PRE_PREPARE:
+			if (pending_count > 0)
+			{
+				MemoryContext old = MemoryContextSwitchTo(PendingContext);
+				Size		len;
+				int			n;
+				char	   *batch = pending_serialize(&len, &n);
+
+				DeliveryPrePrepare(batch, len, n);
+				MemoryContextSwitchTo(old);
+			}
+			pending_state = PSTATE_PREPARED;
+			break;
+
+		case XACT_EVENT_PREPARE:
+		case XACT_EVENT_ABORT:
+			pending_reset();
+			break;
+
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PARALLEL_PRE_COMMIT:
+			break;
+	}
+}
+
+static void
+pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	int			level;
+
+	if (undo_len == 0)
+		return;
+	level = GetCurrentTransactionNestLevel();
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		pending_rollback_to(level);
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+		pending_release_level(level);
+}
+
+/*
+ * Called for every resource owner of the tree in each phase; we act once,
+ * at the first AFTER_LOCKS call of a top-level commit that armed us.  A
+ * PREPARE also releases with isCommit = true, but never arms.
+ */
+static void
+pending_release_callback(ResourceReleasePhase phase, bool isCommit,
+						 bool isTopLevel, void *arg)
+{
+	if (phase != RESOURCE_RELEASE_AFTER_LOCKS || !isCommit || !isTopLevel)
+		return;
+	if (delivery_armed)
+	{
+		delivery_armed = false;
+		DeliveryAfterCommit();
+	}
+	/* Also when every effect was rolled back to a savepoint. */
+	if (pending_hash != NULL || pending_state != PSTATE_OPEN)
+		pending_reset();
+}
+
+/*
+ * cache_ext.pending_effects(): the current transaction's pending set, for
+ * tests and debugging.
+ */
+PG_FUNCTION_INFO_V1(cache_ext_pending_effects);
+Datum
+cache_ext_pending_effects(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	HASH_SEQ_STATUS status;
+	PendingEntry *entry;
+
+	InitMaterializedSRF(fcinfo, 0);
+	if (pending_hash == NULL)
+		PG_RETURN_VOID();
+	hash_seq_init(&status, pending_hash);
+	while ((entry = hash_seq_search(&status)) != NULL)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+
+		values[0] = CStringGetTextDatum(PendingKindName(entry->key.kind));
+		values[1] = PointerGetDatum(cstring_to_text_with_len(entry->key.key,
+															 entry->key.len));
+		if (entry->value != NULL)
+			values[2] = PointerGetDatum(cstring_to_text_with_len(entry->value,
+																 entry->vallen));
+		else
+			nulls[2] = true;
+		values[3] = Int32GetDatum(entry->level);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	PG_RETURN_VOID();
 }

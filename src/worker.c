@@ -1,13 +1,380 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *	  (placeholder: filled in by its issue)
+ *	  The cache_ext background worker (only when preloaded): drains the
+ *	  shared delivery queue (retries and asynchronous hand-offs) in
+ *	  pipelines of many transactions' effects, backs off while Redis is
+ *	  unreachable, performs the fallback invalidation when effects were lost,
+ *	  delivers the effects of committed prepared transactions, and warns when
+ *	  Redis's eviction policy can evict version keys.
+ *
+ *	  It connects to cache_ext.database for its SQL work (fallback,
+ *	  prepared transactions); draining the queue needs no database.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
+#include <ctype.h>
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "connection.h"
+#include "delivery.h"
+#include "settings.h"
+
+PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
+
+/* Batch buffer: larger than the largest record. */
+#define WORKER_BATCH_BYTES	(2 * 1024 * 1024)
+#define WORKER_BATCH_RECORDS 10000
+#define PREPARED_POLL_MS	5000
+#define MAX_BACKOFF_MS		10000
+
+static uint64 policy_checked_at_connect = 0;
+
 void
 WorkerInit(void)
 {
+	BackgroundWorker worker;
+
+	if (!cache_ext_preloaded)
+		return;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cache_ext");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cache_ext_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "cache_ext delivery worker");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "cache_ext delivery");
+	worker.bgw_notify_pid = 0;
+	RegisterBackgroundWorker(&worker);
+}
+
+static void
+worker_exit(int code, Datum arg)
+{
+	WorkerDetach(code == 0);
+}
+
+/*
+ * After every (re)connection: note the server's run_id (a new one means a
+ * restart or failover: fallback owed, see NoteRedisRunId) and warn when
+ * maxmemory-policy is one of the allkeys-* policies, which can evict
+ * version keys.
+ */
+static void
+check_redis_server(bool always)
+{
+	const char *argv1[3] = {"CONFIG", "GET", "maxmemory-policy"};
+	size_t		argvlen1[3] = {6, 3, 16};
+	const char *argv2[2] = {"INFO", "server"};
+	size_t		argvlen2[2] = {4, 6};
+	RedisCommand cmds[2] = {{3, argv1, argvlen1, NULL}, {2, argv2, argvlen2, NULL}};
+	RedisReply	replies[2];
+	RedisOutcome outcome;
+	bool		reconnected;
+
+	if (!always && RedisConnectCount() == policy_checked_at_connect)
+		return;
+	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome) ||
+		!OUTCOME_OK(outcome))
+		return;
+	reconnected = RedisConnectCount() != policy_checked_at_connect;
+	policy_checked_at_connect = RedisConnectCount();
+
+	if (replies[1].type == REDIS_VALUE_STRING && replies[1].str != NULL)
+	{
+		const char *p = strstr(replies[1].str, "run_id:");
+
+		if (p != NULL)
+		{
+			char		run_id[48];
+			int			n = 0;
+
+			p += 7;
+			while (n < (int) sizeof(run_id) - 1 && isalnum((unsigned char) p[n]))
+			{
+				run_id[n] = p[n];
+				n++;
+			}
+			run_id[n] = '\0';
+			if (n > 0)
+				(void) NoteRedisRunId(run_id);
+		}
+	}
+
+	if (!reconnected)
+		return;
+	if (replies[0].type == REDIS_VALUE_ARRAY && replies[0].elements == 2 &&
+		replies[0].element[1].str != NULL)
+	{
+		const char *policy = replies[0].element[1].str;
+
+		if (strncmp(policy, "allkeys-", 8) == 0)
+			ereport(WARNING,
+					(errmsg("cache_ext: Redis at %s uses maxmemory-policy %s, which can evict version keys",
+							RedisEndpointDescription(), policy),
+					 errdetail("cache_ext re-creates a lost version key from the clock, but every entry of that namespace is invalidated each time it is evicted."),
+					 errhint("Use a volatile-* policy (cache entries with a TTL are evicted, version keys without one are kept) or noeviction.")));
+		else
+			ereport(DEBUG1,
+					(errmsg("cache_ext: Redis maxmemory-policy is %s", policy)));
+	}
+	else if (replies[0].type == REDIS_VALUE_ERROR)
+		ereport(LOG,
+				(errmsg("cache_ext: could not check Redis's maxmemory-policy: %s",
+						outcome.first_error)));
+}
+
+/*
+ * Run fn in a transaction; an ERROR is logged, not fatal.  Returns whether
+ * it succeeded.
+ */
+static bool
+run_in_transaction(void (*fn) (void *), void *arg, const char *what)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	volatile bool ok = true;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, what);
+	PG_TRY();
+	{
+		fn(arg);
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ok = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+static void
+do_fallback(void *arg)
+{
+	RunFallbackInvalidation((const char *) arg);
+}
+
+static void
+do_prepared(void *arg)
+{
+	int64		n = DeliverPreparedEffects(true);
+
+	if (n > 0)
+		ereport(LOG,
+				(errmsg("cache_ext: picked up %lld effect(s) of committed prepared transactions",
+						(long long) n)));
+}
+
+/*
+ * Deliver what the queue holds, batch after batch.  Returns false when
+ * Redis could not be used (the caller backs off).
+ */
+static bool
+drain_queue(char *buf, MemoryContext batchcxt)
+{
+	int			batches = 0;
+
+	for (;;)
+	{
+		int			n;
+		Size		len = QueuePeek(buf, WORKER_BATCH_BYTES, &n);
+		EffectRecord **recs;
+		bool	   *done;
+		Size		off = 0;
+		Size		consumed = 0;
+		int			nconsumed = 0;
+		int			i;
+		char		message[256] = "";
+		bool		ok;
+		MemoryContext old;
+
+		if (len == 0)
+			return true;
+		if (n > WORKER_BATCH_RECORDS)
+			n = WORKER_BATCH_RECORDS;
+
+		old = MemoryContextSwitchTo(batchcxt);
+		recs = palloc(n * sizeof(EffectRecord *));
+		done = palloc0(n * sizeof(bool));
+		for (i = 0; i < n; i++)
+		{
+			recs[i] = (EffectRecord *) (buf + off);
+			off += recs[i]->size;
+		}
+		ok = DeliverRecords(recs, n, done, message, sizeof(message));
+		MemoryContextSwitchTo(old);
+
+		/* Remove the delivered prefix; keep pattern progress of the rest. */
+		off = 0;
+		for (i = 0; i < n; i++)
+		{
+			if (!done[i])
+				break;
+			off += recs[i]->size;
+		}
+		consumed = off;
+		nconsumed = i;
+		for (; i < n; i++)
+		{
+			if (recs[i]->cursor != 0)
+				QueueSaveCursor(off, recs[i]->cursor);
+			off += recs[i]->size;
+		}
+		QueueConsume(consumed, nconsumed);
+		MemoryContextReset(batchcxt);
+
+		if (!ok)
+		{
+			ereport(LOG,
+					(errmsg("cache_ext: could not deliver queued cache effects, will retry: %s",
+							message),
+					 errdetail("%llu effect(s) are waiting in the queue.",
+							   (unsigned long long) QueueDepth())));
+			return false;
+		}
+		if (++batches >= 100)
+			return true;		/* let the main loop look at signals */
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+void
+cache_ext_worker_main(Datum main_arg)
+{
+	char	   *buf;
+	MemoryContext batchcxt;
+	TimestampTz next_attempt = 0;
+	TimestampTz next_prepared = 0;
+	int			backoff_ms = 0;
+	char	   *database;
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+
+	if (!DeliverySharedReady())
+		ereport(ERROR,
+				(errmsg("cache_ext background worker started without shared memory")));
+
+	database = pstrdup(cache_ext_database);
+	BackgroundWorkerInitializeConnection(database, NULL, 0);
+
+	WorkerAttach();
+	before_shmem_exit(worker_exit, (Datum) 0);
+
+	buf = MemoryContextAllocHuge(TopMemoryContext, WORKER_BATCH_BYTES);
+	batchcxt = AllocSetContextCreate(TopMemoryContext, "cache_ext worker batch",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	ereport(LOG,
+			(errmsg("cache_ext delivery worker started (database \"%s\", %llu effect(s) queued)",
+					database, (unsigned long long) QueueDepth())));
+
+	for (;;)
+	{
+		TimestampTz now;
+		long		timeout_ms = PREPARED_POLL_MS;
+		bool		ok = true;
+		bool		more = false;
+		bool		poll_server = false;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			if (strcmp(database, cache_ext_database) != 0)
+			{
+				ereport(LOG,
+						(errmsg("cache_ext delivery worker restarting to connect to database \"%s\"",
+								cache_ext_database)));
+				proc_exit(1);
+			}
+		}
+
+		now = GetCurrentTimestamp();
+		if (now >= next_attempt)
+		{
+			if (FallbackNeeded())
+			{
+				uint64		mark = FallbackMark();
+				char		reason[256];
+
+				FallbackReason(reason, sizeof(reason));
+				ok = run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation");
+				if (ok)
+					FallbackDone(mark);
+			}
+			if (ok)
+			{
+				ok = drain_queue(buf, batchcxt);
+				more = ok && QueueDepth() > 0;
+			}
+			if (ok && now >= next_prepared)
+			{
+				(void) run_in_transaction(do_prepared, NULL, "cache_ext prepared effects");
+				next_prepared = TimestampTzPlusMilliseconds(now, PREPARED_POLL_MS);
+				poll_server = true;
+			}
+			if (ok)
+			{
+				MemoryContext old = MemoryContextSwitchTo(batchcxt);
+
+				check_redis_server(poll_server);
+				poll_server = false;
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batchcxt);
+				backoff_ms = 0;
+				next_attempt = 0;
+			}
+			else
+			{
+				int			base = Max(cache_ext_reconnect_interval, 100);
+
+				backoff_ms = backoff_ms == 0 ? base : Min(backoff_ms * 2, MAX_BACKOFF_MS);
+				next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
+			}
+			StatsReconnects();
+		}
+
+		if (more)
+			continue;
+		if (next_attempt != 0)
+		{
+			long		secs;
+			int			usecs;
+
+			TimestampDifference(GetCurrentTimestamp(), next_attempt, &secs, &usecs);
+			timeout_ms = Max(1, secs * 1000 + usecs / 1000);
+		}
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 }

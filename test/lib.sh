@@ -34,8 +34,12 @@ sb__alive() {
 	[[ -n $pid && -r /proc/$pid/status ]] || return 1
 	while IFS= read -r line; do
 		if [[ $line == State:* ]]; then
-			[[ $line != *zombie* && $line != *"Z ("* ]]
-			return
+			# explicit status: a bare `return` in a trap handler returns
+			# the status from before the trap
+			if [[ $line == *zombie* || $line == *"Z ("* ]]; then
+				return 1
+			fi
+			return 0
 		fi
 	done </proc/"$pid"/status 2>/dev/null
 	return 1
@@ -202,6 +206,7 @@ sb__redis_launch() {
 		exec "${cmd[@]}"
 	) </dev/null >>"$SANDBOX_DIR/redis.log" 2>&1 &
 	REDIS_PID=$!
+	disown "$REDIS_PID" 2>/dev/null || true # no "Killed" job notices
 	export REDIS_PID
 	echo "$REDIS_PID" >"$SANDBOX_DIR/redis.pid"
 	if ! sb__redis_wait "$REDIS_PORT" "$REDIS_PID" 10; then

@@ -1,0 +1,145 @@
+/*-------------------------------------------------------------------------
+ *
+ * delivery.h
+ *	  Getting the effects of committed transactions into Redis: the
+ *	  serialized effect format, the commit-time send, the shared-memory
+ *	  retry/hand-off queue, the backend-local retry list used without
+ *	  shared_preload_libraries, prepared transactions, the fallback
+ *	  invalidation and the statistics.  Used by pending.c (the per
+ *	  transaction set) and worker.c (the background worker).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CACHE_EXT_DELIVERY_H
+#define CACHE_EXT_DELIVERY_H
+
+#include "datatype/timestamp.h"
+#include "pending.h"
+
+/*
+ * Limits of one effect, so that any effect fits in the retry queue (whose
+ * smallest size is 4 MB).  Keys are limited by settings.h
+ * (CACHE_EXT_MAX_FULL_KEY_LEN, prefix included).
+ */
+#define CACHE_EXT_MAX_VALUE_LEN		(512 * 1024)
+
+/*
+ * One serialized effect.  The same bytes live in a transaction's commit
+ * batch, in the shared queue, in the backend-local retry list and in
+ * cache_ext.prepared_effects.effects, so moving an effect is a memcpy.
+ * The key and the value follow the header, each NUL terminated; a RAISE
+ * carries its number as decimal text in the value.
+ */
+typedef struct EffectRecord
+{
+	uint32		size;			/* whole record, MAXALIGN'd */
+	uint8		kind;			/* PendingKind */
+	uint8		flags;
+	uint16		unused;
+	uint32		keylen;
+	uint32		vallen;
+	uint64		cursor;			/* SCAN cursor reached by a pattern effect */
+	TimestampTz committed_at;	/* for the latency histogram */
+} EffectRecord;
+
+#define EFFECT_HEADER_SIZE		MAXALIGN(sizeof(EffectRecord))
+#define EffectKey(r)			((char *) (r) + EFFECT_HEADER_SIZE)
+#define EffectValue(r)			(EffectKey(r) + (r)->keylen + 1)
+
+extern Size EffectRecordSize(size_t keylen, size_t vallen);
+extern EffectRecord *EffectRecordWrite(char *dst, PendingKind kind,
+									   const char *key, size_t keylen,
+									   const char *value, size_t vallen);
+extern const char *PendingKindName(PendingKind kind);
+
+/* The settings owned by delivery. */
+typedef enum DeliveryMode
+{
+	DELIVERY_SYNC,
+	DELIVERY_ASYNC
+} DeliveryMode;
+
+extern int	cache_ext_delivery;
+extern int	cache_ext_queue_size;	/* kB */
+extern char *cache_ext_database;
+
+/*
+ * The commit protocol, driven by pending.c's callbacks:
+ *	 DeliveryPreCommit   at XACT_EVENT_PRE_COMMIT, with the serialized
+ *						 effects of the transaction (may be none, when only
+ *						 the backend-local retry list needs a try): builds
+ *						 every command; may palloc and ERROR.
+ *	 DeliveryCommitted   at XACT_EVENT_COMMIT: records the time; no palloc.
+ *	 DeliveryAfterCommit from the resource-release callback once locks are
+ *						 released: sends, or hands off; never ERRORs.
+ *	 DeliveryReset		 at the end of every transaction (any outcome).
+ * DeliveryWanted tells pending.c whether a transaction without effects of
+ * its own still has to go through PreCommit (local retries due).
+ */
+extern bool DeliveryWanted(void);
+extern void DeliveryPreCommit(char *batch, Size batchlen, int nrecords);
+extern void DeliveryCommitted(void);
+extern void DeliveryAfterCommit(void);
+extern void DeliveryReset(void);
+
+/* PREPARE TRANSACTION: keep the effects in cache_ext.prepared_effects. */
+extern void DeliveryPrePrepare(char *batch, Size batchlen, int nrecords);
+
+/*
+ * Move committed rows of cache_ext.prepared_effects into the current
+ * transaction's pending set (they are delivered when it commits); returns
+ * the number of effects.  Needs a transaction.
+ */
+extern int64 DeliverPreparedEffects(bool missing_ok);
+
+/*
+ * The fallback invalidation: bump/unlink every key of every namespace
+ * (cache_ext.namespace_patterns()) and call cache_ext.fallback_hooks.
+ * Needs a transaction; raises an ERROR when Redis cannot be reached.
+ */
+extern void RunFallbackInvalidation(const char *reason);
+
+/*
+ * Shared-memory queue, for the worker.  The worker peeks a batch of
+ * records from the head (they stay in the queue, so a worker that dies
+ * loses nothing), delivers them, then consumes them.
+ */
+extern bool DeliverySharedReady(void);
+extern Size QueuePeek(char *buf, Size bufsize, int *nrecords);
+extern void QueueConsume(Size bytes, int nrecords);
+extern void QueueSaveCursor(Size offset, uint64 cursor);
+extern uint64 QueueDepth(void);
+extern bool FallbackNeeded(void);
+extern void SetFallbackNeeded(const char *why);
+extern uint64 FallbackMark(void);
+extern void FallbackDone(uint64 mark);
+extern void FallbackReason(char *buf, Size len);
+extern void WorkerAttach(void);
+extern void WorkerDetach(bool clean);
+extern void WakeWorker(void);
+extern bool NoteRedisRunId(const char *run_id);
+
+/*
+ * Deliver records outside a transaction's commit (the worker): one
+ * pipeline for the simple effects, then the patterns, each round trip
+ * bounded by cache_ext.command_timeout.  Records not delivered get their
+ * status set to false in done[] (pattern cursors are updated in place).
+ * Returns false when Redis could not be used; *message explains.
+ */
+extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
+						   char *message, Size msglen);
+
+/*
+ * A round trip without transport failure.  (The success value of
+ * RedisFailureKind is 0 whatever its name.)
+ */
+#define OUTCOME_OK(o)	((int) (o).kind == 0)
+
+/* Statistics kept by delivery. */
+extern void StatsRecordError(const char *message);
+extern void StatsReconnects(void);
+
+/* Scripts (also used by the SQL readers of other rooms, if they wish). */
+extern struct RedisScript cache_ext_bump_script;
+
+#endif							/* CACHE_EXT_DELIVERY_H */

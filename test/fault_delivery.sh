@@ -1,0 +1,252 @@
+#!/usr/bin/env bash
+# test/fault_delivery.sh — owns: process-control faults of the delivery path
+# with cache_ext preloaded (background worker, shared queue).
+#
+# Redis stopped (SIGSTOP), killed, paused (CLIENT PAUSE), slow (DEBUG SLEEP):
+# COMMIT returns within cache_ext.command_timeout + slack with a WARNING and
+# the bump arrives later through the worker; a stalled Redis does not keep
+# the committed rows locked; async hand-off; eviction-policy warning;
+# prepared transactions across a restart; queue overflow and crash restart
+# fall back to invalidating every namespace; a clean restart does not.
+# Run inside test/sandbox.sh.
+set -euo pipefail
+source "$SANDBOX_LIB"
+SB_SUITE=fault_delivery
+
+q() { sb_psql -d postgres -c "$1"; }
+now_ms() { date +%s%3N; }
+
+# poll_eq EXPECTED SECONDS SQL: until SQL returns EXPECTED (bounded).
+poll_eq() {
+	local want=$1 secs=$2 sql=$3 got= i
+	for ((i = 0; i < secs * 10; i++)); do
+		got=$(q "$sql" 2>/dev/null || true)
+		[[ $got == "$want" ]] && { echo "$got"; return 0; }
+		sleep 0.1
+	done
+	echo "$got"
+	return 1
+}
+poll_log() {
+	local needle=$1 secs=$2 i
+	for ((i = 0; i < secs * 10; i++)); do
+		grep -q -- "$needle" "$SANDBOX_DIR/postgres.log" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
+q "CREATE FUNCTION public.eff(kind text, key text, value text DEFAULT NULL)
+   RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect'" >/dev/null
+sb_pg_set "cache_ext.command_timeout = '1000ms'" "cache_ext.reconnect_interval = '200ms'"
+poll_eq t 20 "SELECT worker_pid IS NOT NULL FROM cache_ext.stats" >/dev/null ||
+	fail "the delivery worker is running"
+
+# ---------------------------------------------------------------- healthy
+q "SELECT eff('bump', 'dlv:f:healthy')" >/dev/null
+v=$(sb_redis get dlv:f:healthy)
+[[ $v =~ ^[0-9]{16}$ ]] && ok "healthy: bump readable as soon as COMMIT returns ($v)" ||
+	fail "healthy: bump readable as soon as COMMIT returns (got '$v')"
+
+# A command written before the timeout may still run when Redis resumes, and
+# the retry runs it again: values are checked with >= (duplicates harmless).
+
+# ------------------------------------------------------- Redis SIGSTOPped
+sb_redis set dlv:f:stop 10 >/dev/null
+sb_redis_stop
+t0=$(now_ms)
+err=$(q "SELECT eff('bump', 'dlv:f:stop')" 2>&1 >/dev/null || true)
+t1=$(now_ms)
+elapsed=$((t1 - t0))
+((elapsed < 3000)) && ok "stopped Redis: COMMIT returned in ${elapsed} ms (< timeout + 2 s)" ||
+	fail "stopped Redis: COMMIT returned in ${elapsed} ms"
+assert_contains "WARNING:  cache_ext could not deliver 1 cache invalidation" "$err" "stopped Redis: WARNING names the problem"
+assert_contains "background worker" "$err" "stopped Redis: WARNING says who retries"
+[[ $(q "SELECT queue_depth >= 1 AND commit_failures >= 1 FROM cache_ext.stats") == t ]] &&
+	ok "stopped Redis: the bump waits in the queue" || fail "stopped Redis: the bump waits in the queue"
+sb_redis_cont
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:stop')::bigint >= 11" >/dev/null &&
+	ok "stopped Redis: the worker delivered the bump after SIGCONT" ||
+	fail "stopped Redis: the worker delivered the bump after SIGCONT"
+[[ $(q "SELECT effects_retried >= 1 AND queue_depth = 0 FROM cache_ext.stats") == t ]] &&
+	ok "stopped Redis: counted as retried, queue empty" || fail "stopped Redis: counted as retried, queue empty"
+
+# --------------------------- a stalled Redis does not hold the row locks
+q "CREATE TABLE dlv_lock (id int PRIMARY KEY, v int); INSERT INTO dlv_lock VALUES (1, 0)" >/dev/null
+sb_pg_set "cache_ext.command_timeout = '3000ms'"
+sb_redis_stop
+(sb_psql -d postgres -c "BEGIN" -c "UPDATE dlv_lock SET v = v + 1 WHERE id = 1" \
+	-c "SELECT eff('bump', 'dlv:f:lock')" -c "SELECT pg_sleep(1)" -c "COMMIT" \
+	-c "SELECT extract(epoch FROM clock_timestamp())" >"$SANDBOX_DIR/w.out" 2>/dev/null) &
+wpid=$!
+sleep 0.4
+r_end=$(q "UPDATE dlv_lock SET v = v + 10 WHERE id = 1 RETURNING extract(epoch FROM clock_timestamp())")
+wait "$wpid" || true
+w_end=$(tail -n 1 "$SANDBOX_DIR/w.out")
+sb_redis_cont
+if [[ -n $w_end && -n $r_end ]] && awk -v r="$r_end" -v w="$w_end" 'BEGIN { exit !(r + 0.5 < w) }'; then
+	ok "stalled Redis: the waiting writer got the row lock before the committer's COMMIT returned"
+else
+	fail "stalled Redis: lock released before delivery (reader done at $r_end, committer at $w_end)"
+fi
+assert_eq 11 "$(q "SELECT v FROM dlv_lock")" "stalled Redis: both updates applied"
+sb_pg_set "cache_ext.command_timeout = '1000ms'"
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:lock') IS NOT NULL" >/dev/null &&
+	ok "stalled Redis: bump delivered later" || fail "stalled Redis: bump delivered later"
+
+# ---------------------------------------------- visibility under a race
+# The writer commits UPDATE val = i together with SET dlv:f:race = i; the
+# reader, concurrently, reads Redis first, then the row (new snapshot per
+# statement): it must never see a Redis value ahead of the row.
+q "CREATE TABLE dlv_race (id int PRIMARY KEY, val int); INSERT INTO dlv_race VALUES (1, 0)" >/dev/null
+sb_redis set dlv:f:race 0 >/dev/null
+(for ((i = 1; i <= 300; i++)); do
+	echo "BEGIN; UPDATE dlv_race SET val = $i WHERE id = 1; SELECT eff('set', 'dlv:f:race', '$i'); COMMIT;"
+done | sb_psql -d postgres >/dev/null 2>&1) &
+wpid=$!
+race=$(q "DO \$\$
+DECLARE x int; r int; n int := 0; bad int := 0;
+BEGIN
+  LOOP
+    x := cache_ext.get('dlv:f:race')::int;
+    SELECT val INTO r FROM dlv_race WHERE id = 1;
+    IF r < x THEN bad := bad + 1; END IF;
+    n := n + 1;
+    EXIT WHEN x >= 300 OR n > 200000;
+  END LOOP;
+  RAISE NOTICE 'race: % reads, % violations, last %', n, bad, x;
+END \$\$" 2>&1 || true)
+wait "$wpid" || true
+assert_contains ", 0 violations, last 300" "$race" "race: a reader never sees Redis ahead of the committed row ($race)"
+
+# ------------------------------------------------------------ CLIENT PAUSE
+sb_redis set dlv:f:pause 20 >/dev/null
+sb_redis client pause 2500 write >/dev/null
+t0=$(now_ms)
+err=$(q "SELECT eff('bump', 'dlv:f:pause')" 2>&1 >/dev/null || true)
+elapsed=$(($(now_ms) - t0))
+((elapsed < 3000)) && ok "CLIENT PAUSE: COMMIT returned in ${elapsed} ms" || fail "CLIENT PAUSE: COMMIT took ${elapsed} ms"
+assert_contains "WARNING" "$err" "CLIENT PAUSE: WARNING"
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:pause')::bigint >= 21" >/dev/null &&
+	ok "CLIENT PAUSE: delivered after the pause" || fail "CLIENT PAUSE: delivered after the pause"
+
+# ------------------------------------------------------------- DEBUG SLEEP
+sb_redis set dlv:f:slow 30 >/dev/null
+(sb_redis debug sleep 2.5 >/dev/null 2>&1 &)
+sleep 0.2
+t0=$(now_ms)
+err=$(q "SELECT eff('bump', 'dlv:f:slow')" 2>&1 >/dev/null || true)
+elapsed=$(($(now_ms) - t0))
+((elapsed < 3000)) && ok "DEBUG SLEEP: COMMIT returned in ${elapsed} ms" || fail "DEBUG SLEEP: COMMIT took ${elapsed} ms"
+assert_contains "WARNING" "$err" "DEBUG SLEEP: WARNING"
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:slow')::bigint >= 31" >/dev/null &&
+	ok "DEBUG SLEEP: delivered once Redis answers" || fail "DEBUG SLEEP: delivered once Redis answers"
+
+# ------------------------------------------------------------- Redis down
+sb_redis_kill
+t0=$(now_ms)
+err=$(q "SELECT eff('bump', 'dlv:f:down')" 2>&1 >/dev/null || true)
+elapsed=$(($(now_ms) - t0))
+((elapsed < 3000)) && ok "Redis down: COMMIT returned in ${elapsed} ms" || fail "Redis down: COMMIT took ${elapsed} ms"
+assert_contains "WARNING" "$err" "Redis down: WARNING"
+if [[ $err == *password* || $err == *secret* ]]; then fail "Redis down: no secret in the WARNING"; else ok "Redis down: no secret in the WARNING"; fi
+sb_redis_start
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:down')::bigint > 1600000000000000" >/dev/null &&
+	ok "Redis down: delivered after restart (re-created from the clock)" ||
+	fail "Redis down: delivered after restart"
+
+# ------------------------------------------------------------------ async
+q "SELECT cache_ext.reset_stats()" >/dev/null
+sb_psql -d postgres -c "SET cache_ext.delivery = async" -c "SELECT eff('bump', 'dlv:f:async')" >/dev/null
+poll_eq t 10 "SELECT cache_ext.get('dlv:f:async') IS NOT NULL" >/dev/null &&
+	ok "async: the worker delivered the bump" || fail "async: the worker delivered the bump"
+assert_eq "1|1|1" "$(q "SELECT effects_async, effects_sent, latency_samples FROM cache_ext.stats")" \
+	"async: counted as handed off, sent, measured"
+
+# ------------------------------------------------------ eviction policy
+sb_redis config set maxmemory-policy allkeys-lru >/dev/null
+sb_redis client kill type normal >/dev/null
+sb_psql -d postgres -c "SET cache_ext.delivery = async" -c "SELECT eff('bump', 'dlv:f:policy')" >/dev/null
+poll_log "uses maxmemory-policy allkeys-lru, which can evict version keys" 15 &&
+	ok "eviction policy: worker warns about allkeys-lru after reconnecting" ||
+	fail "eviction policy: worker warns about allkeys-lru after reconnecting"
+sb_redis config set maxmemory-policy noeviction >/dev/null
+
+# ---------------------------------------- prepared transaction + restart
+sb_psql -d postgres -c "BEGIN" -c "SELECT eff('bump', 'dlv:f:2pc')" \
+	-c "PREPARE TRANSACTION 'dlv_f_2pc'" >/dev/null
+sb_pg_ctl restart -m fast -w >/dev/null
+assert_eq "" "$(sb_redis get dlv:f:2pc)" "2PC: nothing sent at PREPARE"
+q "COMMIT PREPARED 'dlv_f_2pc'" >/dev/null
+v=$(sb_redis get dlv:f:2pc)
+[[ -n $v ]] && ok "2PC: COMMIT PREPARED after a restart delivered the bump" ||
+	fail "2PC: COMMIT PREPARED after a restart delivered the bump"
+assert_eq "f|0" "$(q "SELECT fallback_pending, fallbacks FROM cache_ext.stats")" \
+	"clean restart: no fallback owed"
+if grep -q "may have been lost by the previous run" "$SANDBOX_DIR/postgres.log"; then
+	fail "clean restart: no 'may have been lost' message"
+else
+	ok "clean restart: no 'may have been lost' message"
+fi
+
+# --------------------------------------------- queue overflow -> fallback
+# namespace_patterns() belongs to the invalidation triggers; stub it when
+# this tree does not have it.  Keys matching each pattern are planted and
+# must be bumped (kind bump) or deleted (kind delete) by the fallback.
+if [[ $(q "SELECT to_regprocedure('cache_ext.namespace_patterns()') IS NULL") == t ]]; then
+	q "CREATE FUNCTION cache_ext.namespace_patterns(OUT kind text, OUT pattern text)
+	   RETURNS SETOF record LANGUAGE sql AS
+	   \$\$ VALUES ('bump', 'dlv:ns:*'), ('delete', 'dlv:del:*') \$\$" >/dev/null
+fi
+q "CREATE TABLE dlv_hook_calls (at timestamptz DEFAULT now());
+   CREATE FUNCTION public.dlv_hook() RETURNS void LANGUAGE sql AS
+   \$\$ INSERT INTO dlv_hook_calls DEFAULT VALUES \$\$;
+   INSERT INTO cache_ext.fallback_hooks VALUES ('public.dlv_hook()')" >/dev/null
+plant() {
+	local kind pattern key
+	while IFS='|' read -r kind pattern; do
+		key=${pattern//\*/x}
+		key=${key//\?/y}
+		if [[ $kind == bump ]]; then sb_redis set "$key" 5 >/dev/null; else sb_redis set "$key" cached >/dev/null; fi
+	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns()")
+}
+check_planted() {
+	local kind pattern key bad=0
+	while IFS='|' read -r kind pattern; do
+		key=${pattern//\*/x}
+		key=${key//\?/y}
+		if [[ $kind == bump ]]; then (($(sb_redis get "$key") > 1600000000000000)) || bad=1
+		else [[ -z $(sb_redis get "$key") ]] || bad=1; fi
+	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns()")
+	return $bad
+}
+sb_pg_set "cache_ext.queue_size = '4MB'"
+sb_pg_ctl restart -m fast -w >/dev/null
+plant
+sb_redis_stop
+err=$(q "SELECT count(eff('bump', 'dlv:overflow:' || g)) FROM generate_series(1, 100000) g" 2>&1 >/dev/null || true)
+st=$(q "SELECT fallback_pending, effects_dropped >= 100000 FROM cache_ext.stats")
+assert_eq "t|t" "$st" "overflow: effects dropped and a fallback owed"
+assert_contains "the delivery queue is full" "$err" "overflow: WARNING says effects were dropped"
+sb_redis_cont
+poll_eq t 40 "SELECT fallbacks >= 1 AND NOT fallback_pending FROM cache_ext.stats" >/dev/null &&
+	ok "overflow: fallback performed once Redis was back" || fail "overflow: fallback performed once Redis was back"
+check_planted && ok "overflow: every namespace pattern invalidated" || fail "overflow: every namespace pattern invalidated"
+assert_eq 1 "$(q "SELECT count(*) FROM dlv_hook_calls")" "overflow: fallback hook called once"
+poll_log "performed a fallback invalidation" 5 && ok "overflow: fallback logged" || fail "overflow: fallback logged"
+
+# ------------------------------------------------- crash restart -> fallback
+plant
+(sb_psql -d postgres -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &)
+bpid=$(poll_eq 1 10 "SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'" >/dev/null;
+	q "SELECT pid FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)'")
+kill -KILL "$bpid"
+poll_log "may have been lost by the previous run" 30 &&
+	ok "crash restart: the lost queue is noticed" || fail "crash restart: the lost queue is noticed"
+poll_eq t 60 "SELECT fallbacks >= 1 AND NOT fallback_pending FROM cache_ext.stats" >/dev/null &&
+	ok "crash restart: fallback performed" || fail "crash restart: fallback performed"
+check_planted && ok "crash restart: every namespace pattern invalidated" || fail "crash restart: every namespace pattern invalidated"
+assert_eq 2 "$(q "SELECT count(*) FROM dlv_hook_calls")" "crash restart: fallback hook called"
+
+finish

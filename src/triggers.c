@@ -213,7 +213,7 @@ AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyle
 	SubTransactionId subxid = GetCurrentSubTransactionId();
 
 	if (tt->last_lxid == lxid && tt->last_subxid == subxid &&
-		tt->last_key.len == keylen &&
+		(size_t) tt->last_key.len == keylen &&
 		memcmp(tt->last_key.data, key, keylen) == 0)
 		return;
 
@@ -341,11 +341,15 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 		tuplestore_rescan(newtable);
 	}
 
-	/* detoasted values and prefixed keys are freed every few rows */
+	/*
+	 * Detoasted values and prefixed keys are freed every few rows.  Only the
+	 * rendering runs in that context: a tuplestore read back from disk
+	 * pallocs the tuple it hands to the slot in the current context, and the
+	 * slot frees it when the next one is stored.
+	 */
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "cache_ext transition rows",
 								   ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(rowcxt);
 
 	more_old = oldtable != NULL &&
 		tuplestore_gettupleslot(oldtable, true, false, oldslot);
@@ -355,10 +359,12 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 	{
 		CHECK_FOR_INTERRUPTS();
 
+		oldcxt = MemoryContextSwitchTo(rowcxt);
 		AddRowEventKeys(cache, kind,
 						more_old ? SlotHeapTupleNoCopy(oldslot) : NULL,
 						more_new ? SlotHeapTupleNoCopy(newslot) : NULL,
 						tupdesc);
+		MemoryContextSwitchTo(oldcxt);
 
 		if (more_old)
 			more_old = tuplestore_gettupleslot(oldtable, true, false, oldslot);
@@ -369,7 +375,6 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 			MemoryContextReset(rowcxt);
 	}
 
-	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(rowcxt);
 	if (oldslot)
 		ExecDropSingleTupleTableSlot(oldslot);

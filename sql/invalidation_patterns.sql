@@ -26,7 +26,8 @@ INSERT INTO cache_ext.extra_namespaces VALUES
 	('bump', 'cache_catalog_version'), ('delete', 'report:*'), ('bump', 'cache_team_version:*');
 SELECT * FROM cache_ext.namespace_patterns() ORDER BY kind, pattern;
 
--- the key prefix is applied, its glob characters escaped
+-- the patterns do not include the key prefix: the fallback invalidation
+-- applies it (escaped) when it runs
 SET cache_ext.key_prefix = 'app[1]:';
 SELECT * FROM cache_ext.namespace_patterns() ORDER BY kind, pattern;
 RESET cache_ext.key_prefix;

@@ -7,11 +7,11 @@ RESET client_min_messages;
 SET cache_ext.key_prefix = 'inv_rows:';
 SELECT cache_ext.invalidate('*');
 
--- bumped(keys...): which of these version keys changed since the last call,
--- and how: "new" (created: its first value is derived from the clock, so
--- not shown), "+N", or "gone".
+-- bumped(keys[]): which of these version keys changed since the last call,
+-- and how: "new" (created), "bumped" (increased), "gone", "went back".
+-- Values are derived from the clock, so only their order is stable.
 CREATE TEMP TABLE seen (key text PRIMARY KEY, v bigint);
-CREATE FUNCTION pg_temp.bumped(VARIADIC keys text[]) RETURNS text
+CREATE FUNCTION pg_temp.bumped(keys text[]) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
 	k text;
@@ -26,8 +26,10 @@ BEGIN
 			result := result || (k || ' new');
 		ELSIF was IS NOT NULL AND now_v IS NULL THEN
 			result := result || (k || ' gone');
-		ELSIF now_v <> was THEN
-			result := result || (k || ' +' || (now_v - was));
+		ELSIF now_v > was THEN
+			result := result || (k || ' bumped');
+		ELSIF now_v < was THEN
+			result := result || (k || ' went back');
 		END IF;
 		INSERT INTO seen VALUES (k, now_v)
 			ON CONFLICT (key) DO UPDATE SET v = excluded.v;
@@ -51,33 +53,37 @@ $$;
 CREATE TABLE notes (id int PRIMARY KEY, user_id bigint, body text);
 CREATE TRIGGER notes_bump AFTER INSERT OR UPDATE OR DELETE ON notes
 	FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version();
-\set u 'cache_user_version:1', 'cache_user_version:2', 'cache_user_version:3'
-SELECT pg_temp.bumped(:u);
+\set u '{cache_user_version:1,cache_user_version:2,cache_user_version:3}'
+SELECT pg_temp.bumped(:'u');
 INSERT INTO notes VALUES (1, 1, 'a'), (2, 1, 'b'), (3, 2, 'c');
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- an UPDATE of three rows of two users: each user bumped once
+BEGIN;
 UPDATE notes SET body = body || '!';
-SELECT pg_temp.bumped(:u);
+SELECT kind, key FROM cache_ext.pending_effects() ORDER BY key;
+COMMIT;
+SELECT pg_temp.bumped(:'u');
 -- a row moved from user 1 to user 3 bumps both
 UPDATE notes SET user_id = 3 WHERE id = 1;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- DELETE uses the old row
 DELETE FROM notes WHERE id = 3;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- a NULL user skips the key, in either version of the row
 INSERT INTO notes VALUES (4, NULL, 'orphan');
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 UPDATE notes SET user_id = 2 WHERE id = 4;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 UPDATE notes SET user_id = NULL WHERE id = 4;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- several statements in one transaction: still one bump per key
 BEGIN;
 UPDATE notes SET body = 'x' WHERE id = 2;
 UPDATE notes SET body = 'y' WHERE id = 2;
 INSERT INTO notes VALUES (5, 1, 'z');
+SELECT kind, key FROM cache_ext.pending_effects() ORDER BY key;
 COMMIT;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- aborted transactions and rolled back savepoints send nothing
 BEGIN;
 UPDATE notes SET body = 'never' WHERE user_id = 1;
@@ -88,7 +94,7 @@ UPDATE notes SET body = 'never' WHERE user_id = 1;
 ROLLBACK TO SAVEPOINT s;
 UPDATE notes SET body = 'kept' WHERE user_id = 3;
 COMMIT;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 
 -- several templates, several types: bigint, uuid, text
 CREATE TABLE tasks (
@@ -102,14 +108,14 @@ CREATE TRIGGER tasks_bump AFTER INSERT OR UPDATE OR DELETE ON tasks
 	FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version(
 		'cache_user_version:{owner_id}', 'cache_user_version:{assignee_id}',
 		'cache_workspace_version:{workspace}', 'cache_board_version:{board}');
-\set t 'cache_user_version:10', 'cache_user_version:11', 'cache_user_version:12', 'cache_workspace_version:a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'cache_board_version:Sprint 1'
-SELECT pg_temp.bumped(:t);
+\set t '{cache_user_version:10,cache_user_version:11,cache_user_version:12,cache_workspace_version:a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11,"cache_board_version:Sprint 1"}'
+SELECT pg_temp.bumped(:'t');
 INSERT INTO tasks VALUES (1, 10, 11, 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'Sprint 1');
-SELECT pg_temp.bumped(:t);
+SELECT pg_temp.bumped(:'t');
 UPDATE tasks SET assignee_id = 12;
-SELECT pg_temp.bumped(:t);
+SELECT pg_temp.bumped(:'t');
 UPDATE tasks SET workspace = NULL, board = NULL;
-SELECT pg_temp.bumped(:t);
+SELECT pg_temp.bumped(:'t');
 
 -- invalidate_keys: keys deleted, and a pattern deleted with SCAN + UNLINK
 CREATE TABLE rules (id int PRIMARY KEY, name text);
@@ -144,7 +150,7 @@ SELECT cache_ext.version('cache_user_version:77') IS NOT NULL AS under_old_prefi
 ALTER TABLE notes ADD COLUMN extra int;
 ALTER TABLE notes DROP COLUMN body;
 UPDATE notes SET extra = 1 WHERE id = 2;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 
 DROP TABLE notes, tasks, rules, prefixed;
 SELECT cache_ext.invalidate('*');

@@ -6,8 +6,10 @@ RESET client_min_messages;
 SET cache_ext.key_prefix = 'inv_stmt:';
 SELECT cache_ext.invalidate('*');
 
+-- bumped(keys[]): which of these version keys changed since the last call
+-- (see invalidation_rows)
 CREATE TEMP TABLE seen (key text PRIMARY KEY, v bigint);
-CREATE FUNCTION pg_temp.bumped(VARIADIC keys text[]) RETURNS text
+CREATE FUNCTION pg_temp.bumped(keys text[]) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
 	k text;
@@ -22,8 +24,10 @@ BEGIN
 			result := result || (k || ' new');
 		ELSIF was IS NOT NULL AND now_v IS NULL THEN
 			result := result || (k || ' gone');
-		ELSIF now_v <> was THEN
-			result := result || (k || ' +' || (now_v - was));
+		ELSIF now_v > was THEN
+			result := result || (k || ' bumped');
+		ELSIF now_v < was THEN
+			result := result || (k || ' went back');
 		END IF;
 		INSERT INTO seen VALUES (k, now_v)
 			ON CONFLICT (key) DO UPDATE SET v = excluded.v;
@@ -41,23 +45,27 @@ CREATE TRIGGER items_upd AFTER UPDATE ON items
 CREATE TRIGGER items_del AFTER DELETE ON items
 	REFERENCING OLD TABLE AS old_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version();
-\set u 'cache_user_version:1', 'cache_user_version:2', 'cache_user_version:3', 'cache_user_version:4'
-SELECT pg_temp.bumped(:u);
+\set u '{cache_user_version:1,cache_user_version:2,cache_user_version:3,cache_user_version:4}'
+SELECT pg_temp.bumped(:'u');
 INSERT INTO items SELECT g, g % 3, 'x' FROM generate_series(1, 3000) g;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
+BEGIN;
 UPDATE items SET body = 'y';
-SELECT pg_temp.bumped(:u);
+-- 3000 rows, 3 users: 3 effects
+SELECT kind, key FROM cache_ext.pending_effects() ORDER BY key;
+COMMIT;
+SELECT pg_temp.bumped(:'u');
 -- rows moved from user 1 to user 4 bump both
 UPDATE items SET user_id = 4 WHERE user_id = 1 AND id < 100;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 DELETE FROM items WHERE user_id = 2;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- a statement that changes no row bumps nothing
 UPDATE items SET body = 'z' WHERE false;
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 -- NULL keys are skipped
 INSERT INTO items VALUES (5000, NULL, 'n');
-SELECT pg_temp.bumped(:u);
+SELECT pg_temp.bumped(:'u');
 
 -- invalidate_keys with a transition table
 CREATE TABLE rules (id int PRIMARY KEY);

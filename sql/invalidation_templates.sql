@@ -44,12 +44,18 @@ SELECT id,
 	   cache_ext.render_key('f:{flag}', t) AS bool,
 	   cache_ext.render_key('m:{amount}', t) AS numeric
 FROM tmpl_rows t ORDER BY id;
--- the fast paths agree with the output functions
+-- the fast paths agree with the output functions (format's %s uses them;
+-- note that char(n) keeps its padding there, unlike a cast to text)
 SELECT count(*) AS mismatches FROM tmpl_rows t
 WHERE cache_ext.render_key('{id}:{user_id}:{small}:{account}:{relid}:{name}:{code}:{tag}', t)
-	  IS DISTINCT FROM (id::text || ':' || user_id::text || ':' || small::text || ':' ||
-						account::text || ':' || relid::text || ':' || name || ':' ||
-						code::text || ':' || tag::text);
+	  IS DISTINCT FROM format('%s:%s:%s:%s:%s:%s:%s:%s', id, user_id, small, account,
+							  relid, name, code, tag)
+	  AND user_id IS NOT NULL;
+SELECT cache_ext.render_key('[{tag}]', t) FROM tmpl_rows t WHERE id = 1;
+-- output functions follow the session's settings (DateStyle here)
+SET DateStyle = 'ISO';
+SELECT cache_ext.render_key('d:{created}', t) FROM tmpl_rows t WHERE id = 1;
+RESET DateStyle;
 
 -- several placeholders, quoted column names, literal braces, a fixed key
 SELECT cache_ext.render_key('user:{user_id}:acct:{account}', t) FROM tmpl_rows t WHERE id = 1;

@@ -28,9 +28,9 @@ CREATE TEMP TABLE before AS
 BEGIN;
 TRUNCATE docs;
 ROLLBACK;
-SELECT k, cache_ext.version(k) - v AS delta FROM before ORDER BY k;
+SELECT k, cache_ext.version(k) = v AS unchanged FROM before ORDER BY k;
 TRUNCATE docs;
-SELECT k, cache_ext.version(k) - v AS delta FROM before ORDER BY k;
+SELECT k, cache_ext.version(k) > v AS bumped FROM before ORDER BY k;
 SELECT k, cache_ext.command('EXISTS', 'inv_trunc:' || k) AS exists
 FROM unnest(ARRAY['doc:1', 'doc:2', 'doc_page:1:x', 'docs:1', 'other:1']) k;
 

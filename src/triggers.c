@@ -152,7 +152,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	if (nargs == 0 && kind == KIND_DELETE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trigger \"%s\" on table \"%s\" gives %s no key template",
+				 errmsg("trigger \"%s\" on table \"%s\" gives %s() no key template",
 						trigger->tgname, RelationGetRelationName(rel), funcname),
 				 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION %s('catalog:{id}').",
 						 funcname)));
@@ -439,7 +439,7 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 	if (!TRIGGER_FIRED_AFTER(event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on table \"%s\" must be an AFTER trigger to use %s()",
+				 errmsg("trigger \"%s\" on relation \"%s\" must be an AFTER trigger to use %s()",
 						trigdata->tg_trigger->tgname,
 						RelationGetRelationName(trigdata->tg_relation), funcname),
 				 errdetail("A BEFORE or INSTEAD OF trigger sees rows that may still change or not be written."),
@@ -529,7 +529,7 @@ RejectNullArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s of %s() must not be NULL", argname, funcname),
-				 errhint("Skip the call when there is nothing to invalidate.")));
+				 errhint("Skip the call when there is no key, for example with coalesce or a WHERE clause.")));
 }
 
 /* 'cache_user_version:<id>' with the key prefix, palloc'd. */
@@ -765,17 +765,14 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 /* Add (kind, pattern) to the result unless it is there already. */
 static void
 EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
-			const char *pattern, size_t patternlen)
+			const char *pattern)
 {
-	char	   *prefixed;
-	size_t		len;
 	char	   *entry;
 	ListCell   *lc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
-	prefixed = PatternWithPrefix(pattern, patternlen, &len);
-	entry = psprintf("%s %s", kind, prefixed);
+	entry = psprintf("%s %s", kind, pattern);
 	foreach(lc, *seen)
 	{
 		if (strcmp((char *) lfirst(lc), entry) == 0)
@@ -784,17 +781,21 @@ EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
 	*seen = lappend(*seen, entry);
 
 	values[0] = CStringGetTextDatum(kind);
-	values[1] = PointerGetDatum(cstring_to_text_with_len(prefixed, len));
+	values[1] = CStringGetTextDatum(pattern);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
  * cache_ext.namespace_patterns() → (kind, pattern): every SCAN pattern the
- * fallback invalidation must reach in this database, key prefix applied
- * (escaped by PatternWithPrefix): 'bump' patterns for the version keys of
- * bump_version and invalidate_on_truncate triggers, 'delete' patterns for
- * the keys of invalidate_keys triggers, always 'cache_user_version:*', and
- * the rows of cache_ext.extra_namespaces.
+ * fallback invalidation must reach in this database: 'bump' patterns for
+ * the version keys of bump_version and invalidate_on_truncate triggers,
+ * 'delete' patterns for the keys of invalidate_keys triggers, always
+ * 'cache_user_version:*', and the rows of cache_ext.extra_namespaces.
+ *
+ * The patterns are WITHOUT cache_ext.key_prefix: the caller (the fallback
+ * invalidation in delivery.c) applies it with PatternWithPrefix, in the
+ * session that runs the fallback.  Literal glob characters of templates are
+ * escaped; rows of extra_namespaces are returned as written.
  */
 Datum
 cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
@@ -807,7 +808,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	EmitPattern(rsinfo, &seen, "bump", default_pattern, strlen(default_pattern));
+	EmitPattern(rsinfo, &seen, "bump", default_pattern);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -848,8 +849,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 			pattern = (is_delete && TemplateIsPattern(arg))
 				? KeyPatternTemplateToPattern(arg)
 				: KeyTemplateToPattern(arg);
-			EmitPattern(rsinfo, &seen, is_delete ? "delete" : "bump",
-						pattern, strlen(pattern));
+			EmitPattern(rsinfo, &seen, is_delete ? "delete" : "bump", pattern);
 		}
 		/* bump_version() without arguments uses the default: emitted above */
 	}
@@ -866,7 +866,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 
 		if (kind == NULL || pattern == NULL || pattern[0] == '\0')
 			continue;
-		EmitPattern(rsinfo, &seen, kind, pattern, strlen(pattern));
+		EmitPattern(rsinfo, &seen, kind, pattern);
 	}
 
 	SPI_finish();

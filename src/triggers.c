@@ -31,6 +31,7 @@
 #include "storage/proc.h"
 #include "parser/parse_type.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
@@ -47,6 +48,7 @@
 #endif
 
 #define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
+#define VALUE_MEMO_MAX				65536
 #define USER_VERSION_PREFIX			"cache_user_version:"
 
 /* What a trigger function does with the keys it renders. */
@@ -65,17 +67,21 @@ typedef struct TriggerTemplate
 	const AttrNumber *columns;
 
 	/*
-	 * The last key this template added, and in which (sub)transaction: rows
-	 * of one user usually come in runs, and a repeated key then costs a
-	 * memcmp instead of a trip through the pending set.  The memo is valid
-	 * only while we are still in the subtransaction that added the key: an
-	 * add made in a subtransaction that rolled back is gone from the
-	 * pending set, and subtransaction ids are never reused within a
-	 * transaction.
+	 * Memos of what this template already added to the pending set, so that
+	 * the rows of one user cost a lookup instead of a render and a trip
+	 * through the pending set: the last key added, and, for a template of a
+	 * single integer column, the set of values already added (at most
+	 * VALUE_MEMO_MAX).  They are valid only while we are still in the
+	 * subtransaction that added the keys and the key prefix is unchanged: an
+	 * add made in a subtransaction that rolled back is gone from the pending
+	 * set, and subtransaction ids are never reused within a transaction.
 	 */
+	LocalTransactionId memo_lxid;
+	SubTransactionId memo_subxid;
+	const char *memo_prefix;
 	StringInfoData last_key;
-	LocalTransactionId last_lxid;
-	SubTransactionId last_subxid;
+	AttrNumber	value_attnum;	/* the integer column, or 0 */
+	HTAB	   *seen_values;	/* Datum -> (nothing), created on demand */
 } TriggerTemplate;
 
 /* fn_extra of a trigger: its parsed templates. */
@@ -190,7 +196,21 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 				oldcxt = MemoryContextSwitchTo(cxt);
 				initStringInfo(&tt->last_key);
 				MemoryContextSwitchTo(oldcxt);
-				tt->last_lxid = InvalidLocalTransactionId;
+				tt->memo_lxid = InvalidLocalTransactionId;
+				if (tt->ncolumns == 1 && !tt->is_pattern)
+				{
+					switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
+					{
+						case INT2OID:
+						case INT4OID:
+						case INT8OID:
+						case OIDOID:
+							tt->value_attnum = tt->columns[0];
+							break;
+						default:
+							break;
+					}
+				}
 			}
 		}
 		PG_CATCH();
@@ -205,15 +225,50 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	return cache;
 }
 
-/* Add one complete (prefixed) key to the pending set, memo permitting. */
+/* Forget the memos when they no longer describe the pending set. */
 static inline void
-AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+RefreshMemo(TriggerTemplate *tt)
 {
 	LocalTransactionId lxid = MyLocalTransactionId();
 	SubTransactionId subxid = GetCurrentSubTransactionId();
 
-	if (tt->last_lxid == lxid && tt->last_subxid == subxid &&
-		(size_t) tt->last_key.len == keylen &&
+	if (likely(tt->memo_lxid == lxid && tt->memo_subxid == subxid &&
+			   tt->memo_prefix == cache_ext_key_prefix))
+		return;
+	tt->memo_lxid = lxid;
+	tt->memo_subxid = subxid;
+	tt->memo_prefix = cache_ext_key_prefix;
+	resetStringInfo(&tt->last_key);
+	if (tt->seen_values != NULL)
+	{
+		hash_destroy(tt->seen_values);
+		tt->seen_values = NULL;
+	}
+}
+
+/* Remember that the key of this integer value was added. */
+static void
+RememberValue(TriggerCache *cache, TriggerTemplate *tt, Datum value)
+{
+	if (tt->seen_values == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Datum);
+		ctl.entrysize = sizeof(Datum);
+		ctl.hcxt = cache->cxt;
+		tt->seen_values = hash_create("cache_ext trigger values", 1024, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (hash_get_num_entries(tt->seen_values) < VALUE_MEMO_MAX)
+		(void) hash_search(tt->seen_values, &value, HASH_ENTER, NULL);
+}
+
+/* Add one complete (prefixed) key to the pending set, memo permitting. */
+static inline void
+AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+{
+	if ((size_t) tt->last_key.len == keylen &&
 		memcmp(tt->last_key.data, key, keylen) == 0)
 		return;
 
@@ -226,8 +281,6 @@ AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyle
 
 	resetStringInfo(&tt->last_key);
 	appendBinaryStringInfo(&tt->last_key, key, keylen);
-	tt->last_lxid = lxid;
-	tt->last_subxid = subxid;
 }
 
 /* Render one template for one row and add the key; NULL columns skip it. */
@@ -239,6 +292,20 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 	char	   *key;
 	size_t		keylen;
 	bool		rendered;
+	Datum		value = (Datum) 0;
+
+	RefreshMemo(tt);
+	if (tt->value_attnum != 0)
+	{
+		bool		isnull;
+
+		value = heap_getattr(tuple, tt->value_attnum, tupdesc, &isnull);
+		if (isnull)
+			return;
+		if (tt->seen_values != NULL &&
+			hash_search(tt->seen_values, &value, HASH_FIND, NULL) != NULL)
+			return;
+	}
 
 	resetStringInfo(buf);
 	if (tt->is_pattern)
@@ -254,6 +321,9 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 		key = KeyWithPrefix(buf->data, buf->len, &keylen);
 	AddKey(tt, kind, key, keylen);
 	pfree(key);
+
+	if (tt->value_attnum != 0)
+		RememberValue(cache, tt, value);
 }
 
 /* Do two versions of a row agree on every column a template uses? */

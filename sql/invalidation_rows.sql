@@ -146,6 +146,23 @@ SET cache_ext.key_prefix = 'inv_rows:';
 SELECT cache_ext.version('cache_user_version:77') IS NOT NULL AS under_old_prefix,
 	   cache_ext.version('other:cache_user_version:77') IS NOT NULL AS same_key;
 
+-- a partitioned table: the trigger is cloned to every partition (each with
+-- its own descriptor), and a row moving between partitions bumps both users
+CREATE TABLE parted (id int, user_id int, body text) PARTITION BY RANGE (user_id);
+CREATE TABLE parted_low PARTITION OF parted FOR VALUES FROM (0) TO (100);
+CREATE TABLE parted_high (body text, id int, user_id int);
+ALTER TABLE parted ATTACH PARTITION parted_high FOR VALUES FROM (100) TO (1000);
+CREATE TRIGGER parted_bump AFTER INSERT OR UPDATE OR DELETE ON parted
+	FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version();
+\set p '{cache_user_version:5,cache_user_version:500}'
+SELECT pg_temp.bumped(:'p');
+INSERT INTO parted VALUES (1, 5, 'a'), (2, 500, 'b');
+SELECT pg_temp.bumped(:'p');
+UPDATE parted SET user_id = 500 WHERE id = 1;
+SELECT pg_temp.bumped(:'p');
+SELECT tableoid::regclass, * FROM parted ORDER BY id;
+DROP TABLE parted;
+
 -- the table changes shape: templates are parsed again
 ALTER TABLE notes ADD COLUMN extra int;
 ALTER TABLE notes DROP COLUMN body;

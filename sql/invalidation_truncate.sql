@@ -34,6 +34,16 @@ SELECT k, cache_ext.version(k) > v AS bumped FROM before ORDER BY k;
 SELECT k, cache_ext.command('EXISTS', 'inv_trunc:' || k) AS exists
 FROM unnest(ARRAY['doc:1', 'doc:2', 'doc_page:1:x', 'docs:1', 'other:1']) k;
 
+-- bump_version itself works as the TRUNCATE trigger too
+CREATE TABLE docs2 (id int, owner int);
+CREATE TRIGGER docs2_truncate AFTER TRUNCATE ON docs2
+	FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_owner_version:{owner}');
+SELECT cache_ext.bump('cache_owner_version:1');
+SELECT cache_ext.version('cache_owner_version:1') AS v1 \gset
+TRUNCATE docs2;
+SELECT cache_ext.version('cache_owner_version:1') > :v1 AS bumped;
+DROP TABLE docs2;
+
 -- invalidate_on_truncate belongs on TRUNCATE only
 CREATE TABLE misuse (id int, user_id int);
 CREATE TRIGGER misuse_ins AFTER INSERT ON misuse

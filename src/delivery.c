@@ -2015,15 +2015,17 @@ DeliveryInit(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	DefineCustomIntVariable("cache_ext.queue_size",
-							"Shared memory for effects waiting for the background worker.",
-							"Retries and asynchronous hand-offs; when full, effects are "
-							"dropped and every namespace is invalidated once Redis is back.",
-							&cache_ext_queue_size,
-							16 * 1024, 4 * 1024, 1024 * 1024,
-							PGC_POSTMASTER,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
+	/* PGC_POSTMASTER settings can only be defined while preloading. */
+	if (cache_ext_preloaded)
+		DefineCustomIntVariable("cache_ext.queue_size",
+								"Shared memory for effects waiting for the background worker.",
+								"Retries and asynchronous hand-offs; when full, effects are "
+								"dropped and every namespace is invalidated once Redis is back.",
+								&cache_ext_queue_size,
+								16 * 1024, 4 * 1024, 1024 * 1024,
+								PGC_POSTMASTER,
+								GUC_UNIT_KB,
+								NULL, NULL, NULL);
 
 	DefineCustomStringVariable("cache_ext.database",
 							   "Database the cache_ext background worker connects to.",

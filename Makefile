@@ -14,13 +14,15 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 INSTALL_FRAGMENTS = $(sort $(wildcard sql/install/*.sql))
 
 SHLIB_LINK = -lhiredis
-PG_CPPFLAGS = -Isrc -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+PG_CPPFLAGS = -Isrc
+# -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip it.
+PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 
 # Regression tests (sql/NAME.sql, expected/NAME.out).  They need a running
 # server with cache_ext preloaded and a Redis: run them through
 # test/run_tests.sh, which starts both.
 # One line per subsystem, so each can grow without touching the others.
-REGRESS_FOUNDATION = setup api errors parity privileges
+REGRESS_FOUNDATION = setup api connection errors parity privileges
 
 REGRESS_INVALIDATION = delivery_basic delivery_prepared
 
@@ -29,7 +31,8 @@ REGRESS_COUNTERS =
 REGRESS_PROFILE =
 
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
-REGRESS_OPTS = --inputdir=. --dbname=cache_ext_regress
+CONTRIB_TESTDB = cache_ext_regress
+REGRESS_OPTS = --inputdir=.
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -27,6 +27,7 @@ _PG_init(void)
 
 	SettingsInit();
 	ConnectionInit();
+	ApiInit();
 	PendingInit();
 	DeliveryInit();
 	WorkerInit();

@@ -61,7 +61,7 @@ typedef struct RedisCommand
 
 typedef enum RedisFailureKind
 {
-	REDIS_OK = 0,
+	REDIS_SUCCESS = 0,
 	REDIS_FAIL_UNAVAILABLE,		/* could not connect, or inside the backoff */
 	REDIS_FAIL_TIMEOUT,			/* command_timeout elapsed */
 	REDIS_FAIL_IO,				/* connection lost or protocol error */

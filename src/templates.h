@@ -35,6 +35,14 @@ extern KeyTemplate *ParseKeyTemplate(const char *template_text, Relation rel,
 extern bool RenderKeyTemplate(const KeyTemplate *tmpl, HeapTuple tuple,
 							  TupleDesc tupdesc, StringInfo out);
 
+/*
+ * Like RenderKeyTemplate, for a template that is itself a SCAN pattern
+ * ('booking:{user_id}:*', used by invalidate_keys): literal text is kept as
+ * glob syntax, glob characters in column values are escaped.
+ */
+extern bool RenderKeyPattern(const KeyTemplate *tmpl, HeapTuple tuple,
+							 TupleDesc tupdesc, StringInfo out);
+
 /* Columns the template references (attribute numbers, in order of use). */
 extern int	KeyTemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums);
 
@@ -47,5 +55,11 @@ extern const char *KeyTemplateText(const KeyTemplate *tmpl);
  * invalidation and TRUNCATE use to reach every key of a template.
  */
 extern char *KeyTemplateToPattern(const char *template_text);
+
+/*
+ * Like KeyTemplateToPattern for a template that is already a pattern: its
+ * literal glob characters are kept, placeholders become '*'.
+ */
+extern char *KeyPatternTemplateToPattern(const char *template_text);
 
 #endif							/* CACHE_EXT_TEMPLATES_H */

@@ -1,13 +1,869 @@
 /*-------------------------------------------------------------------------
  *
  * triggers.c
- *	  (placeholder: filled in by its issue)
+ *	  The invalidation hooks: the trigger functions bump_version,
+ *	  invalidate_keys and invalidate_on_truncate, the transactional SQL
+ *	  functions bump, bump_user and invalidate, the version readers, and
+ *	  namespace_patterns (every key pattern the fallback invalidation must
+ *	  reach).
+ *
+ *	  Nothing here talks to Redis to invalidate: every effect is added to
+ *	  the transaction's pending set (pending.h) and delivered after commit.
+ *	  Only the readers (version, user_version) send a command, a GET.
+ *
+ *	  Trigger arguments are key templates (templates.h), parsed once per
+ *	  trigger and statement and kept in fn_extra; the per-row path renders
+ *	  keys without any catalog access.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/xact.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "executor/tuptable.h"
+#include "funcapi.h"
+#include "storage/proc.h"
+#include "parser/parse_type.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/tuplestore.h"
+
+#include "connection.h"
+#include "pending.h"
+#include "settings.h"
+#include "templates.h"
+
+#if PG_VERSION_NUM >= 170000
+#define MyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define MyLocalTransactionId() (MyProc->lxid)
+#endif
+
+#define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
+#define USER_VERSION_PREFIX			"cache_user_version:"
+
+/* What a trigger function does with the keys it renders. */
+typedef enum InvalidationKind
+{
+	KIND_BUMP,					/* bump_version, invalidate_on_truncate */
+	KIND_DELETE					/* invalidate_keys */
+} InvalidationKind;
+
+/* One parsed trigger argument. */
+typedef struct TriggerTemplate
+{
+	KeyTemplate *tmpl;
+	bool		is_pattern;		/* invalidate_keys template containing '*' */
+	int			ncolumns;
+	const AttrNumber *columns;
+
+	/*
+	 * The last key this template added, and in which (sub)transaction: rows
+	 * of one user usually come in runs, and a repeated key then costs a
+	 * memcmp instead of a trip through the pending set.  The memo is valid
+	 * only while we are still in the subtransaction that added the key: an
+	 * add made in a subtransaction that rolled back is gone from the
+	 * pending set, and subtransaction ids are never reused within a
+	 * transaction.
+	 */
+	StringInfoData last_key;
+	LocalTransactionId last_lxid;
+	SubTransactionId last_subxid;
+} TriggerTemplate;
+
+/* fn_extra of a trigger: its parsed templates. */
+typedef struct TriggerCache
+{
+	Oid			tgoid;
+	TupleDesc	tupdesc;		/* the descriptor seen last (not owned) */
+	TupleDesc	tupdesc_copy;	/* what the templates were parsed against */
+	MemoryContext cxt;			/* holds everything below */
+	int			ntemplates;
+	TriggerTemplate *templates;
+	StringInfoData buf;			/* rendering workspace */
+} TriggerCache;
+
+PG_FUNCTION_INFO_V1(cache_ext_bump_version);
+PG_FUNCTION_INFO_V1(cache_ext_invalidate_keys);
+PG_FUNCTION_INFO_V1(cache_ext_invalidate_on_truncate);
+PG_FUNCTION_INFO_V1(cache_ext_bump);
+PG_FUNCTION_INFO_V1(cache_ext_bump_user);
+PG_FUNCTION_INFO_V1(cache_ext_invalidate);
+PG_FUNCTION_INFO_V1(cache_ext_version);
+PG_FUNCTION_INFO_V1(cache_ext_user_version);
+PG_FUNCTION_INFO_V1(cache_ext_render_key);
+PG_FUNCTION_INFO_V1(cache_ext_namespace_patterns);
+
 void
 TriggersInit(void)
 {
+	/* nothing to set up: all state is per trigger (fn_extra) */
+}
+
+/* Does an invalidate_keys template denote a SCAN pattern? */
+static inline bool
+TemplateIsPattern(const char *template_text)
+{
+	return strchr(template_text, '*') != NULL;
+}
+
+/*
+ * The templates of a trigger, parsed and cached in fn_extra.  Parsed again
+ * when the cache belongs to another trigger or the table's descriptor has
+ * changed since.
+ */
+static TriggerCache *
+GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
+				InvalidationKind kind, const char *funcname)
+{
+	TriggerCache *cache = (TriggerCache *) fcinfo->flinfo->fn_extra;
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	MemoryContext oldcxt;
+	int			nargs;
+	int			i;
+
+	if (cache != NULL && cache->tgoid == trigger->tgoid)
+	{
+		if (cache->tupdesc == tupdesc)
+			return cache;
+		if (equalTupleDescs(cache->tupdesc_copy, tupdesc))
+		{
+			cache->tupdesc = tupdesc;
+			return cache;
+		}
+	}
+
+	if (cache != NULL)
+	{
+		MemoryContextDelete(cache->cxt);
+		fcinfo->flinfo->fn_extra = NULL;
+	}
+
+	nargs = trigger->tgnargs;
+	if (nargs == 0 && kind == KIND_DELETE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trigger \"%s\" on table \"%s\" gives %s no key template",
+						trigger->tgname, RelationGetRelationName(rel), funcname),
+				 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION %s('catalog:{id}').",
+						 funcname)));
+
+	/*
+	 * Build the cache in a context of its own under fn_mcxt, so a re-parse
+	 * frees the previous one and an ERROR halfway leaves fn_extra NULL.
+	 */
+	{
+		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+												  "cache_ext trigger templates",
+												  ALLOCSET_SMALL_SIZES);
+
+		PG_TRY();
+		{
+			oldcxt = MemoryContextSwitchTo(cxt);
+			cache = palloc0(sizeof(TriggerCache));
+			cache->cxt = cxt;
+			cache->tgoid = trigger->tgoid;
+			cache->tupdesc = tupdesc;
+			cache->tupdesc_copy = CreateTupleDescCopy(tupdesc);
+			cache->ntemplates = nargs > 0 ? nargs : 1;
+			cache->templates = palloc0(sizeof(TriggerTemplate) * cache->ntemplates);
+			initStringInfo(&cache->buf);
+			MemoryContextSwitchTo(oldcxt);
+
+			for (i = 0; i < cache->ntemplates; i++)
+			{
+				TriggerTemplate *tt = &cache->templates[i];
+				const char *text = nargs > 0 ? trigger->tgargs[i] : DEFAULT_VERSION_TEMPLATE;
+
+				tt->tmpl = ParseKeyTemplate(text, rel, cxt);
+				tt->is_pattern = (kind == KIND_DELETE && TemplateIsPattern(text));
+				tt->ncolumns = KeyTemplateColumns(tt->tmpl, &tt->columns);
+				oldcxt = MemoryContextSwitchTo(cxt);
+				initStringInfo(&tt->last_key);
+				MemoryContextSwitchTo(oldcxt);
+				tt->last_lxid = InvalidLocalTransactionId;
+			}
+		}
+		PG_CATCH();
+		{
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+	}
+
+	fcinfo->flinfo->fn_extra = cache;
+	return cache;
+}
+
+/* Add one complete (prefixed) key to the pending set, memo permitting. */
+static inline void
+AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+{
+	LocalTransactionId lxid = MyLocalTransactionId();
+	SubTransactionId subxid = GetCurrentSubTransactionId();
+
+	if (tt->last_lxid == lxid && tt->last_subxid == subxid &&
+		tt->last_key.len == keylen &&
+		memcmp(tt->last_key.data, key, keylen) == 0)
+		return;
+
+	if (tt->is_pattern)
+		PendingAddDeletePattern(key, keylen);
+	else if (kind == KIND_BUMP)
+		PendingAddBump(key, keylen);
+	else
+		PendingAddDelete(key, keylen);
+
+	resetStringInfo(&tt->last_key);
+	appendBinaryStringInfo(&tt->last_key, key, keylen);
+	tt->last_lxid = lxid;
+	tt->last_subxid = subxid;
+}
+
+/* Render one template for one row and add the key; NULL columns skip it. */
+static inline void
+AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
+		  HeapTuple tuple, TupleDesc tupdesc)
+{
+	StringInfo	buf = &cache->buf;
+	char	   *key;
+	size_t		keylen;
+	bool		rendered;
+
+	resetStringInfo(buf);
+	if (tt->is_pattern)
+		rendered = RenderKeyPattern(tt->tmpl, tuple, tupdesc, buf);
+	else
+		rendered = RenderKeyTemplate(tt->tmpl, tuple, tupdesc, buf);
+	if (!rendered)
+		return;
+
+	if (tt->is_pattern)
+		key = PatternWithPrefix(buf->data, buf->len, &keylen);
+	else
+		key = KeyWithPrefix(buf->data, buf->len, &keylen);
+	AddKey(tt, kind, key, keylen);
+	pfree(key);
+}
+
+/* Do two versions of a row agree on every column a template uses? */
+static inline bool
+SameColumns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupdesc)
+{
+	int			i;
+
+	for (i = 0; i < tt->ncolumns; i++)
+	{
+		AttrNumber	attnum = tt->columns[i];
+		Form_pg_attribute attr = TupleDescAttr(tupdesc, attnum - 1);
+		bool		null_a,
+					null_b;
+		Datum		da = heap_getattr(a, attnum, tupdesc, &null_a);
+		Datum		db = heap_getattr(b, attnum, tupdesc, &null_b);
+
+		if (null_a != null_b)
+			return false;
+		if (!null_a && !datumIsEqual(da, db, attr->attbyval, attr->attlen))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Keys for one row event: NEW on insert, OLD on delete, both on update (a
+ * row moved from one user to another invalidates both) unless the template's
+ * columns did not change.  old or new may be NULL.
+ */
+static void
+AddRowEventKeys(TriggerCache *cache, InvalidationKind kind,
+				HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
+{
+	int			i;
+
+	for (i = 0; i < cache->ntemplates; i++)
+	{
+		TriggerTemplate *tt = &cache->templates[i];
+
+		if (newtup != NULL)
+			AddRowKey(cache, tt, kind, newtup, tupdesc);
+		if (oldtup != NULL &&
+			(newtup == NULL || !SameColumns(tt, oldtup, newtup, tupdesc)))
+			AddRowKey(cache, tt, kind, oldtup, tupdesc);
+	}
+}
+
+/* The current tuple of a minimal-tuple slot, as a HeapTuple, without a copy. */
+static inline HeapTuple
+SlotHeapTupleNoCopy(TupleTableSlot *slot)
+{
+	return ((MinimalTupleTableSlot *) slot)->tuple;
+}
+
+/*
+ * Statement-level form: walk the transition tables.  For an UPDATE the old
+ * and new tables hold the rows in the same order, so they are walked in
+ * step to skip rendering the old row when its key columns did not change;
+ * correctness does not depend on the pairing (a skipped old row has the same
+ * key as the new row next to it).
+ */
+static void
+AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
+					   TriggerData *trigdata, TupleDesc tupdesc)
+{
+	Tuplestorestate *oldtable = trigdata->tg_oldtable;
+	Tuplestorestate *newtable = trigdata->tg_newtable;
+	TupleTableSlot *oldslot = NULL;
+	TupleTableSlot *newslot = NULL;
+	MemoryContext rowcxt;
+	MemoryContext oldcxt;
+	bool		more_old;
+	bool		more_new;
+	uint64		n = 0;
+
+	if (oldtable != NULL)
+	{
+		oldslot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
+		tuplestore_rescan(oldtable);
+	}
+	if (newtable != NULL)
+	{
+		newslot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsMinimalTuple);
+		tuplestore_rescan(newtable);
+	}
+
+	/* detoasted values and prefixed keys are freed every few rows */
+	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
+								   "cache_ext transition rows",
+								   ALLOCSET_DEFAULT_SIZES);
+	oldcxt = MemoryContextSwitchTo(rowcxt);
+
+	more_old = oldtable != NULL &&
+		tuplestore_gettupleslot(oldtable, true, false, oldslot);
+	more_new = newtable != NULL &&
+		tuplestore_gettupleslot(newtable, true, false, newslot);
+	while (more_old || more_new)
+	{
+		CHECK_FOR_INTERRUPTS();
+
+		AddRowEventKeys(cache, kind,
+						more_old ? SlotHeapTupleNoCopy(oldslot) : NULL,
+						more_new ? SlotHeapTupleNoCopy(newslot) : NULL,
+						tupdesc);
+
+		if (more_old)
+			more_old = tuplestore_gettupleslot(oldtable, true, false, oldslot);
+		if (more_new)
+			more_new = tuplestore_gettupleslot(newtable, true, false, newslot);
+
+		if (++n % 1024 == 0)
+			MemoryContextReset(rowcxt);
+	}
+
+	MemoryContextSwitchTo(oldcxt);
+	MemoryContextDelete(rowcxt);
+	if (oldslot)
+		ExecDropSingleTupleTableSlot(oldslot);
+	if (newslot)
+		ExecDropSingleTupleTableSlot(newslot);
+}
+
+/* TRUNCATE: every key any row could have produced, by pattern. */
+static void
+AddTruncateKeys(TriggerCache *cache, InvalidationKind kind)
+{
+	int			i;
+
+	for (i = 0; i < cache->ntemplates; i++)
+	{
+		TriggerTemplate *tt = &cache->templates[i];
+		const char *text = KeyTemplateText(tt->tmpl);
+		char	   *pattern;
+		char	   *prefixed;
+		size_t		len;
+
+		pattern = tt->is_pattern ? KeyPatternTemplateToPattern(text)
+			: KeyTemplateToPattern(text);
+		prefixed = PatternWithPrefix(pattern, strlen(pattern), &len);
+		if (kind == KIND_BUMP)
+			PendingAddBumpPattern(prefixed, len);
+		else
+			PendingAddDeletePattern(prefixed, len);
+		pfree(prefixed);
+		pfree(pattern);
+	}
+}
+
+/*
+ * The body of every invalidation trigger.  truncate_only: the function is
+ * invalidate_on_truncate, which makes sense on TRUNCATE alone.
+ */
+static Datum
+InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
+					const char *funcname, bool truncate_only)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	TriggerEvent event;
+	TupleDesc	tupdesc;
+	TriggerCache *cache;
+	const char *usage = truncate_only
+		? "CREATE TRIGGER ... AFTER TRUNCATE ON table FOR EACH STATEMENT EXECUTE FUNCTION %s(...)"
+		: "CREATE TRIGGER ... AFTER INSERT OR UPDATE OR DELETE ON table FOR EACH ROW EXECUTE FUNCTION %s(...)";
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() was not called by the trigger manager", funcname),
+				 errhint(usage, funcname)));
+
+	event = trigdata->tg_event;
+
+	/*
+	 * AFTER only: a BEFORE trigger sees a row that later BEFORE triggers may
+	 * still change or cancel, and it would have to return the row.
+	 */
+	if (!TRIGGER_FIRED_AFTER(event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on table \"%s\" must be an AFTER trigger to use %s()",
+						trigdata->tg_trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation), funcname),
+				 errdetail("A BEFORE or INSTEAD OF trigger sees rows that may still change or not be written."),
+				 errhint(usage, funcname)));
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(event))
+	{
+		cache = GetTriggerCache(fcinfo, trigdata, kind, funcname);
+		AddTruncateKeys(cache, kind);
+		return PointerGetDatum(NULL);
+	}
+
+	if (truncate_only)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("%s() handles TRUNCATE only, but trigger \"%s\" on table \"%s\" fired for another event",
+						funcname, trigdata->tg_trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation)),
+				 errhint("Use cache_ext.bump_version() for INSERT, UPDATE and DELETE.")));
+
+	if (TRIGGER_FIRED_FOR_STATEMENT(event) &&
+		trigdata->tg_oldtable == NULL && trigdata->tg_newtable == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("statement-level trigger \"%s\" on table \"%s\" gives %s() no transition table",
+						trigdata->tg_trigger->tgname,
+						RelationGetRelationName(trigdata->tg_relation), funcname),
+				 errdetail("Without the changed rows there are no keys to render."),
+				 errhint("Use FOR EACH ROW, or add REFERENCING NEW TABLE AS new_rows (INSERT), OLD TABLE AS old_rows NEW TABLE AS new_rows (UPDATE) or OLD TABLE AS old_rows (DELETE), one trigger per event.")));
+
+	cache = GetTriggerCache(fcinfo, trigdata, kind, funcname);
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+
+	if (TRIGGER_FIRED_FOR_STATEMENT(event))
+		AddTransitionTableKeys(cache, kind, trigdata, tupdesc);
+	else if (TRIGGER_FIRED_BY_INSERT(event))
+		AddRowEventKeys(cache, kind, NULL, trigdata->tg_trigtuple, tupdesc);
+	else if (TRIGGER_FIRED_BY_DELETE(event))
+		AddRowEventKeys(cache, kind, trigdata->tg_trigtuple, NULL, tupdesc);
+	else if (TRIGGER_FIRED_BY_UPDATE(event))
+		AddRowEventKeys(cache, kind, trigdata->tg_trigtuple,
+						trigdata->tg_newtuple, tupdesc);
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * cache_ext.bump_version(template...): bump the version key of every
+ * namespace a changed row belongs to.  Default template:
+ * 'cache_user_version:{user_id}'.  On TRUNCATE: every key matching each
+ * template.
+ */
+Datum
+cache_ext_bump_version(PG_FUNCTION_ARGS)
+{
+	return InvalidationTrigger(fcinfo, KIND_BUMP, "cache_ext.bump_version", false);
+}
+
+/*
+ * cache_ext.invalidate_keys(template...): delete the keys of a changed row;
+ * a template containing '*' is a pattern (SCAN + UNLINK).  On TRUNCATE:
+ * every key matching each template.
+ */
+Datum
+cache_ext_invalidate_keys(PG_FUNCTION_ARGS)
+{
+	return InvalidationTrigger(fcinfo, KIND_DELETE, "cache_ext.invalidate_keys", false);
+}
+
+/*
+ * cache_ext.invalidate_on_truncate(template...): the TRUNCATE statement
+ * trigger matching bump_version (same arguments): bumps every version key
+ * matching each template.
+ */
+Datum
+cache_ext_invalidate_on_truncate(PG_FUNCTION_ARGS)
+{
+	return InvalidationTrigger(fcinfo, KIND_BUMP, "cache_ext.invalidate_on_truncate", true);
+}
+
+/* ERROR for a NULL argument of a function that has no sensible NULL case. */
+static void
+RejectNullArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
+				   const char *funcname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s of %s() must not be NULL", argname, funcname),
+				 errhint("Skip the call when there is nothing to invalidate.")));
+}
+
+/* 'cache_user_version:<id>' with the key prefix, palloc'd. */
+static char *
+UserVersionKey(int64 user_id, size_t *keylen)
+{
+	char		key[sizeof(USER_VERSION_PREFIX) + 24];
+	int			len = sizeof(USER_VERSION_PREFIX) - 1;
+
+	memcpy(key, USER_VERSION_PREFIX, len);
+	len += pg_lltoa(user_id, key + len);
+	return KeyWithPrefix(key, len, keylen);
+}
+
+/* cache_ext.bump(key text): bump one version key at commit. */
+Datum
+cache_ext_bump(PG_FUNCTION_ARGS)
+{
+	char	   *key;
+	size_t		keylen;
+
+	RejectNullArgument(fcinfo, 0, "key", "cache_ext.bump");
+	key = KeyWithPrefixText(PG_GETARG_TEXT_PP(0), &keylen);
+	PendingAddBump(key, keylen);
+	PG_RETURN_VOID();
+}
+
+/* cache_ext.bump_user(user_id bigint) = bump('cache_user_version:' || user_id) */
+Datum
+cache_ext_bump_user(PG_FUNCTION_ARGS)
+{
+	char	   *key;
+	size_t		keylen;
+
+	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.bump_user");
+	key = UserVersionKey(PG_GETARG_INT64(0), &keylen);
+	PendingAddBump(key, keylen);
+	PG_RETURN_VOID();
+}
+
+/*
+ * cache_ext.invalidate(key_or_pattern text): delete a key at commit, or
+ * every key matching a pattern when it contains '*'.
+ */
+Datum
+cache_ext_invalidate(PG_FUNCTION_ARGS)
+{
+	text	   *arg;
+	char	   *key;
+	size_t		keylen;
+
+	RejectNullArgument(fcinfo, 0, "key_or_pattern", "cache_ext.invalidate");
+	arg = PG_GETARG_TEXT_PP(0);
+	if (memchr(VARDATA_ANY(arg), '*', VARSIZE_ANY_EXHDR(arg)) != NULL)
+	{
+		key = PatternWithPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), &keylen);
+		PendingAddDeletePattern(key, keylen);
+	}
+	else
+	{
+		key = KeyWithPrefixText(arg, &keylen);
+		PendingAddDelete(key, keylen);
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * GET a version key now.  NULL when absent (or when Redis is unreachable and
+ * cache_ext.ignore_errors is on); ERROR when the value is not an integer.
+ */
+static Datum
+ReadVersion(FunctionCallInfo fcinfo, const char *key, size_t keylen)
+{
+	const char *argv[2];
+	size_t		argvlen[2];
+	RedisReply	reply;
+	char	   *end;
+	long long	value;
+
+	argv[0] = "GET";
+	argvlen[0] = 3;
+	argv[1] = key;
+	argvlen[1] = keylen;
+	memset(&reply, 0, sizeof(reply));
+
+	if (!RedisCommandOrError(2, argv, argvlen, &reply))
+		PG_RETURN_NULL();
+	if (reply.type == REDIS_VALUE_NIL)
+		PG_RETURN_NULL();
+	if (reply.type == REDIS_VALUE_INTEGER)
+		PG_RETURN_INT64((int64) reply.integer);
+	if (reply.type == REDIS_VALUE_STRING && reply.str != NULL && reply.len > 0 &&
+		reply.len < 21)
+	{
+		errno = 0;
+		value = strtoll(reply.str, &end, 10);
+		if (errno == 0 && end == reply.str + reply.len)
+			PG_RETURN_INT64((int64) value);
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_DATA_EXCEPTION),
+			 errmsg("Redis key \"%s\" does not hold a version number", key),
+			 errdetail("A version key holds a decimal 64-bit integer; this one holds %s.",
+					   reply.type == REDIS_VALUE_STRING ? "another string" : "a non-string value"),
+			 errhint("Something other than cache_ext writes this key: delete it, or use another key name.")));
+	PG_RETURN_NULL();			/* keep the compiler quiet */
+}
+
+/* cache_ext.version(key text) → bigint */
+Datum
+cache_ext_version(PG_FUNCTION_ARGS)
+{
+	char	   *key;
+	size_t		keylen;
+
+	RejectNullArgument(fcinfo, 0, "key", "cache_ext.version");
+	key = KeyWithPrefixText(PG_GETARG_TEXT_PP(0), &keylen);
+	return ReadVersion(fcinfo, key, keylen);
+}
+
+/* cache_ext.user_version(user_id bigint) → bigint */
+Datum
+cache_ext_user_version(PG_FUNCTION_ARGS)
+{
+	char	   *key;
+	size_t		keylen;
+
+	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.user_version");
+	key = UserVersionKey(PG_GETARG_INT64(0), &keylen);
+	return ReadVersion(fcinfo, key, keylen);
+}
+
+/* fn_extra of render_key: the last template parsed. */
+typedef struct RenderKeyCache
+{
+	Oid			relid;
+	char	   *text;
+	KeyTemplate *tmpl;
+	MemoryContext cxt;
+} RenderKeyCache;
+
+/*
+ * cache_ext.render_key(template text, row anyelement) → text: the complete
+ * key (prefix included) a trigger with this template would touch for this
+ * row of a table; NULL when a referenced column is NULL.  A template
+ * containing '*' gives the SCAN pattern invalidate_keys would use.  For
+ * checking templates before creating a trigger, and for tests.
+ */
+Datum
+cache_ext_render_key(PG_FUNCTION_ARGS)
+{
+	RenderKeyCache *cache = (RenderKeyCache *) fcinfo->flinfo->fn_extra;
+	char	   *template_text;
+	HeapTupleHeader rowhdr;
+	HeapTupleData tuple;
+	Oid			rowtype;
+	Oid			relid;
+	Relation	rel;
+	StringInfoData buf;
+	bool		is_pattern;
+	bool		rendered;
+	char	   *key;
+	size_t		keylen;
+
+	RejectNullArgument(fcinfo, 0, "template", "cache_ext.render_key");
+	if (PG_ARGISNULL(1))
+		PG_RETURN_NULL();
+	template_text = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	rowtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	relid = OidIsValid(rowtype) ? typeidTypeRelid(rowtype) : InvalidOid;
+	if (!OidIsValid(relid) || get_rel_relkind(relid) == RELKIND_COMPOSITE_TYPE)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("row of cache_ext.render_key() must be a row of a table, not type %s",
+						format_type_be(rowtype)),
+				 errhint("Pass the table alias, as in SELECT cache_ext.render_key('user:{id}', t) FROM t.")));
+
+	rowhdr = PG_GETARG_HEAPTUPLEHEADER(1);
+	tuple.t_len = HeapTupleHeaderGetDatumLength(rowhdr);
+	ItemPointerSetInvalid(&tuple.t_self);
+	tuple.t_tableOid = relid;
+	tuple.t_data = rowhdr;
+
+	rel = relation_open(relid, AccessShareLock);
+	if (cache == NULL || cache->relid != relid ||
+		strcmp(cache->text, template_text) != 0)
+	{
+		MemoryContext cxt;
+
+		if (cache != NULL)
+		{
+			MemoryContextDelete(cache->cxt);
+			fcinfo->flinfo->fn_extra = NULL;
+		}
+		cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
+									"cache_ext render_key",
+									ALLOCSET_SMALL_SIZES);
+		PG_TRY();
+		{
+			cache = MemoryContextAllocZero(cxt, sizeof(RenderKeyCache));
+			cache->cxt = cxt;
+			cache->relid = relid;
+			cache->text = MemoryContextStrdup(cxt, template_text);
+			cache->tmpl = ParseKeyTemplate(template_text, rel, cxt);
+		}
+		PG_CATCH();
+		{
+			MemoryContextDelete(cxt);
+			PG_RE_THROW();
+		}
+		PG_END_TRY();
+		fcinfo->flinfo->fn_extra = cache;
+	}
+
+	is_pattern = TemplateIsPattern(template_text);
+	initStringInfo(&buf);
+	if (is_pattern)
+		rendered = RenderKeyPattern(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
+	else
+		rendered = RenderKeyTemplate(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
+	relation_close(rel, AccessShareLock);
+	if (!rendered)
+		PG_RETURN_NULL();
+
+	if (is_pattern)
+		key = PatternWithPrefix(buf.data, buf.len, &keylen);
+	else
+		key = KeyWithPrefix(buf.data, buf.len, &keylen);
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(key, keylen));
+}
+
+/* Add (kind, pattern) to the result unless it is there already. */
+static void
+EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
+			const char *pattern, size_t patternlen)
+{
+	char	   *prefixed;
+	size_t		len;
+	char	   *entry;
+	ListCell   *lc;
+	Datum		values[2];
+	bool		nulls[2] = {false, false};
+
+	prefixed = PatternWithPrefix(pattern, patternlen, &len);
+	entry = psprintf("%s %s", kind, prefixed);
+	foreach(lc, *seen)
+	{
+		if (strcmp((char *) lfirst(lc), entry) == 0)
+			return;
+	}
+	*seen = lappend(*seen, entry);
+
+	values[0] = CStringGetTextDatum(kind);
+	values[1] = PointerGetDatum(cstring_to_text_with_len(prefixed, len));
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/*
+ * cache_ext.namespace_patterns() → (kind, pattern): every SCAN pattern the
+ * fallback invalidation must reach in this database, key prefix applied
+ * (escaped by PatternWithPrefix): 'bump' patterns for the version keys of
+ * bump_version and invalidate_on_truncate triggers, 'delete' patterns for
+ * the keys of invalidate_keys triggers, always 'cache_user_version:*', and
+ * the rows of cache_ext.extra_namespaces.
+ */
+Datum
+cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	List	   *seen = NIL;
+	uint64		i;
+	int			ret;
+	static const char *default_pattern = USER_VERSION_PREFIX "*";
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	EmitPattern(rsinfo, &seen, "bump", default_pattern, strlen(default_pattern));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	ret = SPI_execute("SELECT p.proname::text, t.tgnargs, t.tgargs"
+					  "  FROM pg_catalog.pg_trigger t"
+					  "  JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid"
+					  " WHERE t.tgfoid IN ('cache_ext.bump_version()'::pg_catalog.regprocedure,"
+					  "                    'cache_ext.invalidate_on_truncate()'::pg_catalog.regprocedure,"
+					  "                    'cache_ext.invalidate_keys()'::pg_catalog.regprocedure)"
+					  " ORDER BY t.oid", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading pg_trigger failed: %s", SPI_result_code_string(ret));
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	row = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		char	   *proname = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
+		int			nargs = DatumGetInt16(SPI_getbinval(row, desc, 2, &isnull));
+		bytea	   *args = DatumGetByteaPP(SPI_getbinval(row, desc, 3, &isnull));
+		bool		is_delete = strcmp(proname, "invalidate_keys") == 0;
+		const char *p = VARDATA_ANY(args);
+		const char *end = p + VARSIZE_ANY_EXHDR(args);
+		int			j;
+
+		/* tgargs: each argument followed by a NUL */
+		for (j = 0; j < nargs && p < end; j++)
+		{
+			size_t		len = strnlen(p, end - p);
+			char	   *arg = pnstrdup(p, len);
+			char	   *pattern;
+
+			p += len + 1;
+			if (arg[0] == '\0')
+				continue;
+			pattern = (is_delete && TemplateIsPattern(arg))
+				? KeyPatternTemplateToPattern(arg)
+				: KeyTemplateToPattern(arg);
+			EmitPattern(rsinfo, &seen, is_delete ? "delete" : "bump",
+						pattern, strlen(pattern));
+		}
+		/* bump_version() without arguments uses the default: emitted above */
+	}
+
+	ret = SPI_execute("SELECT kind, pattern FROM cache_ext.extra_namespaces"
+					  " ORDER BY kind, pattern", true, 0);
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "reading cache_ext.extra_namespaces failed: %s",
+			 SPI_result_code_string(ret));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		if (kind == NULL || pattern == NULL || pattern[0] == '\0')
+			continue;
+		EmitPattern(rsinfo, &seen, kind, pattern, strlen(pattern));
+	}
+
+	SPI_finish();
+	return (Datum) 0;
 }

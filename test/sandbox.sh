@@ -13,17 +13,20 @@
 #   SANDBOX_LOCK_HELD (pid of a live process already holding the lock),
 #   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
 # Environment given to COMMAND: SANDBOX_DIR PGHOST PGPORT PGUSER PGDATABASE
-#   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL
+#   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL REDIS_SOCKET
 #   SANDBOX_LIB SANDBOX_OWNER SANDBOX_PRELOAD SANDBOX_LOCK_HELD; PATH starts
 #   with PG_BINDIR.
 #
-# The whole run (build, install, servers, command) holds an exclusive flock on
-# /tmp/cache_ext-sandbox.lock: `make install` writes to the shared system
-# PostgreSQL directories.  Servers run as the user `cacheext` when started as
+# The extension is installed into a private copy of the PostgreSQL tree inside
+# the sandbox directory (never into the system directories), so sandboxes of
+# different checkouts can run at once; SANDBOX_EXCLUSIVE=1 (benchmarks) takes
+# an exclusive flock on /tmp/cache_ext-sandbox.lock for the whole run.
+# Servers run as the user `cacheext` when started as
 # root (created if missing), otherwise as the caller; they listen on random
 # free loopback ports in 20000-40000 only.  Teardown (always: exit, error,
 # INT, TERM) stops both servers and removes the directory.  Exit status is
 # COMMAND's; setup failures exit 1.
+# shellcheck disable=SC2317 # teardown/on_signal run from traps
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -55,6 +58,9 @@ fi
 
 say() { echo "sandbox: $*" >&2; }
 
+# CI may start us with standard input closed; COMMAND gets /dev/null then.
+{ : <&0; } 2>/dev/null || exec </dev/null
+
 if [[ ${SANDBOX_SKIP_DEPS:-0} != 1 ]]; then
 	bash "$here/install_deps.sh"
 fi
@@ -70,15 +76,12 @@ export PG_CONFIG
 PG_BINDIR=$("$PG_CONFIG" --bindir)
 export PG_BINDIR
 
-sudo=()
-((EUID == 0)) || sudo=(sudo)
-
 # ------------------------------------------------------------------ teardown
-SANDBOX_DIR= PGDATA= cmd_pid= cmd_rc= tearing=0
+SANDBOX_DIR='' PGDATA='' cmd_pid='' cmd_rc='' tearing=0
 
 teardown() {
 	local rc=$? pid
-	((tearing)) && return
+	((tearing)) && return 0
 	tearing=1
 	set +eu
 	trap '' INT TERM
@@ -123,15 +126,12 @@ trap teardown EXIT
 trap 'on_signal INT 130' INT
 trap 'on_signal TERM 143' TERM
 
-# ---------------------------------------------------------- lock and build
-sb_lock
-
-if ((build)); then
-	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } &&
-		make -s && "${sudo[@]}" make -s install) >&2; then
-		say "build of cache_ext failed"
-		exit 1
-	fi
+# ------------------------------------------------------------------- lock
+# Sandboxes no longer share anything (each installs into its own tree,
+# below), so they run side by side; benchmarks ask for the machine to
+# themselves with SANDBOX_EXCLUSIVE=1.
+if [[ ${SANDBOX_EXCLUSIVE:-0} == 1 ]]; then
+	sb_lock
 fi
 
 # ------------------------------------------------------------- directories
@@ -159,13 +159,60 @@ if ((EUID == 0)); then
 	chown -R "$SANDBOX_OWNER:" "$SANDBOX_DIR"
 fi
 
+# ------------------------------------------------------- build and install
+# The extension is installed into a private copy of the PostgreSQL tree
+# ($SANDBOX_DIR/root), not into the system directories: PostgreSQL finds its
+# share and lib directories relative to the postgres binary, so a copied
+# binary next to symlinks of everything else loads this tree's cache_ext and
+# nobody else's.  Several sandboxes can thus run at once, from different
+# checkouts, and the system installation is never touched.
+if ((build)); then
+	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } && make -s) >&2; then
+		say "build of cache_ext failed"
+		exit 1
+	fi
+fi
+SANDBOX_ROOT=$SANDBOX_DIR/root
+if ! (cd "$repo" && make -s install DESTDIR="$SANDBOX_ROOT") >"$SANDBOX_DIR/install.log" 2>&1; then
+	cat "$SANDBOX_DIR/install.log" >&2
+	say "install of cache_ext into $SANDBOX_ROOT failed"
+	exit 1
+fi
+sb__overlay() {
+	local src=$1 dst=$2 entry name
+	mkdir -p "$dst"
+	for entry in "$src"/*; do
+		name=${entry##*/}
+		if [[ ! -e $dst/$name && ! -L $dst/$name ]]; then
+			ln -s "$entry" "$dst/$name"
+		elif [[ -d $dst/$name && ! -L $dst/$name && -d $entry ]]; then
+			sb__overlay "$entry" "$dst/$name"
+		fi
+	done
+}
+sys_bindir=$PG_BINDIR
+sys_pkglibdir=$("$PG_CONFIG" --pkglibdir)
+sys_sharedir=$("$PG_CONFIG" --sharedir)
+PG_BINDIR=$SANDBOX_ROOT$sys_bindir
+mkdir -p "$PG_BINDIR"
+# real copies: postgres computes its paths from its own location, and
+# pg_ctl looks for postgres beside itself (after resolving symlinks)
+cp "$sys_bindir/postgres" "$sys_bindir/pg_ctl" "$PG_BINDIR/"
+sb__overlay "$sys_bindir" "$PG_BINDIR"
+sb__overlay "$sys_pkglibdir" "$SANDBOX_ROOT$sys_pkglibdir"
+sb__overlay "$sys_sharedir" "$SANDBOX_ROOT$sys_sharedir"
+export PG_BINDIR SANDBOX_ROOT
+if ((EUID == 0)); then
+	chown -R "$SANDBOX_OWNER:" "$SANDBOX_ROOT"
+fi
+
 # -------------------------------------------------------------------- Redis
 REDIS_HOST=127.0.0.1
 export REDIS_HOST
 for attempt in 1 2 3; do
 	REDIS_PORT=$(sb__pick_port)
 	export REDIS_PORT
-	if sb__redis_launch; then
+	if sb__redis_launch --die-with-parent; then
 		break
 	fi
 	sb__stop_pid "$(sb__redis_pid)" 2
@@ -175,7 +222,8 @@ for attempt in 1 2 3; do
 	fi
 done
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
-export REDIS_URL
+REDIS_SOCKET=$SANDBOX_DIR/redis/redis.sock
+export REDIS_URL REDIS_SOCKET
 
 # --------------------------------------------------------------- PostgreSQL
 if ! sb__as_owner "$PG_BINDIR/initdb" -D "$PGDATA" --auth=trust \
@@ -245,7 +293,7 @@ say "redis $REDIS_URL pid $REDIS_PID"
 # SIGINT/SIGQUIT that bash ignores for background jobs restored.
 defsig=()
 if env --default-signal=INT true 2>/dev/null; then
-	defsig=(env --default-signal=INT,QUIT --)
+	defsig=(env '--default-signal=INT,QUIT' --)
 fi
 (
 	if [[ -n ${SB_LOCK_FD:-} ]]; then exec {SB_LOCK_FD}>&-; fi

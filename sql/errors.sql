@@ -1,0 +1,88 @@
+--
+-- errors: bad arguments, error replies, an unreachable Redis, bad URLs.
+-- Each gets a clear message; none crashes the backend.
+--
+\set VERBOSITY default
+-- NULL and empty keys
+SELECT cache_ext.get(NULL);
+SELECT cache_ext.get('');
+SELECT cache_ext.set('k', NULL);
+SELECT cache_ext.set(NULL, 'v');
+SELECT cache_ext.incr('k', NULL);
+SELECT cache_ext.delete_many(NULL);
+SELECT cache_ext.delete_many(ARRAY['a', NULL]);
+SELECT cache_ext.delete_many(ARRAY[['a'], ['b']]);
+SELECT cache_ext.cursor_bump('');
+SELECT cache_ext.cursor_get(NULL);
+SELECT cache_ext.lock_release('l', NULL);
+-- oversized key
+SELECT cache_ext.get(repeat('k', 2000));
+-- TTLs must be positive; locks need one
+SELECT cache_ext.set('k', 'v', -1);
+SELECT cache_ext.set('k', 'v', 0);
+SELECT cache_ext.add('k', 'v', -5);
+SELECT cache_ext.lock_acquire('l', NULL);
+SELECT cache_ext.lock_acquire('l', 0);
+-- error replies from Redis
+SELECT cache_ext.set('errors:text', 'not a number');
+SELECT cache_ext.incr('errors:text');
+SELECT cache_ext.command('RPUSH', 'errors:list', 'a');
+SELECT cache_ext.get('errors:list');
+SELECT cache_ext.cursor_bump('errors_text_stream');
+SELECT cache_ext.set('errors_text_stream:stream:cursor', 'abc');
+SELECT cache_ext.cursor_get('errors_text_stream');
+SELECT cache_ext.cursor_bump('errors_text_stream');
+-- a value that is not valid text
+SELECT cache_ext.set_bytea('errors:binary', '\x80ff00'::bytea);
+SELECT cache_ext.get('errors:binary');
+SELECT cache_ext.get_bytea('errors:binary');
+-- raw command errors
+SELECT cache_ext.command();
+SELECT cache_ext.command('NOSUCHCOMMAND');
+SELECT cache_ext.command('GET', NULL);
+-- the connection is still usable after all that
+SELECT cache_ext.ping();
+-- malformed URLs are refused when set, without echoing the URL
+SET cache_ext.redis_url = 'http://example.com';
+SET cache_ext.redis_url = 'redis://:hunter2@';
+SET cache_ext.redis_url = 'redis://127.0.0.1:99999';
+SET cache_ext.redis_url = 'redis://127.0.0.1:6379/x';
+SET cache_ext.redis_url = 'rediss://127.0.0.1:6379';
+SET cache_ext.redis_url = 'unix://relative/path';
+SET cache_ext.redis_url = 'redis://user@127.0.0.1';
+SET cache_ext.redis_url = '';
+-- the password is masked by SHOW
+SET cache_ext.redis_url = 'redis://app:hunter2@127.0.0.1:1/0';
+SHOW cache_ext.redis_url;
+-- unreachable Redis: class 08 error naming host:port, never the password
+SELECT cache_ext.get('k');
+-- within the backoff window the call fails at once
+SELECT cache_ext.get('k');
+-- ignore_errors: a WARNING and NULL / false instead
+SET cache_ext.ignore_errors = on;
+SELECT cache_ext.get('k') IS NULL AS get_null;
+SELECT cache_ext.add('k', 'v') AS add_false;
+SELECT cache_ext.incr('k') IS NULL AS incr_null;
+SELECT cache_ext.lock_acquire('l', 10) IS NULL AS lock_null;
+SELECT cache_ext.set('k', 'v');
+RESET cache_ext.ignore_errors;
+-- a unix socket that does not exist
+SET cache_ext.redis_url = 'unix:///nonexistent/redis.sock?db=2';
+SELECT cache_ext.get('k');
+RESET cache_ext.redis_url;
+SELECT cache_ext.ping();
+-- non-superusers cannot see or change the URL, nor use the raw command
+CREATE ROLE cache_ext_errors_app;
+GRANT USAGE ON SCHEMA cache_ext TO cache_ext_errors_app;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cache_ext TO cache_ext_errors_app;
+SET ROLE cache_ext_errors_app;
+SHOW cache_ext.redis_url;
+SELECT count(*) FROM pg_settings WHERE name = 'cache_ext.redis_url';
+SET cache_ext.redis_url = 'redis://127.0.0.1:6379';
+SET cache_ext.key_prefix = 'other:';
+SELECT cache_ext.command('PING');
+SELECT cache_ext.ping();
+RESET ROLE;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cache_ext FROM cache_ext_errors_app;
+REVOKE ALL ON SCHEMA cache_ext FROM cache_ext_errors_app;
+DROP ROLE cache_ext_errors_app;

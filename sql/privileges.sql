@@ -1,0 +1,34 @@
+--
+-- privileges: nothing in cache_ext is usable by PUBLIC.
+--
+SELECT p.oid::regprocedure AS executable_by_public
+FROM pg_proc p
+WHERE p.pronamespace = 'cache_ext'::regnamespace
+  AND has_function_privilege('public', p.oid, 'EXECUTE')
+ORDER BY 1;
+SELECT has_schema_privilege('public', 'cache_ext', 'USAGE') AS public_schema_usage;
+-- every object of the extension has a comment
+SELECT pg_describe_object(classid, objid, objsubid) AS uncommented
+FROM pg_depend
+WHERE refclassid = 'pg_extension'::regclass
+  AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cache_ext')
+  AND deptype = 'e'
+  AND obj_description(objid, (SELECT relname FROM pg_class WHERE oid = classid)) IS NULL
+ORDER BY 1;
+-- an ordinary role gets a clear permission error
+CREATE ROLE cache_ext_priv_nobody;
+SET ROLE cache_ext_priv_nobody;
+SELECT cache_ext.get('x');
+RESET ROLE;
+-- with the grants the README recommends, it works
+CREATE ROLE cache_ext_priv_app;
+GRANT USAGE ON SCHEMA cache_ext TO cache_ext_priv_app;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cache_ext TO cache_ext_priv_app;
+SET ROLE cache_ext_priv_app;
+SELECT cache_ext.ping();
+-- but the raw command stays reserved to superusers
+SELECT cache_ext.command('PING');
+RESET ROLE;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cache_ext FROM cache_ext_priv_app;
+REVOKE ALL ON SCHEMA cache_ext FROM cache_ext_priv_app;
+DROP ROLE cache_ext_priv_app, cache_ext_priv_nobody;

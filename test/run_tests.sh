@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# test/run_tests.sh — owns: the whole cache_ext test suite (what README and CI
+# run).  Builds and installs the extension once, then:
+#   1. pg_regress (`make installcheck`, the Makefile's REGRESS list) and the
+#      isolation specs test/isolation/specs/*.spec, in one preloaded sandbox;
+#   2. every executable test/fault_*.sh, each in its own fresh sandbox.
+# Prints regression.diffs on failure, the wall time, and last one line
+# "cache_ext: N passed, M failed"; exits non-zero when anything failed.
+#
+# usage: test/run_tests.sh
+# Environment: CACHE_EXT_REGRESS_TIMEOUT (s, default 1800) bounds step 1,
+#   CACHE_EXT_FAULT_TIMEOUT (s, default 600) bounds each fault script,
+#   ISOLATION_OPTS (default --load-extension=cache_ext) extra
+#   pg_isolation_regress options, SANDBOX_EXCLUSIVE=1 holds the machine-wide
+#   sandbox lock for the whole run.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+cd "$repo"
+# shellcheck source=test/lib.sh
+source "$here/lib.sh"
+
+# count_pg_regress LOG: "PASSED FAILED" from pg_regress output lines
+# "test NAME ... ok" / "... FAILED" (15) or "ok N - NAME" / "not ok N" (16+).
+count_pg_regress() {
+	local p f
+	p=$(grep -cE '\.\.\. ok( |$)|^ok [0-9]+ ' "$1" || true)
+	f=$(grep -cE '\.\.\. FAILED|^not ok [0-9]+ ' "$1" || true)
+	echo "$p $f"
+}
+
+# ------------------------------------------------- step 1, inside a sandbox
+if [[ ${1:-} == --inside-regress ]]; then
+	out=$2
+	rc=0
+	make installcheck 2>&1 | tee "$out/regress.log" || rc=$?
+	read -r p f < <(count_pg_regress "$out/regress.log")
+	if ((rc != 0 && f == 0)); then f=1; fi
+	echo "$p $f" >"$out/regress.counts"
+
+	specs=()
+	if [[ -d test/isolation/specs ]]; then
+		for s in test/isolation/specs/*.spec; do
+			[[ -e $s ]] && specs+=("$(basename "$s" .spec)")
+		done
+	fi
+	if ((${#specs[@]})) && grep -qE '^[[:space:]]*ISOLATION[[:space:]]*[:+]?=' Makefile; then
+		echo "isolation: the Makefile's ISOLATION list ran under make installcheck"
+	elif ((${#specs[@]})); then
+		iso=
+		for c in "$(dirname "$("$PG_CONFIG" --pgxs)")/../../src/test/isolation/pg_isolation_regress" \
+			"$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
+			/usr/lib/postgresql/15/lib/pgxs/src/test/isolation/pg_isolation_regress; do
+			if [[ -x $c ]]; then iso=$c; break; fi
+		done
+		rc=0
+		if [[ -z $iso ]]; then
+			echo "isolation: pg_isolation_regress not found" | tee "$out/iso.log"
+			rc=1
+		else
+			rm -rf test/isolation/output_iso
+			mkdir -p test/isolation/output_iso
+			# shellcheck disable=SC2086 # ISOLATION_OPTS is a word list
+			"$iso" --inputdir=test/isolation --outputdir=test/isolation/output_iso \
+				--bindir="$PG_BINDIR" --dbname=cache_ext_iso \
+				${ISOLATION_OPTS---load-extension=cache_ext} "${specs[@]}" 2>&1 |
+				tee "$out/iso.log" || rc=$?
+		fi
+		read -r p f < <(count_pg_regress "$out/iso.log")
+		if ((rc != 0 && f == 0)); then f=1; fi
+		echo "$p $f" >"$out/iso.counts"
+	fi
+	exit 0
+fi
+
+# ------------------------------------------------------------ the driver
+start=$SECONDS
+passed=0 failed=0
+add() { passed=$((passed + $1)); failed=$((failed + $2)); }
+
+bash "$here/install_deps.sh"
+export SANDBOX_SKIP_DEPS=1
+if [[ ${SANDBOX_EXCLUSIVE:-0} == 1 ]]; then
+	sb_lock # one lock for the whole run; the sandboxes below see it held
+fi
+
+out=$(mktemp -d /tmp/cache_ext-results.XXXXXX)
+trap 'rm -rf "$out"' EXIT
+
+echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
+rc=0
+timeout --foreground -k 15 "${CACHE_EXT_REGRESS_TIMEOUT:-1800}" \
+	bash "$here/sandbox.sh" -- bash "$here/run_tests.sh" --inside-regress "$out" || rc=$?
+
+built=1
+if [[ ! -f $out/regress.counts ]]; then
+	echo "run_tests: the build or the sandbox failed (exit $rc); see above"
+	add 0 1
+	built=0
+else
+	read -r p f <"$out/regress.counts"
+	add "$p" "$f"
+	echo "pg_regress: $p ok, $f failed"
+	if ((f)) && [[ -f regression.diffs ]]; then
+		echo "==== regression.diffs ===="
+		cat regression.diffs
+	fi
+	if [[ -f $out/iso.counts ]]; then
+		read -r p f <"$out/iso.counts"
+		add "$p" "$f"
+		echo "isolation: $p ok, $f failed"
+		if ((f)) && [[ -f test/isolation/output_iso/regression.diffs ]]; then
+			echo "==== test/isolation/output_iso/regression.diffs ===="
+			cat test/isolation/output_iso/regression.diffs
+		fi
+	fi
+	if ((rc != 0)); then
+		echo "run_tests: the regression sandbox exited $rc"
+		add 0 1
+	fi
+fi
+
+faults=()
+for s in "$here"/fault_*.sh; do
+	[[ -f $s && -x $s ]] && faults+=("$s")
+done
+for s in "${faults[@]}"; do
+	name=$(basename "$s" .sh)
+	if ((!built)); then
+		echo "==== $name: skipped (no build) ===="
+		add 0 1
+		continue
+	fi
+	echo "==== $name (own sandbox) ===="
+	rc=0
+	timeout --foreground -k 15 "${CACHE_EXT_FAULT_TIMEOUT:-600}" \
+		bash "$here/sandbox.sh" --no-build -- "$s" 2>&1 | tee "$out/$name.log" || rc=$?
+	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$out/$name.log" | tail -n 1 || true)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+		if ((rc != 0 && f == 0)); then f=1; fi
+	elif ((rc == 0)); then
+		p=1 f=0
+	else
+		p=0 f=1
+	fi
+	((rc == 0)) || echo "run_tests: $name exited $rc"
+	add "$p" "$f"
+done
+
+echo "total wall time: $((SECONDS - start))s"
+echo "cache_ext: $passed passed, $failed failed"
+((failed == 0))

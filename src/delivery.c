@@ -1716,7 +1716,9 @@ RunFallbackInvalidation(const char *reason)
 			old = MemoryContextSwitchTo(outer);
 			fp = palloc(sizeof(FallbackPattern));
 			fp->bump = strcmp(kind, "bump") == 0;
-			fp->pattern = PatternWithPrefix(pattern, strlen(pattern), &fp->len);
+			/* namespace_patterns() applies cache_ext.key_prefix itself. */
+			fp->pattern = pstrdup(pattern);
+			fp->len = strlen(pattern);
 			patterns = lappend(patterns, fp);
 			MemoryContextSwitchTo(old);
 		}

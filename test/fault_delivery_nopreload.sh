@@ -83,6 +83,8 @@ kill -CONT "$rpid" 2>/dev/null || true
 if [[ $(q "SELECT to_regprocedure('cache_ext.namespace_patterns()') IS NULL") == t ]]; then
 	q "CREATE FUNCTION cache_ext.namespace_patterns(OUT kind text, OUT pattern text)
 	   RETURNS SETOF record LANGUAGE sql AS \$\$ VALUES ('bump', 'dlv:np:ns:*') \$\$" >/dev/null
+else
+	q "INSERT INTO cache_ext.extra_namespaces VALUES ('bump', 'dlv:np:ns:*')" >/dev/null
 fi
 sb_redis set dlv:np:ns:1 7 >/dev/null
 q "SELECT cache_ext.run_fallback()" >/dev/null

@@ -8,9 +8,11 @@
  *	  invalidation and the statistics (cache_ext.stats).
  *
  *	  Commit-time send (cache_ext.delivery = sync).  Everything that needs
- *	  memory is built at pre-commit: the argv arrays of one pipeline (bump
- *	  and raise are Lua scripts run by EVALSHA, delete is UNLINK, set is SET)
- *	  and one script command per pattern.  After commit, once the locks are
+ *	  memory is built at pre-commit: the argv arrays of one pipeline (a bump
+ *	  is SET key <clock in µs> NX + INCR key, so that a missing version key
+ *	  comes back from the clock and never from 1; delete is UNLINK, set is
+ *	  SET, raise is a Lua script run by EVALSHA) and one script command per
+ *	  pattern.  After commit, once the locks are
  *	  released, DeliveryAfterCommit sends the pipeline with
  *	  REDIS_EXEC_CRITICAL (no palloc, no ERROR; interrupts are held off by
  *	  CommitTransaction), bounded by cache_ext.command_timeout, and then runs
@@ -21,9 +23,9 @@
  *	  and the worker retries it; the client gets a WARNING.
  *
  *	  Asynchronous hand-off (cache_ext.delivery = async): the serialized
- *	  effects are copied into the queue under one short LWLock hold and the
- *	  worker's latch is set; the worker pipelines the effects of many
- *	  transactions together.
+ *	  effects are copied into the queue under one short LWLock hold, and the
+ *	  worker's latch is set if the queue was empty; the worker pipelines the
+ *	  effects of many transactions together.
  *
  *	  Order.  Bumps, deletes and raises commute, so a retried effect may
  *	  arrive after a newer one.  SETs do not: a transaction with a SET that

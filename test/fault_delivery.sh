@@ -249,4 +249,24 @@ poll_eq t 60 "SELECT fallbacks >= 1 AND NOT fallback_pending FROM cache_ext.stat
 check_planted && ok "crash restart: every namespace pattern invalidated" || fail "crash restart: every namespace pattern invalidated"
 assert_eq 2 "$(q "SELECT count(*) FROM dlv_hook_calls")" "crash restart: fallback hook called"
 
+# ------------------------------ a wrong cache_ext.database does not block
+sb_pg_set "cache_ext.database = 'no_such_db'"
+sb_redis set dlv:f:nodb 40 >/dev/null
+sb_redis_stop
+q "SELECT eff('bump', 'dlv:f:nodb')" >/dev/null 2>&1 || true
+sb_redis_cont
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:nodb')::bigint >= 41" >/dev/null &&
+	ok "missing cache_ext.database: the queue still drains" ||
+	fail "missing cache_ext.database: the queue still drains"
+fb0=$(q "SELECT fallbacks FROM cache_ext.stats")
+sb_redis_kill
+sb_redis_start # a new run_id: a fallback is owed
+poll_log "the fallback invalidation did not complete" 30 &&
+	ok "missing cache_ext.database: the failed fallback is logged and retried" ||
+	fail "missing cache_ext.database: the failed fallback is logged and retried"
+sb_pg_set "cache_ext.database = 'postgres'"
+poll_eq t 90 "SELECT fallbacks > $fb0 AND NOT fallback_pending FROM cache_ext.stats" >/dev/null &&
+	ok "cache_ext.database fixed: the owed fallback is performed" ||
+	fail "cache_ext.database fixed: the owed fallback is performed ($(q "SELECT fallbacks, fallback_pending, fallback_reason FROM cache_ext.stats"))"
+
 finish

@@ -40,6 +40,7 @@ PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
 #define WORKER_BATCH_RECORDS 10000
 #define PREPARED_POLL_MS	5000
 #define MAX_BACKOFF_MS		10000
+#define WORKER_LINGER_BELOW	256	/* effects: enough for a good pipeline */
 
 static uint64 policy_checked_at_connect = 0;
 
@@ -329,6 +330,19 @@ cache_ext_worker_main(Datum main_arg)
 				ok = run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation");
 				if (ok)
 					FallbackDone(mark);
+			}
+			/*
+			 * Let a trickle of effects become a batch: producers only wake
+			 * us when the queue was empty, so while we wait the commits of
+			 * other sessions just append.
+			 */
+			if (ok && cache_ext_worker_batch_delay > 0 &&
+				QueueDepth() > 0 && QueueDepth() < WORKER_LINGER_BELOW)
+			{
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 cache_ext_worker_batch_delay, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
 			}
 			if (ok)
 			{

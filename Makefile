@@ -26,7 +26,7 @@ REGRESS_FOUNDATION = setup api connection errors parity privileges
 
 REGRESS_INVALIDATION = delivery_basic delivery_prepared invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns
 
-REGRESS_COUNTERS =
+REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
 
 REGRESS_PROFILE =
 

@@ -5,10 +5,10 @@
 # and next to a trivial function call, all in one run.
 #
 # usage: test/bench_api.sh            (starts its own exclusive sandbox)
-#   env: BENCH_ROUNDS (5)   rounds; each round runs every variant once, in
+#   env: BENCH_ROUNDS (7)   rounds; each round runs every variant once, in
 #                           an order rotated from round to round
 #        BENCH_CALLS (5000) calls per statement in the in-statement form
-#        BENCH_SECONDS (3)  pgbench -T per variant and round (0: skip)
+#        BENCH_SECONDS (2)  pgbench -T per variant and round (0: skip)
 #        BENCH_NO_BUILD=1   do not rebuild the extension
 #
 # Two forms, both reported:
@@ -38,9 +38,9 @@ bench_enter_sandbox "$here/bench_api.sh" "$@"
 source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
-ROUNDS=${BENCH_ROUNDS:-5}
+ROUNDS=${BENCH_ROUNDS:-7}
 CALLS=${BENCH_CALLS:-5000}
-SECONDS_PER=${BENCH_SECONDS:-3}
+SECONDS_PER=${BENCH_SECONDS:-2}
 
 bench_memcached_start
 
@@ -100,7 +100,7 @@ fi
 echo "bench_api: $ROUNDS rounds, $CALLS calls per statement, pgbench ${SECONDS_PER}s per variant and round"
 bench_machine
 
-declare -A ins pst
+declare -A ins pst ins_r pst_r
 nv=${#names[@]}
 for ((r = 0; r < ROUNDS; r++)); do
 	order=()
@@ -114,7 +114,10 @@ for ((r = 0; r < ROUNDS; r++)); do
 		sql+="SELECT '$v', bench_time(\$e\$${expr[$v]}\$e\$, $CALLS);"
 	done
 	while IFS='|' read -r v us; do
-		[[ -n ${expr[$v]:-} ]] && ins[$v]+="$us "
+		if [[ -n ${expr[$v]:-} ]]; then
+			ins[$v]+="$us "
+			ins_r[$v,$r]=$us
+		fi
 	done < <(bench_psql -F'|' -c "$sql")
 	# per-statement
 	if ((SECONDS_PER > 0)); then
@@ -122,7 +125,9 @@ for ((r = 0; r < ROUNDS; r++)); do
 			[[ $v == loop ]] && continue
 			f=$SANDBOX_DIR/bench_$v.sql
 			echo "SELECT ${expr[$v]};" >"$f"
-			pst[$v]+="$(bench_pgbench_us "$f" "$SECONDS_PER" -M prepared) "
+			us=$(bench_pgbench_us "$f" "$SECONDS_PER" -M prepared)
+			pst[$v]+="$us "
+			pst_r[$v,$r]=$us
 		done
 		f=$SANDBOX_DIR/bench_select1.sql
 		echo "SELECT 1;" >"$f"
@@ -149,13 +154,30 @@ for v in "${names[@]}"; do
 	printf '%-28s %14.2f %10s %15s\n' "${label[$v]}" "${med_i[$v]}" "${med_n[$v]}" "${med_p[$v]:--}"
 done
 echo
-echo "cache_ext / pgmemcache (< 1: cache_ext is faster)"
-printf '%-8s %14s %10s %15s\n' op in-statement net per-statement
+# Ratios: per round (the two variants ran next to each other), then the
+# median over rounds: steadier than a ratio of medians on a busy machine.
+paired() {
+	local a=$1 b=$2 form=$3 r x y
+	local -a rs=()
+	for ((r = 0; r < ROUNDS; r++)); do
+		if [[ $form == ins ]]; then
+			x=${ins_r[$a,$r]:-} y=${ins_r[$b,$r]:-}
+		else
+			x=${pst_r[$a,$r]:-} y=${pst_r[$b,$r]:-}
+		fi
+		[[ -n $x && -n $y ]] && rs+=("$(ratio "$x" "$y")")
+	done
+	((${#rs[@]})) && median "${rs[@]}" || echo n/a
+}
+echo "cache_ext / pgmemcache, median of the per-round ratios (< 1: cache_ext is faster);"
+echo "min = ratio of the best (least disturbed) in-statement samples"
+printf '%-8s %14s %10s %15s\n' op in-statement min per-statement
 for op in get set incr; do
-	printf '%-8s %14s %10s %15s\n' "$op" \
-		"$(ratio "${med_i[ce_$op]}" "${med_i[pm_$op]}")" \
-		"$(ratio "${med_n[ce_$op]}" "${med_n[pm_$op]}")" \
-		"$(ratio "${med_p[ce_$op]:-}" "${med_p[pm_$op]:-}")"
+	# shellcheck disable=SC2086 # word splitting wanted
+	printf '%-8s %14s %10s %15s\n' "$op" "$(paired "ce_$op" "pm_$op" ins)" \
+		"$(ratio "$(printf '%s\n' ${ins[ce_$op]} | sort -g | head -n 1)" \
+			"$(printf '%s\n' ${ins[pm_$op]} | sort -g | head -n 1)")" \
+		"$( ((SECONDS_PER > 0)) && paired "ce_$op" "pm_$op" pst || echo -)"
 done
 echo
 echo "raw samples (µs/call, in-statement):"

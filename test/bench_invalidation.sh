@@ -48,7 +48,8 @@
 # the time from COMMIT returning to the new value being readable in Redis,
 # one GET round trip (~20-50 µs) included; p50/p99 per delivery mode, with
 # how often the first read already saw it, plus cache_ext.stats's own
-# commit-to-delivery percentiles (the server-side view).
+# commit-to-delivery percentiles (the server-side view); on an idle server
+# and with CLIENTS-1 pgbench clients running the same UPDATE meanwhile.
 #
 # Variants whose functions are missing (cache_ext.bump_version, the
 # cache_ext.delivery GUC, pgmemcache) are skipped with a note.
@@ -167,6 +168,10 @@ set_trigger() {
 	bench_psql -c "$sql"
 }
 
+script=$SANDBOX_DIR/bench_update.sql
+printf '\\set aid random(1, %d)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' \
+	"$ACCOUNTS" >"$script"
+
 echo "bench_invalidation: scale $SCALE ($ACCOUNTS accounts, uid = aid % 1000), fsync on, parts: ${parts[*]}"
 bench_machine
 
@@ -181,9 +186,6 @@ if want_part tps; then
 	if [[ -n ${BENCH_VARIANTS:-} ]]; then
 		read -r -a variants <<<"$BENCH_VARIANTS"
 	fi
-	script=$SANDBOX_DIR/bench_update.sql
-	printf '\\set aid random(1, %d)\nUPDATE pgbench_accounts SET abalance = abalance + 1 WHERE aid = :aid;\n' \
-		"$ACCOUNTS" >"$script"
 	runs=()
 	for v in "${variants[@]}"; do
 		runs+=("$v/on" "$v/off")
@@ -319,24 +321,38 @@ SQL
 	[[ $have_async == t ]] && modes+=(async)
 	set_trigger bump_row uid
 	echo
-	echo "commit-to-visible latency, $LAT_SAMPLES commits per mode (one row, one bump each; idle server;"
-	echo "client: COMMIT returns -> cache_ext.version() shows the new value, one GET included;"
-	echo "server: cache_ext.stats latency_p50/p99 = commit -> Redis acknowledged)"
-	printf '%-7s %9s %9s %9s %9s %11s %13s %13s\n' mode samples lost 'p50 µs' 'p99 µs' 'first-read' 'server p50ms' 'server p99ms'
-	for m in "${modes[@]}"; do
-		gucs="-c synchronous_commit=off"
-		[[ $have_async == t ]] && gucs+=" -c cache_ext.delivery=$m"
-		bench_psql -c "SELECT cache_ext.reset_stats()" >/dev/null 2>&1 || true
-		PGOPTIONS=$gucs bench_psql -c "CALL bench_latency_probe('$m', $LAT_SAMPLES, $ACCOUNTS)"
-		row=$(bench_psql -F' ' -c "SELECT count(*), $LAT_SAMPLES - count(*),
-			round(percentile_cont(0.5) WITHIN GROUP (ORDER BY us)::numeric, 0),
-			round(percentile_cont(0.99) WITHIN GROUP (ORDER BY us)::numeric, 0),
-			round(100.0 * count(*) FILTER (WHERE first_read) / greatest(count(*), 1), 1) || '%'
-			FROM bench_latency WHERE mode = '$m'")
-		srv=$(bench_psql -F' ' -c "SELECT coalesce(round(latency_p50_ms::numeric, 3)::text, '-'),
-			coalesce(round(latency_p99_ms::numeric, 3)::text, '-') FROM cache_ext.stats" 2>/dev/null || echo '- -')
-		# shellcheck disable=SC2086 # word splitting wanted
-		printf '%-7s %9s %9s %9s %9s %11s %13s %13s\n' "$m" $row $srv
+	echo "commit-to-visible latency, $LAT_SAMPLES commits per mode and load (one row, one bump each;"
+	echo "client: COMMIT returns -> cache_ext.version() shows the new value, one GET round trip included;"
+	echo "server: cache_ext.stats latency_p50/p99 = commit -> Redis acknowledged, all sessions;"
+	echo "busy: $((CLIENTS - 1)) pgbench clients run the same UPDATE with the same delivery meanwhile)"
+	printf '%-12s %8s %5s %9s %9s %11s %13s %13s\n' mode/load samples lost 'p50 µs' 'p99 µs' 'first-read' 'server p50ms' 'server p99ms'
+	for load in idle busy; do
+		for m in "${modes[@]}"; do
+			gucs="-c synchronous_commit=off"
+			[[ $have_async == t ]] && gucs+=" -c cache_ext.delivery=$m"
+			bench_psql -c "SELECT cache_ext.reset_stats()" >/dev/null 2>&1 || true
+			bg=''
+			if [[ $load == busy ]]; then
+				PGOPTIONS=$gucs timeout 600 pgbench -n -M prepared -c "$((CLIENTS - 1))" -j 1 -T 600 \
+					-f "$script" >/dev/null 2>&1 &
+				bg=$!
+				sleep 1
+			fi
+			PGOPTIONS=$gucs bench_psql -c "CALL bench_latency_probe('$m/$load', $LAT_SAMPLES, $ACCOUNTS)"
+			srv=$(bench_psql -F' ' -c "SELECT coalesce(round(latency_p50_ms::numeric, 3)::text, '-'),
+				coalesce(round(latency_p99_ms::numeric, 3)::text, '-') FROM cache_ext.stats" 2>/dev/null || echo '- -')
+			if [[ -n $bg ]]; then
+				kill -INT "$bg" 2>/dev/null || true
+				wait "$bg" 2>/dev/null || true
+			fi
+			row=$(bench_psql -F' ' -c "SELECT count(*), $LAT_SAMPLES - count(*),
+				round(percentile_cont(0.5) WITHIN GROUP (ORDER BY us)::numeric, 0),
+				round(percentile_cont(0.99) WITHIN GROUP (ORDER BY us)::numeric, 0),
+				round(100.0 * count(*) FILTER (WHERE first_read) / greatest(count(*), 1), 1) || '%'
+				FROM bench_latency WHERE mode = '$m/$load'")
+			# shellcheck disable=SC2086 # word splitting wanted
+			printf '%-12s %8s %5s %9s %9s %11s %13s %13s\n' "$m/$load" $row $srv
+		done
 	done
 	set_trigger none
 fi

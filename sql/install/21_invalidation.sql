@@ -119,7 +119,7 @@ COMMENT ON TABLE cache_ext.extra_namespaces IS
 COMMENT ON COLUMN cache_ext.extra_namespaces.kind IS
 '''bump'' (version keys: INCR every match) or ''delete'' (UNLINK every match).';
 COMMENT ON COLUMN cache_ext.extra_namespaces.pattern IS
-'Redis glob pattern, without cache_ext.key_prefix (applied, escaped, by namespace_patterns()).';
+'Redis glob pattern, without cache_ext.key_prefix (the fallback invalidation applies it, escaped).';
 
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.extra_namespaces', '');
 
@@ -129,11 +129,11 @@ AS 'MODULE_PATHNAME', 'cache_ext_namespace_patterns'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION cache_ext.namespace_patterns() IS
-'Every Redis SCAN pattern the fallback invalidation must reach in this database, WITH the current '
-'cache_ext.key_prefix already applied (escaped): kind ''bump'' for the version keys of bump_version '
-'and invalidate_on_truncate triggers (placeholders become *) plus ''cache_user_version:*'' always, '
-'kind ''delete'' for the keys of invalidate_keys triggers, and the rows of cache_ext.extra_namespaces. '
-'Deduplicated.';
+'Every Redis SCAN pattern the fallback invalidation must reach in this database, WITHOUT '
+'cache_ext.key_prefix (the fallback applies it, escaped, with the prefix of the session running it): '
+'kind ''bump'' for the version keys of bump_version and invalidate_on_truncate triggers (placeholders '
+'become *, literal glob characters escaped) plus ''cache_user_version:*'' always, kind ''delete'' for '
+'the keys of invalidate_keys triggers, and the rows of cache_ext.extra_namespaces. Deduplicated.';
 
 -- Privileges: nothing for PUBLIC; grant what each role needs. -----------------------
 

@@ -60,7 +60,7 @@ WorkerInit(void)
 		return;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cache_ext");
@@ -336,6 +336,13 @@ cache_ext_worker_main(Datum main_arg)
 	if (!DeliverySharedReady())
 		ereport(ERROR,
 				(errmsg("cache_ext background worker started without shared memory")));
+
+	/*
+	 * No database (shared catalogs only, like the autovacuum launcher): the
+	 * worker still appears in pg_stat_activity and answers
+	 * pg_terminate_backend().
+	 */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	WorkerAttach();
 	before_shmem_exit(worker_exit, (Datum) 0);

@@ -249,6 +249,17 @@ poll_eq t 60 "SELECT fallbacks >= 1 AND NOT fallback_pending FROM cache_ext.stat
 check_planted && ok "crash restart: every namespace pattern invalidated" || fail "crash restart: every namespace pattern invalidated"
 assert_eq 2 "$(q "SELECT count(*) FROM dlv_hook_calls")" "crash restart: fallback hook called"
 
+# ------------------------------------- a worker that dies loses nothing
+sb_redis set dlv:f:wkill 50 >/dev/null
+sb_redis_stop
+q "SELECT eff('bump', 'dlv:f:wkill')" >/dev/null 2>&1 || true
+wpid0=$(q "SELECT worker_pid FROM cache_ext.stats")
+q "SELECT pg_terminate_backend($wpid0)" >/dev/null
+sb_redis_cont
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:wkill')::bigint >= 51 AND worker_pid <> $wpid0 FROM cache_ext.stats" >/dev/null &&
+	ok "worker killed with a queued bump: its successor delivered it" ||
+	fail "worker killed with a queued bump: its successor delivered it ($(q "SELECT cache_ext.get('dlv:f:wkill'), worker_pid, queue_depth FROM cache_ext.stats"); was $wpid0)"
+
 # ------------------------------ a wrong cache_ext.database does not block
 sb_pg_set "cache_ext.database = 'no_such_db'"
 sb_redis set dlv:f:nodb 40 >/dev/null

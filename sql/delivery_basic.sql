@@ -87,6 +87,14 @@ END $$;
 SELECT cache_ext.get('dlv:s2') AS s2, cache_ext.get('dlv:x1') IS NULL AS x1_not,
        cache_ext.get('dlv:x2') IS NOT NULL AS x2_bumped;
 
+-- setting the same key for every row of a bulk statement keeps one value
+BEGIN;
+SELECT count(pg_temp.eff('set', 'dlv:s', repeat('v', 1000) || g)) FROM generate_series(1, 20000) g;
+SELECT total_bytes < 1024 * 1024 AS flat FROM pg_backend_memory_contexts
+WHERE name = 'cache_ext pending effects';
+SELECT length(value) FROM cache_ext.pending_effects();
+ROLLBACK;
+
 -- 3. raise: only ever upwards, exact over the whole int64 range
 SELECT cache_ext.command('SET', 'dlv:r', '9223372036854775806');
 SELECT pg_temp.eff('raise', 'dlv:r', '9223372036854775807');

@@ -120,6 +120,22 @@ END \$\$" 2>&1 || true)
 wait "$wpid" || true
 assert_contains ", 0 violations, last 300" "$race" "race: a reader never sees Redis ahead of the committed row ($race)"
 
+# ------------------------- a long pattern continues in the worker
+# 200,000 matching keys take ~200 SCAN steps: more than the 50 ms
+# command_timeout allows inline, so COMMIT returns and the worker finishes.
+sb_redis debug populate 200000 dlv:pop >/dev/null
+sb_pg_set "cache_ext.command_timeout = '50ms'"
+q "SELECT cache_ext.reset_stats()" >/dev/null
+t0=$(now_ms)
+q "SELECT eff('delete_pattern', 'dlv:pop:*')" >/dev/null
+elapsed=$(($(now_ms) - t0))
+((elapsed < 2000)) && ok "long pattern: COMMIT returned in ${elapsed} ms" || fail "long pattern: COMMIT took ${elapsed} ms"
+poll_eq 0 60 "SELECT cache_ext.command('EXISTS', 'dlv:pop:0', 'dlv:pop:77777', 'dlv:pop:199999')" >/dev/null &&
+	ok "long pattern: the worker finished it" || fail "long pattern: the worker finished it"
+assert_eq "t|t" "$(q "SELECT effects_retry_queued >= 1, pattern_steps >= 150 FROM cache_ext.stats")" \
+	"long pattern: handed over once, ran in SCAN steps"
+sb_pg_set "cache_ext.command_timeout = '1000ms'"
+
 # ------------------------------------------------------------ CLIENT PAUSE
 sb_redis set dlv:f:pause 20 >/dev/null
 sb_redis client pause 2500 write >/dev/null

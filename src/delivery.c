@@ -1762,15 +1762,19 @@ RunFallbackInvalidation(const char *reason)
 			char	   *pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 			MemoryContext old;
 			FallbackPattern *fp;
+			size_t		plen;
 
 			if (kind == NULL || pattern == NULL || pattern[0] == '\0')
 				continue;
 			old = MemoryContextSwitchTo(outer);
 			fp = palloc(sizeof(FallbackPattern));
 			fp->bump = strcmp(kind, "bump") == 0;
-			/* namespace_patterns() applies cache_ext.key_prefix itself. */
-			fp->pattern = pstrdup(pattern);
-			fp->len = strlen(pattern);
+			/*
+			 * namespace_patterns() returns patterns without the key prefix;
+			 * add the prefix in force here (escaped: it matches only itself).
+			 */
+			fp->pattern = PatternWithPrefix(pattern, strlen(pattern), &plen);
+			fp->len = plen;
 			patterns = lappend(patterns, fp);
 			MemoryContextSwitchTo(old);
 		}

@@ -41,7 +41,7 @@ sb__alive() {
 			fi
 			return 0
 		fi
-	done </proc/"$pid"/status 2>/dev/null
+	done 2>/dev/null </proc/"$pid"/status
 	return 1
 }
 
@@ -84,7 +84,7 @@ sb__descendants() {
 				ppid=${ppid//[[:space:]]/}
 				break
 			fi
-		done <"$f" 2>/dev/null || continue
+		done 2>/dev/null <"$f" || continue
 		[[ -n $ppid ]] && kids[$ppid]+="$pid "
 	done
 	local -a queue=("$1")
@@ -185,19 +185,31 @@ sb__redis_wait() {
 	return 1
 }
 
-# sb__redis_launch: start redis-server on $REDIS_PORT in the background as
-# the owner; record its pid in $SANDBOX_DIR/redis.pid and REDIS_PID.
+# sb__redis_launch [--die-with-parent]: start redis-server on $REDIS_PORT in
+# the background as the owner; record its pid in $SANDBOX_DIR/redis.pid and
+# REDIS_PID.  --die-with-parent (sandbox.sh's own launch): Redis is killed if
+# the calling shell dies without its teardown (SIGKILL).  Not for restarts
+# from test scripts: they may call from a subshell that exits at once.
+# shellcheck disable=SC2120 # the option is passed by sandbox.sh only
 sb__redis_launch() {
 	local owner=${SANDBOX_OWNER:-$(id -un)} major
+	local -a priv=()
 	local -a cmd=(redis-server --bind 127.0.0.1 --port "$REDIS_PORT"
 		--save '' --appendonly no --daemonize no
-		--dir "$SANDBOX_DIR/redis" --logfile "$SANDBOX_DIR/redis.log")
+		--dir "$SANDBOX_DIR/redis" --logfile "$SANDBOX_DIR/redis.log"
+		--unixsocket "$SANDBOX_DIR/redis/redis.sock" --unixsocketperm 777)
 	major=$(redis-server --version | sed -n 's/.* v=\([0-9]*\).*/\1/p')
 	if [[ ${major:-0} -ge 7 ]]; then
 		cmd+=(--enable-debug-command yes)
 	fi
 	if ((EUID == 0)) && [[ $owner != root ]]; then
-		cmd=(setpriv --reuid="$owner" --regid="$owner" --init-groups -- "${cmd[@]}")
+		priv+=(--reuid="$owner" --regid="$owner" --init-groups)
+	fi
+	if [[ ${1:-} == --die-with-parent ]]; then
+		priv+=(--pdeathsig=KILL)
+	fi
+	if ((${#priv[@]})); then
+		cmd=(setpriv "${priv[@]}" -- "${cmd[@]}")
 	fi
 	# Neither the lock fd nor our stdio: a restarted Redis must hold no pipe.
 	(
@@ -267,6 +279,7 @@ sb_redis_start() {
 		echo "sb_redis_start: redis (pid $pid) is still running" >&2
 		return 1
 	fi
+	# shellcheck disable=SC2119 # no --die-with-parent here, on purpose
 	sb__redis_launch
 }
 

@@ -13,7 +13,7 @@
 #   SANDBOX_LOCK_HELD (pid of a live process already holding the lock),
 #   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
 # Environment given to COMMAND: SANDBOX_DIR PGHOST PGPORT PGUSER PGDATABASE
-#   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL
+#   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL REDIS_SOCKET
 #   SANDBOX_LIB SANDBOX_OWNER SANDBOX_PRELOAD SANDBOX_LOCK_HELD; PATH starts
 #   with PG_BINDIR.
 #
@@ -75,9 +75,6 @@ fi
 export PG_CONFIG
 PG_BINDIR=$("$PG_CONFIG" --bindir)
 export PG_BINDIR
-
-sudo=()
-((EUID == 0)) || sudo=(sudo)
 
 # ------------------------------------------------------------------ teardown
 SANDBOX_DIR='' PGDATA='' cmd_pid='' cmd_rc='' tearing=0
@@ -215,7 +212,7 @@ export REDIS_HOST
 for attempt in 1 2 3; do
 	REDIS_PORT=$(sb__pick_port)
 	export REDIS_PORT
-	if sb__redis_launch; then
+	if sb__redis_launch --die-with-parent; then
 		break
 	fi
 	sb__stop_pid "$(sb__redis_pid)" 2
@@ -225,7 +222,8 @@ for attempt in 1 2 3; do
 	fi
 done
 REDIS_URL=redis://127.0.0.1:$REDIS_PORT/0
-export REDIS_URL
+REDIS_SOCKET=$SANDBOX_DIR/redis/redis.sock
+export REDIS_URL REDIS_SOCKET
 
 # --------------------------------------------------------------- PostgreSQL
 if ! sb__as_owner "$PG_BINDIR/initdb" -D "$PGDATA" --auth=trust \

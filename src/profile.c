@@ -1,13 +1,1275 @@
 /*-------------------------------------------------------------------------
  *
  * profile.c
- *	  (placeholder: filled in by its issue)
+ *	  The per-user cache_enabled flag.  Owns:
+ *
+ *	  - register_profile_table / unregister_profile_table: adopt the
+ *		application's profile table (one row per user), adding the boolean
+ *		flag column when missing and installing the triggers below;
+ *	  - profile_flag_changed(): the row trigger (and the BEFORE TRUNCATE
+ *		statement trigger) that queues, through pending, the Redis mirror
+ *		cache_user_enabled:{user_id} = 1/0 and a bump of the user's
+ *		namespace version cache_user_version:{user_id} whenever a user's
+ *		effective flag may have changed;
+ *	  - cache_enabled() / set_cache_enabled(): the SQL view of the flag;
+ *	  - mirror_profiles (procedure) / resync_profiles (function): copy every
+ *		profile's flag to Redis in batches, for the migration of an existing
+ *		database and as the delivery room's fallback resync hook.
+ *
+ *	  The effective flag of a user is the flag of their profile row, or true
+ *	  (caching enabled) when they have no profile row or the flag is NULL.
+ *	  Redis mirrors the effective flag; a missing mirror key also means
+ *	  enabled, so the middleware and the database agree on the default.
+ *
+ *	  Nothing here talks to Redis inside a writing transaction except the
+ *	  back-fill, which writes values it has read under a row lock, so that
+ *	  a concurrent flip is delivered after it, never overtaken by it.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "access/genam.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_type.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "nodes/parsenodes.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "connection.h"
+#include "pending.h"
+#include "settings.h"
+
+/* Redis keys (before cache_ext.key_prefix); documented in the README. */
+#define PROFILE_ENABLED_KEY		"cache_user_enabled:"
+#define PROFILE_VERSION_KEY		"cache_user_version:"
+
+/* Names of the triggers installed on a registered table. */
+#define PROFILE_ROW_TRIGGER		"cache_ext_profile_flag"
+#define PROFILE_TRUNCATE_TRIGGER "cache_ext_profile_truncate"
+
+/* The back-fill reports progress every this many profiles. */
+#define PROFILE_PROGRESS_EVERY	10000
+
+#define PROFILE_DEFAULT_BATCH	1000
+
+#if PG_VERSION_NUM >= 160000
+#define ProfileOwnerCheck(relid) \
+	object_ownercheck(RelationRelationId, (relid), GetUserId())
+#else
+#define ProfileOwnerCheck(relid) pg_class_ownercheck((relid), GetUserId())
+#endif
+
+/* What the registry says, for the current snapshot. */
+typedef struct ProfileRegistration
+{
+	bool		found;
+	Oid			relid;
+	NameData	user_column;
+	NameData	flag_column;
+} ProfileRegistration;
+
+/* Per-trigger-call cache of the resolved columns (fn_extra). */
+typedef struct ProfileTriggerColumns
+{
+	Oid			relid;
+	AttrNumber	user_attnum;
+	Oid			user_type;		/* INT2OID, INT4OID or INT8OID */
+	AttrNumber	flag_attnum;
+} ProfileTriggerColumns;
+
+/*
+ * Plans kept for the life of the backend: the registry read and the flag
+ * read of cache_enabled(), re-prepared when the registration they were made
+ * for changes.  The plan cache re-plans them after DDL on the tables.
+ */
+static SPIPlanPtr registry_plan = NULL;
+static SPIPlanPtr enabled_plan = NULL;
+static Oid	enabled_plan_relid = InvalidOid;
+static NameData enabled_plan_user;
+static NameData enabled_plan_flag;
+
+PG_FUNCTION_INFO_V1(cache_ext_register_profile_table);
+PG_FUNCTION_INFO_V1(cache_ext_unregister_profile_table);
+PG_FUNCTION_INFO_V1(cache_ext_profile_flag_changed);
+PG_FUNCTION_INFO_V1(cache_ext_cache_enabled);
+PG_FUNCTION_INFO_V1(cache_ext_set_cache_enabled);
+PG_FUNCTION_INFO_V1(cache_ext_mirror_profiles);
+PG_FUNCTION_INFO_V1(cache_ext_resync_profiles);
+
 void
 ProfileInit(void)
 {
+	/* Nothing to set up: no GUCs, no shared memory, no callbacks. */
+}
+
+/*
+ * Raise a clear error for a NULL argument of a non-strict function.
+ */
+static void
+RequireArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
+				const char *funcname)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" of %s must not be null",
+						argname, funcname)));
+}
+
+/*
+ * The schema-qualified, quoted name of a relation, for generated SQL.
+ */
+static char *
+QualifiedRelationName(Oid relid)
+{
+	char	   *relname = get_rel_name(relid);
+	char	   *nspname;
+
+	if (relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * Is typid (or the base type of a domain over it) one of the integer types a
+ * user id may have?  Returns the base type, or InvalidOid.
+ */
+static Oid
+UserIdBaseType(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	if (base == INT2OID || base == INT4OID || base == INT8OID)
+		return base;
+	return InvalidOid;
+}
+
+static int64
+UserIdFromDatum(Datum value, Oid base_type)
+{
+	switch (base_type)
+	{
+		case INT2OID:
+			return (int64) DatumGetInt16(value);
+		case INT4OID:
+			return (int64) DatumGetInt32(value);
+		default:
+			return DatumGetInt64(value);
+	}
+}
+
+static const char *
+RelkindDescription(char relkind)
+{
+	switch (relkind)
+	{
+		case RELKIND_VIEW:
+			return "a view";
+		case RELKIND_MATVIEW:
+			return "a materialized view";
+		case RELKIND_SEQUENCE:
+			return "a sequence";
+		case RELKIND_FOREIGN_TABLE:
+			return "a foreign table";
+		case RELKIND_PARTITIONED_TABLE:
+			return "a partitioned table";
+		case RELKIND_INDEX:
+		case RELKIND_PARTITIONED_INDEX:
+			return "an index";
+		case RELKIND_COMPOSITE_TYPE:
+			return "a composite type";
+		case RELKIND_TOASTVALUE:
+			return "a TOAST table";
+		default:
+			return "not a table";
+	}
+}
+
+/*
+ * Check that relid can be a profile table and that the current user owns
+ * it.  Called once before and once after taking the lock (the relation may
+ * have been dropped while we waited).
+ */
+static void
+CheckProfileRelation(Oid relid, const char *funcname)
+{
+	HeapTuple	tuple;
+	Form_pg_class classform;
+
+	tuple = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("Pass the profile table to %s by name, e.g. '%s'::regclass.",
+						 funcname, "core_userprofile")));
+	classform = (Form_pg_class) GETSTRUCT(tuple);
+
+	if (classform->relkind != RELKIND_RELATION)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", NameStr(classform->relname)),
+				 errdetail("\"%s\" is %s; %s accepts ordinary tables only.",
+						   NameStr(classform->relname),
+						   RelkindDescription(classform->relkind), funcname),
+				 errhint("Register the table that holds one row per user, such as core_userprofile.")));
+
+	if (classform->relpersistence == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is a temporary table", NameStr(classform->relname)),
+				 errdetail("The registration outlives the session; a temporary table does not."),
+				 errhint("Register a permanent or unlogged table.")));
+
+	if (!ProfileOwnerCheck(relid))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE,
+					   NameStr(classform->relname));
+
+	ReleaseSysCache(tuple);
+}
+
+/*
+ * Does rel have a valid, non-partial unique index on exactly the column
+ * attnum?  The mirror and cache_enabled() assume one profile row per user.
+ */
+static bool
+HasUniqueIndexOn(Relation rel, AttrNumber attnum)
+{
+	List	   *indexes = RelationGetIndexList(rel);
+	ListCell   *lc;
+	bool		found = false;
+
+	foreach(lc, indexes)
+	{
+		Oid			indexoid = lfirst_oid(lc);
+		HeapTuple	tuple;
+		Form_pg_index index;
+
+		tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(tuple))
+			continue;
+		index = (Form_pg_index) GETSTRUCT(tuple);
+		if (index->indisunique && index->indisvalid &&
+			index->indnkeyatts == 1 && index->indkey.values[0] == attnum &&
+			heap_attisnull(tuple, Anum_pg_index_indpred, NULL) &&
+			heap_attisnull(tuple, Anum_pg_index_indexprs, NULL))
+			found = true;
+		ReleaseSysCache(tuple);
+		if (found)
+			break;
+	}
+	list_free(indexes);
+	return found;
+}
+
+/*
+ * The registry is read and written with the rights of the extension's owner:
+ * every role may call cache_enabled() once granted EXECUTE, and the owner of
+ * a profile table may register it, without privileges on
+ * cache_ext.profile_tables itself (nothing in the schema is granted to
+ * PUBLIC).  Only our own fixed statements run under that identity.  An
+ * ERROR in between is fine: (sub)transaction abort restores the user.
+ */
+typedef struct SavedUser
+{
+	Oid			userid;
+	int			sec_context;
+} SavedUser;
+
+static Oid
+ExtensionOwner(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tuple;
+	Oid			owner = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
+				F_NAMEEQ, CStringGetDatum("cache_ext"));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
+	tuple = systable_getnext(scan);
+	if (HeapTupleIsValid(tuple))
+		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"cache_ext\" is not installed in this database"),
+				 errhint("Run CREATE EXTENSION cache_ext.")));
+	return owner;
+}
+
+static void
+BecomeExtensionOwner(SavedUser *saved)
+{
+	Oid			owner = ExtensionOwner();
+
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	SetUserIdAndSecContext(owner,
+						   saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+RestoreUser(const SavedUser *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+static void
+ExecuteOrError(const char *sql, int expected)
+{
+	int			rc = SPI_execute(sql, false, 0);
+
+	if (rc != expected)
+		elog(ERROR, "SPI_execute failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+}
+
+/* A write to the registry, as the extension's owner. */
+static void
+WriteRegistry(const char *sql, int expected)
+{
+	SavedUser	saved;
+
+	BecomeExtensionOwner(&saved);
+	ExecuteOrError(sql, expected);
+	RestoreUser(&saved);
+}
+
+/*
+ * Read the registry (at most one row).  Caller is connected to SPI.
+ */
+static void
+ReadRegistration(ProfileRegistration *reg)
+{
+	SavedUser	saved;
+	int			rc;
+
+	memset(reg, 0, sizeof(*reg));
+
+	if (registry_plan == NULL)
+	{
+		SPIPlanPtr	plan;
+
+		plan = SPI_prepare("SELECT profile::pg_catalog.oid, user_column, flag_column"
+						   " FROM cache_ext.profile_tables",
+						   0, NULL);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		registry_plan = plan;
+	}
+
+	BecomeExtensionOwner(&saved);
+	rc = SPI_execute_plan(registry_plan, NULL, NULL, true, 0);
+	RestoreUser(&saved);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "reading cache_ext.profile_tables failed: %s",
+			 SPI_result_code_string(rc));
+
+	if (SPI_processed > 0)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[0];
+		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
+		bool		isnull;
+
+		reg->found = true;
+		reg->relid = DatumGetObjectId(SPI_getbinval(tuple, tupdesc, 1, &isnull));
+		namestrcpy(&reg->user_column,
+				   NameStr(*DatumGetName(SPI_getbinval(tuple, tupdesc, 2, &isnull))));
+		namestrcpy(&reg->flag_column,
+				   NameStr(*DatumGetName(SPI_getbinval(tuple, tupdesc, 3, &isnull))));
+	}
+	SPI_freetuptable(SPI_tuptable);
+}
+
+/*
+ * Read the registry and raise the usual error when nothing is registered
+ * or the registered table is gone.
+ */
+static void
+RequireRegistration(ProfileRegistration *reg, const char *funcname)
+{
+	ReadRegistration(reg);
+	if (!reg->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("no profile table is registered"),
+				 errdetail("%s reads the table registered with cache_ext.register_profile_table.",
+						   funcname),
+				 errhint("Call cache_ext.register_profile_table('core_userprofile') first.")));
+	if (get_rel_name(reg->relid) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the registered profile table (OID %u) no longer exists",
+						reg->relid),
+				 errhint("Register the new profile table with cache_ext.register_profile_table.")));
+	if (get_attnum(reg->relid, NameStr(reg->user_column)) <= 0 ||
+		get_attnum(reg->relid, NameStr(reg->flag_column)) <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of the registered profile table %s no longer exists",
+						get_attnum(reg->relid, NameStr(reg->user_column)) <= 0 ?
+						NameStr(reg->user_column) : NameStr(reg->flag_column),
+						QualifiedRelationName(reg->relid)),
+				 errhint("After renaming a profile column, call cache_ext.register_profile_table again with the new names.")));
+}
+
+/* Does a trigger of this name exist on relid? */
+static bool
+TriggerExists(Oid relid, const char *name)
+{
+	return OidIsValid(get_trigger_oid(relid, name, true));
+}
+
+/*
+ * cache_ext.register_profile_table(profile regclass, user_column name,
+ *									flag_column name) returns void
+ */
+Datum
+cache_ext_register_profile_table(PG_FUNCTION_ARGS)
+{
+	const char *funcname = "cache_ext.register_profile_table";
+	Oid			relid;
+	char	   *user_column;
+	char	   *flag_column;
+	AttrNumber	user_attnum;
+	AttrNumber	flag_attnum;
+	Oid			user_type;
+	Relation	rel;
+	bool		has_unique;
+	char	   *qualname;
+	char	   *relname;
+	ProfileRegistration reg;
+	StringInfoData sql;
+
+	RequireArgument(fcinfo, 0, "profile", funcname);
+	RequireArgument(fcinfo, 1, "user_column", funcname);
+	RequireArgument(fcinfo, 2, "flag_column", funcname);
+	relid = PG_GETARG_OID(0);
+	user_column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
+	flag_column = pstrdup(NameStr(*PG_GETARG_NAME(2)));
+
+	if (user_column[0] == '\0' || flag_column[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("column names passed to %s must not be empty", funcname)));
+	if (strcmp(user_column, flag_column) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user_column and flag_column are both \"%s\"", user_column),
+				 errhint("The flag needs a column of its own, such as cache_enabled.")));
+
+	/*
+	 * Adding the column needs ACCESS EXCLUSIVE (briefly: no rewrite); the
+	 * triggers need only SHARE ROW EXCLUSIVE, which lets readers through.
+	 * Take the right one from the start rather than upgrading later.
+	 */
+	CheckProfileRelation(relid, funcname);
+	flag_attnum = get_attnum(relid, flag_column);
+	LockRelationOid(relid, flag_attnum == InvalidAttrNumber ?
+					AccessExclusiveLock : ShareRowExclusiveLock);
+	CheckProfileRelation(relid, funcname);
+
+	relname = get_rel_name(relid);
+	qualname = QualifiedRelationName(relid);
+
+	user_attnum = get_attnum(relid, user_column);
+	if (user_attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("user column \"%s\" is a system column", user_column),
+				 errhint("Pass the name of the column holding the user id as user_column.")));
+	if (user_attnum == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						user_column, relname),
+				 errhint("Pass the name of the column holding the user id as user_column.")));
+	user_type = get_atttype(relid, user_attnum);
+	if (!OidIsValid(UserIdBaseType(user_type)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("user column \"%s\" of relation \"%s\" has type %s",
+						user_column, relname, format_type_be(user_type)),
+				 errdetail("The user id goes into Redis keys and into cache_ext.cache_enabled(bigint)."),
+				 errhint("Use a smallint, integer or bigint user id column.")));
+
+	flag_attnum = get_attnum(relid, flag_column);
+	if (flag_attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("flag column \"%s\" is a system column", flag_column),
+				 errhint("Pass the name of a boolean column, such as cache_enabled.")));
+	if (flag_attnum != InvalidAttrNumber &&
+		getBaseType(get_atttype(relid, flag_attnum)) != BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("flag column \"%s\" of relation \"%s\" has type %s",
+						flag_column, relname,
+						format_type_be(get_atttype(relid, flag_attnum))),
+				 errhint("Use a boolean column, or name a column that does not exist yet and it will be added as boolean NOT NULL DEFAULT true.")));
+
+	rel = table_open(relid, NoLock);
+	has_unique = HasUniqueIndexOn(rel, user_attnum);
+	table_close(rel, NoLock);
+	if (!has_unique)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TABLE_DEFINITION),
+				 errmsg("user column \"%s\" of relation \"%s\" has no unique index",
+						user_column, relname),
+				 errdetail("The Redis mirror holds one flag per user, so the table must hold at most one profile row per user."),
+				 errhint("Add a unique constraint: ALTER TABLE %s ADD UNIQUE (%s).",
+						 qualname, quote_identifier(user_column))));
+
+	SPI_connect();
+
+	ReadRegistration(&reg);
+	if (reg.found && reg.relid != relid)
+	{
+		if (get_rel_name(reg.relid) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_IN_USE),
+					 errmsg("another profile table is already registered: %s",
+							QualifiedRelationName(reg.relid)),
+					 errdetail("The cache_user_enabled mirror has room for one profile table."),
+					 errhint("Call cache_ext.unregister_profile_table('%s') first.",
+							 QualifiedRelationName(reg.relid))));
+		/* Left behind by a dropped table: forget it. */
+		WriteRegistry("DELETE FROM cache_ext.profile_tables", SPI_OK_DELETE);
+	}
+	else if (reg.found &&
+			 strcmp(NameStr(reg.user_column), user_column) == 0 &&
+			 strcmp(NameStr(reg.flag_column), flag_column) == 0 &&
+			 flag_attnum != InvalidAttrNumber &&
+			 TriggerExists(relid, PROFILE_ROW_TRIGGER) &&
+			 TriggerExists(relid, PROFILE_TRUNCATE_TRIGGER))
+	{
+		/* Already registered exactly like this: change nothing. */
+		SPI_finish();
+		PG_RETURN_VOID();
+	}
+
+	initStringInfo(&sql);
+
+	if (flag_attnum == InvalidAttrNumber)
+	{
+		/*
+		 * A constant default is stored in the catalog (PostgreSQL 11+), so
+		 * this does not rewrite the table, NOT NULL included.
+		 */
+		appendStringInfo(&sql,
+						 "ALTER TABLE %s ADD COLUMN %s boolean NOT NULL DEFAULT true",
+						 qualname, quote_identifier(flag_column));
+		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		ereport(NOTICE,
+				(errmsg("added column \"%s\" boolean NOT NULL DEFAULT true to table %s",
+						flag_column, qualname)));
+	}
+
+	/* (Re)install both triggers, for the columns given now. */
+	if (TriggerExists(relid, PROFILE_ROW_TRIGGER))
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
+						 PROFILE_ROW_TRIGGER, qualname);
+		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+	}
+	if (TriggerExists(relid, PROFILE_TRUNCATE_TRIGGER))
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
+						 PROFILE_TRUNCATE_TRIGGER, qualname);
+		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+	}
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "CREATE TRIGGER %s AFTER INSERT OR DELETE OR UPDATE OF %s, %s"
+					 " ON %s FOR EACH ROW"
+					 " EXECUTE FUNCTION cache_ext.profile_flag_changed(%s, %s)",
+					 PROFILE_ROW_TRIGGER,
+					 quote_identifier(user_column), quote_identifier(flag_column),
+					 qualname,
+					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
+	ExecuteOrError(sql.data, SPI_OK_UTILITY);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "CREATE TRIGGER %s BEFORE TRUNCATE ON %s FOR EACH STATEMENT"
+					 " EXECUTE FUNCTION cache_ext.profile_flag_changed(%s, %s)",
+					 PROFILE_TRUNCATE_TRIGGER, qualname,
+					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
+	ExecuteOrError(sql.data, SPI_OK_UTILITY);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO cache_ext.profile_tables (profile, user_column, flag_column)"
+					 " VALUES (%u, %s, %s)"
+					 " ON CONFLICT (profile) DO UPDATE"
+					 " SET user_column = excluded.user_column,"
+					 " flag_column = excluded.flag_column",
+					 relid,
+					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
+	WriteRegistry(sql.data, SPI_OK_INSERT);
+
+	SPI_finish();
+
+	/*
+	 * A column we just added holds the default everywhere, which is what a
+	 * missing mirror key means too; flags that predate the registration are
+	 * unknown to Redis until the back-fill runs.
+	 */
+	if (flag_attnum != InvalidAttrNumber)
+		ereport(NOTICE,
+				(errmsg("the existing flags of table %s are not mirrored to Redis yet",
+						qualname),
+				 errhint("Run CALL cache_ext.mirror_profiles(); to copy them.")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * cache_ext.unregister_profile_table(profile regclass) returns void
+ *
+ * Removes the triggers and the registration; the flag column and its data
+ * stay, they belong to the application.
+ */
+Datum
+cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
+{
+	const char *funcname = "cache_ext.unregister_profile_table";
+	Oid			relid;
+	char	   *qualname;
+	bool		did_something = false;
+	StringInfoData sql;
+
+	RequireArgument(fcinfo, 0, "profile", funcname);
+	relid = PG_GETARG_OID(0);
+
+	CheckProfileRelation(relid, funcname);
+	LockRelationOid(relid, ShareRowExclusiveLock);
+	CheckProfileRelation(relid, funcname);
+	qualname = QualifiedRelationName(relid);
+
+	SPI_connect();
+	initStringInfo(&sql);
+
+	if (TriggerExists(relid, PROFILE_ROW_TRIGGER))
+	{
+		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
+						 PROFILE_ROW_TRIGGER, qualname);
+		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		did_something = true;
+	}
+	if (TriggerExists(relid, PROFILE_TRUNCATE_TRIGGER))
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
+						 PROFILE_TRUNCATE_TRIGGER, qualname);
+		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		did_something = true;
+	}
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "DELETE FROM cache_ext.profile_tables WHERE profile = %u",
+					 relid);
+	WriteRegistry(sql.data, SPI_OK_DELETE);
+	if (SPI_processed > 0)
+		did_something = true;
+
+	SPI_finish();
+
+	if (!did_something)
+		ereport(NOTICE,
+				(errmsg("table %s is not registered as a profile table, skipping",
+						qualname)));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Queue the mirror of one user's effective flag and a bump of their
+ * namespace version, both delivered after commit by pending.  Always both:
+ * the bump is what keeps a re-enabled user from reading entries cached
+ * before, and the SET is what the middleware reads.  Both are SETs (never a
+ * DEL) so that "last value wins" inside pending orders them correctly.
+ */
+static void
+QueueProfileEffect(int64 user_id, bool enabled)
+{
+	char		buf[64];
+	int			len;
+	char	   *key;
+	size_t		keylen;
+
+	len = snprintf(buf, sizeof(buf), PROFILE_ENABLED_KEY INT64_FORMAT, user_id);
+	key = KeyWithPrefix(buf, len, &keylen);
+	PendingAddSet(key, keylen, enabled ? "1" : "0", 1);
+
+	len = snprintf(buf, sizeof(buf), PROFILE_VERSION_KEY INT64_FORMAT, user_id);
+	key = KeyWithPrefix(buf, len, &keylen);
+	PendingAddBump(key, keylen);
+}
+
+/*
+ * Resolve the trigger's column arguments against the relation, once per
+ * query (fn_extra).
+ */
+static ProfileTriggerColumns *
+ResolveTriggerColumns(FunctionCallInfo fcinfo, TriggerData *trigdata)
+{
+	ProfileTriggerColumns *cols = (ProfileTriggerColumns *) fcinfo->flinfo->fn_extra;
+	Relation	rel = trigdata->tg_relation;
+	Trigger    *trigger = trigdata->tg_trigger;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	AttrNumber	user_attnum;
+	AttrNumber	flag_attnum;
+	Oid			user_type;
+
+	if (cols != NULL && cols->relid == RelationGetRelid(rel))
+		return cols;
+
+	if (trigger->tgnargs != 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("trigger \"%s\" on \"%s\" must pass two arguments to cache_ext.profile_flag_changed",
+						trigger->tgname, RelationGetRelationName(rel)),
+				 errhint("Install the trigger with cache_ext.register_profile_table.")));
+
+	user_attnum = SPI_fnumber(tupdesc, trigger->tgargs[0]);
+	flag_attnum = SPI_fnumber(tupdesc, trigger->tgargs[1]);
+	if (user_attnum <= 0 || flag_attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" named by trigger \"%s\" does not exist",
+						user_attnum <= 0 ? trigger->tgargs[0] : trigger->tgargs[1],
+						RelationGetRelationName(rel), trigger->tgname),
+				 errhint("After renaming a profile column, call cache_ext.register_profile_table again with the new names.")));
+
+	user_type = UserIdBaseType(TupleDescAttr(tupdesc, user_attnum - 1)->atttypid);
+	if (!OidIsValid(user_type) ||
+		getBaseType(TupleDescAttr(tupdesc, flag_attnum - 1)->atttypid) != BOOLOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("profile columns \"%s\" and \"%s\" of relation \"%s\" no longer have integer and boolean types",
+						trigger->tgargs[0], trigger->tgargs[1],
+						RelationGetRelationName(rel)),
+				 errhint("Call cache_ext.register_profile_table again after changing the column types.")));
+
+	cols = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(*cols));
+	cols->relid = RelationGetRelid(rel);
+	cols->user_attnum = user_attnum;
+	cols->user_type = user_type;
+	cols->flag_attnum = flag_attnum;
+	fcinfo->flinfo->fn_extra = cols;
+	return cols;
+}
+
+/* Read (user id, effective flag) from a row; false when the user is NULL. */
+static bool
+ReadProfileRow(ProfileTriggerColumns *cols, HeapTuple tuple, TupleDesc tupdesc,
+			   int64 *user_id, bool *enabled)
+{
+	bool		isnull;
+	Datum		value;
+
+	value = heap_getattr(tuple, cols->user_attnum, tupdesc, &isnull);
+	if (isnull)
+		return false;
+	*user_id = UserIdFromDatum(value, cols->user_type);
+
+	value = heap_getattr(tuple, cols->flag_attnum, tupdesc, &isnull);
+	*enabled = isnull ? true : DatumGetBool(value);
+	return true;
+}
+
+/*
+ * BEFORE TRUNCATE: every profile disappears and every user falls back to the
+ * default (enabled).  Only users whose effective flag changes need a
+ * message: those with a false flag.  The rows are still there to read.
+ */
+static void
+ProfileTruncate(Relation rel, ProfileTriggerColumns *cols, Trigger *trigger)
+{
+	StringInfoData sql;
+	int			rc;
+	uint64		i;
+
+	SPI_connect();
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT %s::pg_catalog.int8 FROM %s WHERE %s IS FALSE AND %s IS NOT NULL",
+					 quote_identifier(trigger->tgargs[0]),
+					 QualifiedRelationName(RelationGetRelid(rel)),
+					 quote_identifier(trigger->tgargs[1]),
+					 quote_identifier(trigger->tgargs[0]));
+	rc = SPI_execute(sql.data, true, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed (%s): %s",
+			 SPI_result_code_string(rc), sql.data);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		value = SPI_getbinval(SPI_tuptable->vals[i],
+										  SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			QueueProfileEffect(DatumGetInt64(value), true);
+	}
+	SPI_finish();
+}
+
+/*
+ * cache_ext.profile_flag_changed() trigger, args (user_column, flag_column)
+ *
+ * AFTER INSERT OR DELETE OR UPDATE OF user, flag ... FOR EACH ROW:
+ *	 INSERT (u, f)					 -> mirror u = f
+ *	 DELETE (u, f)					 -> mirror u = true (no profile: default)
+ *	 UPDATE same u, flag changed	 -> mirror u = new f
+ *	 UPDATE same u, flag unchanged	 -> nothing
+ *	 UPDATE user id moved u0 -> u1	 -> mirror u0 = true, u1 = new f
+ * BEFORE TRUNCATE ... FOR EACH STATEMENT: every disabled user -> true.
+ * Each mirror also bumps the user's namespace version.  A NULL user id has
+ * no key and is skipped; a NULL flag counts as true.
+ */
+Datum
+cache_ext_profile_flag_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	ProfileTriggerColumns *cols;
+	TupleDesc	tupdesc;
+	int64		old_user;
+	int64		new_user;
+	bool		old_enabled;
+	bool		new_enabled;
+	bool		has_old;
+	bool		has_new;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cache_ext.profile_flag_changed() must be called as a trigger"),
+				 errhint("Install it with cache_ext.register_profile_table.")));
+
+	cols = ResolveTriggerColumns(fcinfo, trigdata);
+	tupdesc = RelationGetDescr(trigdata->tg_relation);
+
+	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+	{
+		ProfileTruncate(trigdata->tg_relation, cols, trigdata->tg_trigger);
+		return PointerGetDatum(NULL);
+	}
+
+	if (!TRIGGER_FIRED_FOR_ROW(trigdata->tg_event) ||
+		!TRIGGER_FIRED_AFTER(trigdata->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("cache_ext.profile_flag_changed() must fire AFTER ... FOR EACH ROW or BEFORE TRUNCATE"),
+				 errhint("Install it with cache_ext.register_profile_table.")));
+
+	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
+	{
+		if (ReadProfileRow(cols, trigdata->tg_trigtuple, tupdesc,
+						   &new_user, &new_enabled))
+			QueueProfileEffect(new_user, new_enabled);
+	}
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+	{
+		if (ReadProfileRow(cols, trigdata->tg_trigtuple, tupdesc,
+						   &old_user, &old_enabled))
+			QueueProfileEffect(old_user, true);
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		has_old = ReadProfileRow(cols, trigdata->tg_trigtuple, tupdesc,
+								 &old_user, &old_enabled);
+		has_new = ReadProfileRow(cols, trigdata->tg_newtuple, tupdesc,
+								 &new_user, &new_enabled);
+		if (has_old && has_new && old_user == new_user)
+		{
+			if (old_enabled != new_enabled)
+				QueueProfileEffect(new_user, new_enabled);
+		}
+		else
+		{
+			/* The row moved to another user (or to/from NULL). */
+			if (has_old)
+				QueueProfileEffect(old_user, true);
+			if (has_new)
+				QueueProfileEffect(new_user, new_enabled);
+		}
+	}
+
+	return PointerGetDatum(NULL);
+}
+
+/*
+ * cache_ext.cache_enabled(user_id bigint) returns boolean
+ *
+ * The user's effective flag: false only when their profile row says false.
+ */
+Datum
+cache_ext_cache_enabled(PG_FUNCTION_ARGS)
+{
+	const char *funcname = "cache_ext.cache_enabled";
+	ProfileRegistration reg;
+	Datum		values[1];
+	int			rc;
+	bool		isnull;
+	bool		result;
+
+	RequireArgument(fcinfo, 0, "user_id", funcname);
+	values[0] = PG_GETARG_DATUM(0);
+
+	SPI_connect();
+	RequireRegistration(&reg, funcname);
+
+	if (enabled_plan == NULL ||
+		enabled_plan_relid != reg.relid ||
+		strcmp(NameStr(enabled_plan_user), NameStr(reg.user_column)) != 0 ||
+		strcmp(NameStr(enabled_plan_flag), NameStr(reg.flag_column)) != 0)
+	{
+		StringInfoData sql;
+		Oid			argtypes[1] = {INT8OID};
+		SPIPlanPtr	plan;
+
+		if (enabled_plan != NULL)
+		{
+			SPI_freeplan(enabled_plan);
+			enabled_plan = NULL;
+		}
+
+		/* NOT EXISTS: no row, or a NULL flag, both mean enabled. */
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT NOT EXISTS (SELECT FROM %s WHERE %s = $1 AND %s IS FALSE)",
+						 QualifiedRelationName(reg.relid),
+						 quote_identifier(NameStr(reg.user_column)),
+						 quote_identifier(NameStr(reg.flag_column)));
+		plan = SPI_prepare(sql.data, 1, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed (%s): %s",
+				 SPI_result_code_string(SPI_result), sql.data);
+		SPI_keepplan(plan);
+		enabled_plan = plan;
+		enabled_plan_relid = reg.relid;
+		enabled_plan_user = reg.user_column;
+		enabled_plan_flag = reg.flag_column;
+	}
+
+	rc = SPI_execute_plan(enabled_plan, values, NULL, true, 1);
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "reading the profile flag failed: %s",
+			 SPI_result_code_string(rc));
+	result = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	PG_RETURN_BOOL(result);
+}
+
+/*
+ * cache_ext.set_cache_enabled(user_id bigint, enabled boolean) returns void
+ *
+ * An UPDATE of the profile row, so the trigger does the mirroring exactly as
+ * for any other UPDATE.  A user without a profile row is an error: we do not
+ * know how to create the application's rows.
+ */
+Datum
+cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
+{
+	const char *funcname = "cache_ext.set_cache_enabled";
+	ProfileRegistration reg;
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT8OID, BOOLOID};
+	Datum		values[2];
+	int			rc;
+	int64		user_id;
+
+	RequireArgument(fcinfo, 0, "user_id", funcname);
+	RequireArgument(fcinfo, 1, "enabled", funcname);
+	user_id = PG_GETARG_INT64(0);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = PG_GETARG_DATUM(1);
+
+	SPI_connect();
+	RequireRegistration(&reg, funcname);
+
+	/* Only rows whose flag differs: an unchanged flag sends nothing anyway. */
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s SET %s = $2 WHERE %s = $1",
+					 QualifiedRelationName(reg.relid),
+					 quote_identifier(NameStr(reg.flag_column)),
+					 quote_identifier(NameStr(reg.user_column)));
+	rc = SPI_execute_with_args(sql.data, 2, argtypes, values, NULL, false, 0);
+	if (rc != SPI_OK_UPDATE)
+		elog(ERROR, "SPI_execute_with_args failed (%s): %s",
+			 SPI_result_code_string(rc), sql.data);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("user " INT64_FORMAT " has no row in profile table %s",
+						user_id, QualifiedRelationName(reg.relid)),
+				 errdetail("A user without a profile row has caching enabled."),
+				 errhint("Insert the user's profile row first; its trigger mirrors the flag.")));
+	SPI_finish();
+
+	PG_RETURN_VOID();
+}
+
+/*
+ * Mirror every profile's effective flag to Redis, batch_size rows per
+ * pipeline, walking the unique user column (keyset pagination).
+ *
+ * Each batch is read FOR SHARE and sent before the locks go: a concurrent
+ * flip of one of these rows waits for us, commits after our SET has landed
+ * and is delivered after it, so the back-fill never overwrites a newer
+ * value with an older one.  When nonatomic (CALL outside a transaction
+ * block) every batch commits, so the locks are held one batch at a time; in
+ * an atomic context they are held to the end of the caller's transaction.
+ *
+ * Versions are not touched: the mirror only copies, and a missing version
+ * key reads as version 0 in the middleware.
+ *
+ * Returns the number of profiles mirrored; -1 when nothing is registered
+ * and missing_ok.
+ */
+static int64
+MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_level)
+{
+	ProfileRegistration reg;
+	MemoryContext batch_cxt;
+	MemoryContext old_cxt;
+	char	   *qualname;
+	char	   *first_sql;
+	char	   *next_sql;
+	Oid			argtypes[2] = {INT4OID, INT8OID};
+	int64		total = 0;
+	int64		last_user = 0;
+	int64		next_report = PROFILE_PROGRESS_EVERY;
+	bool		first = true;
+	StringInfoData sql;
+
+	if (batch_size < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be at least 1, not %d", batch_size)));
+
+	SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
+
+	ReadRegistration(&reg);
+	if (!reg.found && missing_ok)
+	{
+		SPI_finish();
+		return -1;
+	}
+	if (!reg.found || get_rel_name(reg.relid) == NULL)
+		RequireRegistration(&reg, "cache_ext.mirror_profiles");
+
+	/*
+	 * Everything that must survive the per-batch commits lives in the SPI
+	 * procedure context (a child of the portal's context when nonatomic).
+	 */
+	qualname = QualifiedRelationName(reg.relid);
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT %s::pg_catalog.int8, %s IS NOT FALSE FROM %s"
+					 " WHERE %s IS NOT NULL ORDER BY %s LIMIT $1 FOR SHARE",
+					 quote_identifier(NameStr(reg.user_column)),
+					 quote_identifier(NameStr(reg.flag_column)),
+					 qualname,
+					 quote_identifier(NameStr(reg.user_column)),
+					 quote_identifier(NameStr(reg.user_column)));
+	first_sql = sql.data;
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT %s::pg_catalog.int8, %s IS NOT FALSE FROM %s"
+					 " WHERE %s > $2 ORDER BY %s LIMIT $1 FOR SHARE",
+					 quote_identifier(NameStr(reg.user_column)),
+					 quote_identifier(NameStr(reg.flag_column)),
+					 qualname,
+					 quote_identifier(NameStr(reg.user_column)),
+					 quote_identifier(NameStr(reg.user_column)));
+	next_sql = sql.data;
+
+	batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
+									  "cache_ext mirror_profiles batch",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		Datum		values[2];
+		int			rc;
+		uint64		nrows;
+		uint64		i;
+		RedisCommand *cmds;
+		RedisReply *replies;
+		bool		sent;
+
+		CHECK_FOR_INTERRUPTS();
+
+		values[0] = Int32GetDatum(batch_size);
+		values[1] = Int64GetDatum(last_user);
+		rc = SPI_execute_with_args(first ? first_sql : next_sql,
+								   first ? 1 : 2, argtypes, values, NULL,
+								   false, 0);
+		if (rc != SPI_OK_SELECT)
+			elog(ERROR, "reading the profile table failed: %s",
+				 SPI_result_code_string(rc));
+		nrows = SPI_processed;
+		if (nrows == 0)
+		{
+			SPI_freetuptable(SPI_tuptable);
+			break;
+		}
+
+		old_cxt = MemoryContextSwitchTo(batch_cxt);
+		cmds = palloc(sizeof(RedisCommand) * nrows);
+		replies = palloc0(sizeof(RedisReply) * nrows);
+		for (i = 0; i < nrows; i++)
+		{
+			HeapTuple	tuple = SPI_tuptable->vals[i];
+			bool		isnull;
+			int64		user_id;
+			bool		enabled;
+			char		buf[64];
+			int			len;
+			const char **argv = palloc(sizeof(char *) * 3);
+			size_t	   *argvlen = palloc(sizeof(size_t) * 3);
+
+			user_id = DatumGetInt64(SPI_getbinval(tuple, SPI_tuptable->tupdesc,
+												  1, &isnull));
+			enabled = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc,
+												 2, &isnull));
+			len = snprintf(buf, sizeof(buf), PROFILE_ENABLED_KEY INT64_FORMAT,
+						   user_id);
+			argv[0] = "SET";
+			argvlen[0] = 3;
+			argv[1] = KeyWithPrefix(buf, len, &argvlen[1]);
+			argv[2] = enabled ? "1" : "0";
+			argvlen[2] = 1;
+			cmds[i].argc = 3;
+			cmds[i].argv = argv;
+			cmds[i].argvlen = argvlen;
+			cmds[i].script = NULL;
+			last_user = user_id;
+		}
+		MemoryContextSwitchTo(old_cxt);
+		SPI_freetuptable(SPI_tuptable);
+
+		sent = RedisPipelineOrError((int) nrows, cmds, replies);
+		MemoryContextReset(batch_cxt);
+		if (!sent)
+		{
+			/* cache_ext.ignore_errors: a WARNING has been given. */
+			ereport(WARNING,
+					(errmsg("mirroring profiles stopped after " INT64_FORMAT " profiles: Redis is unavailable",
+							total),
+					 errhint("Run CALL cache_ext.mirror_profiles() again once Redis is back.")));
+			break;
+		}
+		total += nrows;
+		first = false;
+
+		if (total >= next_report)
+		{
+			ereport(progress_level,
+					(errmsg("mirrored " INT64_FORMAT " profiles so far (up to user id " INT64_FORMAT ")",
+							total, last_user)));
+			next_report = (total / PROFILE_PROGRESS_EVERY + 1) * PROFILE_PROGRESS_EVERY;
+		}
+
+		if (nonatomic)
+			SPI_commit();
+
+		if (nrows < (uint64) batch_size)
+			break;
+	}
+
+	MemoryContextDelete(batch_cxt);
+	SPI_finish();
+
+	ereport(progress_level,
+			(errmsg("mirrored " INT64_FORMAT " profiles of table %s to Redis",
+					total, qualname)));
+	return total;
+}
+
+/*
+ * CALL cache_ext.mirror_profiles(batch_size integer DEFAULT 1000,
+ *								  INOUT mirrored bigint DEFAULT NULL)
+ *
+ * The migration step: commits after every batch when called outside a
+ * transaction block, so a large table is never one giant transaction.
+ */
+Datum
+cache_ext_mirror_profiles(PG_FUNCTION_ARGS)
+{
+	bool		nonatomic;
+	int64		total;
+	TupleDesc	tupdesc;
+	Datum		values[1];
+	bool		nulls[1] = {false};
+
+	RequireArgument(fcinfo, 0, "batch_size", "cache_ext.mirror_profiles");
+
+	nonatomic = fcinfo->context != NULL &&
+		IsA(fcinfo->context, CallContext) &&
+		!castNode(CallContext, fcinfo->context)->atomic;
+
+	total = MirrorProfiles(PG_GETARG_INT32(0), nonatomic, false, NOTICE);
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	tupdesc = BlessTupleDesc(tupdesc);
+	values[0] = Int64GetDatum(total);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * cache_ext.resync_profiles() returns bigint
+ *
+ * The fallback resync hook: the same back-fill in the caller's transaction,
+ * quiet (progress at DEBUG1, LOG at the end), and 0 when no profile table is
+ * registered rather than an error.
+ */
+Datum
+cache_ext_resync_profiles(PG_FUNCTION_ARGS)
+{
+	int64		total;
+
+	total = MirrorProfiles(PROFILE_DEFAULT_BATCH, false, true, DEBUG1);
+	if (total < 0)
+		PG_RETURN_INT64(0);
+	ereport(LOG,
+			(errmsg("cache_ext: resynchronised the cache_enabled mirror of " INT64_FORMAT " profiles",
+					total)));
+	PG_RETURN_INT64(total);
 }

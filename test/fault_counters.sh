@@ -16,6 +16,7 @@
 set -euo pipefail
 # shellcheck source=test/lib.sh
 source "$SANDBOX_LIB"
+SB_SUITE=fault_counters
 
 
 # The background worker that retries deliveries serves cache_ext.database

@@ -18,7 +18,6 @@ set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_counters
 
-
 # The background worker that retries deliveries serves cache_ext.database
 # (postgres by default), so the tables live there.
 export PGDATABASE=postgres

@@ -29,14 +29,10 @@
  */
 #include "cache_ext.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
-#include "catalog/dependency.h"
-#include "catalog/index.h"
-#include "catalog/namespace.h"
-#include "catalog/objectaddress.h"
-#include "access/genam.h"
 #include "catalog/indexing.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
@@ -1096,12 +1092,16 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	/*
 	 * Everything that must survive the per-batch commits lives in the SPI
 	 * procedure context (a child of the portal's context when nonatomic).
+	 *
+	 * ORDER BY names the table's column (p.), never the int8 output column,
+	 * so that the unique index provides the order and LIMIT stops early.
 	 */
 	qualname = QualifiedRelationName(reg.relid);
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "SELECT %s::pg_catalog.int8, %s IS NOT FALSE FROM %s"
-					 " WHERE %s IS NOT NULL ORDER BY %s LIMIT $1 FOR SHARE",
+					 "SELECT p.%s::pg_catalog.int8 AS user_id_,"
+					 " p.%s IS NOT FALSE AS enabled_ FROM %s AS p"
+					 " WHERE p.%s IS NOT NULL ORDER BY p.%s LIMIT $1 FOR SHARE",
 					 quote_identifier(NameStr(reg.user_column)),
 					 quote_identifier(NameStr(reg.flag_column)),
 					 qualname,
@@ -1110,8 +1110,9 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	first_sql = sql.data;
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "SELECT %s::pg_catalog.int8, %s IS NOT FALSE FROM %s"
-					 " WHERE %s > $2 ORDER BY %s LIMIT $1 FOR SHARE",
+					 "SELECT p.%s::pg_catalog.int8 AS user_id_,"
+					 " p.%s IS NOT FALSE AS enabled_ FROM %s AS p"
+					 " WHERE p.%s > $2 ORDER BY p.%s LIMIT $1 FOR SHARE",
 					 quote_identifier(NameStr(reg.user_column)),
 					 quote_identifier(NameStr(reg.flag_column)),
 					 qualname,

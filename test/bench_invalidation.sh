@@ -240,7 +240,7 @@ if want_part bulk; then
 		fi
 		set_trigger none
 	fi
-	declare -A bms
+	declare -A bms effects
 	say "bulk: $BULK_ROUNDS rounds x ${#bulk[@]} UPDATEs of $ACCOUNTS rows"
 	bench_psql -c "UPDATE pgbench_accounts SET abalance = abalance + 1" -c "VACUUM pgbench_accounts"
 	for ((r = 0; r < BULK_ROUNDS; r++)); do
@@ -248,6 +248,7 @@ if want_part bulk; then
 			b=${bulk[$(((i + r) % ${#bulk[@]}))]}
 			set_trigger "${b%%:*}" "${b#*:}"
 			bench_psql -c "CHECKPOINT"
+			[[ $have_bump == t ]] && bench_psql -c "SELECT cache_ext.reset_stats()" >/dev/null 2>&1
 			t0=$(date +%s%N)
 			if ! bench_psql -c "UPDATE pgbench_accounts SET abalance = abalance + 1"; then
 				note "bulk $b: the UPDATE failed (see the server log above); not counted"
@@ -256,6 +257,10 @@ if want_part bulk; then
 			fi
 			t1=$(date +%s%N)
 			bms[$b]+="$(((t1 - t0) / 1000000)) "
+			# effects the UPDATE produced: one per distinct key, not per row
+			if [[ $b == bump_* ]]; then
+				effects[$b]=$(bench_psql -c "SELECT effects_committed FROM cache_ext.stats" 2>/dev/null || echo '?')
+			fi
 			say "  round $((r + 1)) $b: $(((t1 - t0) / 1000000)) ms"
 			bench_psql -c "VACUUM pgbench_accounts"
 		done
@@ -263,16 +268,17 @@ if want_part bulk; then
 	set_trigger none
 	echo
 	echo "1 UPDATE of all $ACCOUNTS rows (one transaction, COMMIT and delivery included), ms, median of $BULK_ROUNDS"
-	printf '%-18s %10s %10s\n' variant ms overhead
+	printf '%-18s %10s %10s %9s\n' variant ms overhead effects
 	# shellcheck disable=SC2086
 	base=$(median ${bms[none]})
 	for b in "${bulk[@]}"; do
 		# shellcheck disable=SC2086
 		m=$(median ${bms[$b]:-})
-		printf '%-18s %10s %9s%%\n' "$b" "${m:--}" "$(awk -v a="$m" -v b="$base" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f", (a / b - 1) * 100 }')"
+		printf '%-18s %10s %9s%% %9s\n' "$b" "${m:--}" "$(awk -v a="$m" -v b="$base" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f", (a / b - 1) * 100 }')" "${effects[$b]:--}"
 	done
 	echo "  (bump_row:COL / bump_stmt:COL = row / statement trigger on template cache_user_version:{COL};"
-	echo "   uid: 1,000 distinct keys, uid10k: 10,000)"
+	echo "   uid: 1,000 distinct keys, uid10k: 10,000; effects = cache_ext.stats effects_committed of"
+	echo "   the last such UPDATE: one INCR per distinct key and transaction)"
 	echo "raw ms per round:"
 	for b in "${bulk[@]}"; do
 		echo "  $b: ${bms[$b]:-failed}"

@@ -34,7 +34,7 @@ source "$here/bench_lib.sh"
 bench_enter_sandbox "$here/bench_api.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox
-# shellcheck source=test/lib.sh
+# shellcheck source=test/lib.sh disable=SC2153 # set by test/sandbox.sh
 source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
@@ -137,6 +137,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 declare -A med_i med_n med_p
+# shellcheck disable=SC2086 # word splitting wanted
 loop_med=$(median ${ins[loop]})
 for v in "${names[@]}"; do
 	# shellcheck disable=SC2086 # word splitting wanted

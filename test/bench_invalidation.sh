@@ -70,7 +70,7 @@ fi
 bench_enter_sandbox "$here/bench_invalidation.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox
-# shellcheck source=test/lib.sh
+# shellcheck source=test/lib.sh disable=SC2153 # set by test/sandbox.sh
 source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
@@ -198,11 +198,11 @@ if want_part tps; then
 			run=${runs[$(((i + r * 3) % nr))]}
 			v=${run%/*} sc=${run#*/}
 			set_trigger "$v"
-			opts="-c synchronous_commit=$sc"
-			[[ $v == bump_async ]] && opts+=" -c cache_ext.delivery=async"
-			[[ $v == bump_sync && $have_async == t ]] && opts+=" -c cache_ext.delivery=sync"
+			pgopts="-c synchronous_commit=$sc"
+			[[ $v == bump_async ]] && pgopts+=" -c cache_ext.delivery=async"
+			[[ $v == bump_sync && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
 			bench_psql -c "CHECKPOINT"
-			t=$(PGOPTIONS=$opts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
+			t=$(PGOPTIONS=$pgopts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
 			tps[$run]+="$t "
 			say "  round $((r + 1)) $run: $t tps"
 		done

@@ -12,6 +12,7 @@
 #        BENCH_LAT_SAMPLES (500) commits per delivery mode, latency part
 #        BENCH_VARIANTS          TPS variants to run (default: all)
 #        BENCH_NO_BUILD=1        do not rebuild the extension
+#        BENCH_SHARED=1          no exclusive lock (smoke runs; noisy)
 #   quick smoke run (< 1 min): BENCH_ROUNDS=1 BENCH_SECONDS=1
 #        BENCH_SCALE=1 BENCH_BULK_ROUNDS=1 BENCH_LAT_SAMPLES=50
 #

@@ -10,6 +10,8 @@
 #        BENCH_CALLS (5000) calls per statement in the in-statement form
 #        BENCH_SECONDS (2)  pgbench -T per variant and round (0: skip)
 #        BENCH_NO_BUILD=1   do not rebuild the extension
+#        BENCH_SHARED=1     no exclusive lock (smoke runs; noisy figures)
+#   quick smoke run: BENCH_ROUNDS=1 BENCH_CALLS=300 BENCH_SECONDS=1
 #
 # Two forms, both reported:
 #   in-statement   SELECT count(EXPR) FROM generate_series(1, CALLS), timed
@@ -26,6 +28,9 @@
 # to a constant), so "cache API minus fn" is the cost of the network round
 # trip and the client library, nothing else.
 # Redis and memcached both listen on TCP loopback; values are 64 bytes.
+# Ratios cache_ext / pgmemcache are taken per round (the two ran side by
+# side) and the median over rounds reported, with the ratio of the best
+# samples: the machine is shared, and other sandboxes do not take the lock.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,7 +39,7 @@ source "$here/bench_lib.sh"
 bench_enter_sandbox "$here/bench_api.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox
-# shellcheck source=test/lib.sh
+# shellcheck source=test/lib.sh disable=SC2153 # set by test/sandbox.sh
 source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
@@ -137,6 +142,7 @@ for ((r = 0; r < ROUNDS; r++)); do
 done
 
 declare -A med_i med_n med_p
+# shellcheck disable=SC2086 # word splitting wanted
 loop_med=$(median ${ins[loop]})
 for v in "${names[@]}"; do
 	# shellcheck disable=SC2086 # word splitting wanted

@@ -12,6 +12,7 @@
 #        BENCH_LAT_SAMPLES (500) commits per delivery mode, latency part
 #        BENCH_VARIANTS          TPS variants to run (default: all)
 #        BENCH_NO_BUILD=1        do not rebuild the extension
+#        BENCH_SHARED=1          no exclusive lock (smoke runs; noisy)
 #   quick smoke run (< 1 min): BENCH_ROUNDS=1 BENCH_SECONDS=1
 #        BENCH_SCALE=1 BENCH_BULK_ROUNDS=1 BENCH_LAT_SAMPLES=50
 #
@@ -70,7 +71,7 @@ fi
 bench_enter_sandbox "$here/bench_invalidation.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox
-# shellcheck source=test/lib.sh
+# shellcheck source=test/lib.sh disable=SC2153 # set by test/sandbox.sh
 source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
@@ -198,11 +199,11 @@ if want_part tps; then
 			run=${runs[$(((i + r * 3) % nr))]}
 			v=${run%/*} sc=${run#*/}
 			set_trigger "$v"
-			opts="-c synchronous_commit=$sc"
-			[[ $v == bump_async ]] && opts+=" -c cache_ext.delivery=async"
-			[[ $v == bump_sync && $have_async == t ]] && opts+=" -c cache_ext.delivery=sync"
+			pgopts="-c synchronous_commit=$sc"
+			[[ $v == bump_async ]] && pgopts+=" -c cache_ext.delivery=async"
+			[[ $v == bump_sync && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
 			bench_psql -c "CHECKPOINT"
-			t=$(PGOPTIONS=$opts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
+			t=$(PGOPTIONS=$pgopts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
 			tps[$run]+="$t "
 			say "  round $((r + 1)) $run: $t tps"
 		done
@@ -240,7 +241,7 @@ if want_part bulk; then
 		fi
 		set_trigger none
 	fi
-	declare -A bms
+	declare -A bms effects
 	say "bulk: $BULK_ROUNDS rounds x ${#bulk[@]} UPDATEs of $ACCOUNTS rows"
 	bench_psql -c "UPDATE pgbench_accounts SET abalance = abalance + 1" -c "VACUUM pgbench_accounts"
 	for ((r = 0; r < BULK_ROUNDS; r++)); do
@@ -248,6 +249,7 @@ if want_part bulk; then
 			b=${bulk[$(((i + r) % ${#bulk[@]}))]}
 			set_trigger "${b%%:*}" "${b#*:}"
 			bench_psql -c "CHECKPOINT"
+			[[ $have_bump == t ]] && bench_psql -c "SELECT cache_ext.reset_stats()" >/dev/null 2>&1
 			t0=$(date +%s%N)
 			if ! bench_psql -c "UPDATE pgbench_accounts SET abalance = abalance + 1"; then
 				note "bulk $b: the UPDATE failed (see the server log above); not counted"
@@ -256,6 +258,10 @@ if want_part bulk; then
 			fi
 			t1=$(date +%s%N)
 			bms[$b]+="$(((t1 - t0) / 1000000)) "
+			# effects the UPDATE produced: one per distinct key, not per row
+			if [[ $b == bump_* ]]; then
+				effects[$b]=$(bench_psql -c "SELECT effects_committed FROM cache_ext.stats" 2>/dev/null || echo '?')
+			fi
 			say "  round $((r + 1)) $b: $(((t1 - t0) / 1000000)) ms"
 			bench_psql -c "VACUUM pgbench_accounts"
 		done
@@ -263,16 +269,17 @@ if want_part bulk; then
 	set_trigger none
 	echo
 	echo "1 UPDATE of all $ACCOUNTS rows (one transaction, COMMIT and delivery included), ms, median of $BULK_ROUNDS"
-	printf '%-18s %10s %10s\n' variant ms overhead
+	printf '%-18s %10s %10s %9s\n' variant ms overhead effects
 	# shellcheck disable=SC2086
 	base=$(median ${bms[none]})
 	for b in "${bulk[@]}"; do
 		# shellcheck disable=SC2086
 		m=$(median ${bms[$b]:-})
-		printf '%-18s %10s %9s%%\n' "$b" "${m:--}" "$(awk -v a="$m" -v b="$base" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f", (a / b - 1) * 100 }')"
+		printf '%-18s %10s %9s%% %9s\n' "$b" "${m:--}" "$(awk -v a="$m" -v b="$base" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f", (a / b - 1) * 100 }')" "${effects[$b]:--}"
 	done
 	echo "  (bump_row:COL / bump_stmt:COL = row / statement trigger on template cache_user_version:{COL};"
-	echo "   uid: 1,000 distinct keys, uid10k: 10,000)"
+	echo "   uid: 1,000 distinct keys, uid10k: 10,000; effects = cache_ext.stats effects_committed of"
+	echo "   the last such UPDATE: one INCR per distinct key and transaction)"
 	echo "raw ms per round:"
 	for b in "${bulk[@]}"; do
 		echo "  $b: ${bms[$b]:-failed}"

@@ -46,9 +46,9 @@ bench_enter_sandbox() {
 BENCH_MEMCACHED_PID=''
 
 bench_memcached_start() {
-	local owner=${SANDBOX_OWNER:-$(id -un)} attempt i
+	local owner=${SANDBOX_OWNER:-$(id -un)} i _
 	local -a cmd
-	for attempt in 1 2 3; do
+	for _ in 1 2 3; do
 		MEMCACHED_PORT=$(sb__pick_port "${REDIS_PORT:-0}" "${PGPORT:-0}")
 		cmd=(memcached -l 127.0.0.1 -p "$MEMCACHED_PORT" -U 0 -t 1 -m 64 -c 256)
 		if ((EUID == 0)) && [[ $owner != root ]]; then

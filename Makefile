@@ -24,9 +24,9 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 # One line per subsystem, so each can grow without touching the others.
 REGRESS_FOUNDATION = setup api connection errors parity privileges
 
-REGRESS_INVALIDATION = delivery_basic delivery_prepared
+REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns
 
-REGRESS_COUNTERS =
+REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
 
 REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill profile_drop
 

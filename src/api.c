@@ -209,22 +209,27 @@ cache_ext_ping(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(reply.str, reply.len));
 }
 
-/* GET key; NULL when absent (or unreachable and ignored). */
+/*
+ * GET key.  Returns false when Redis was unreachable and errors are ignored;
+ * otherwise the caller looks at reply->type (NIL when the key is absent).
+ */
+static bool
+get_key(const char *key, size_t keylen, RedisReply *reply)
+{
+	const char *argv[2] = {"GET", key};
+	size_t		argvlen[2] = {3, keylen};
+
+	return run_command(2, argv, argvlen, reply, "GET");
+}
+
+/* GET of the key argument; true when a value was found. */
 static bool
 get_value(FunctionCallInfo fcinfo, RedisReply *reply, char **key)
 {
 	size_t		keylen;
-	const char *argv[2];
-	size_t		argvlen[2];
 
 	*key = key_argument(fcinfo, 0, "key", &keylen);
-	argv[0] = "GET";
-	argvlen[0] = 3;
-	argv[1] = *key;
-	argvlen[1] = keylen;
-	if (!run_command(2, argv, argvlen, reply, "GET"))
-		return false;
-	return reply->type == REDIS_VALUE_STRING;
+	return get_key(*key, keylen, reply) && reply->type == REDIS_VALUE_STRING;
 }
 
 Datum
@@ -576,16 +581,10 @@ cache_ext_cursor_get(PG_FUNCTION_ARGS)
 {
 	char	   *keys[2];
 	size_t		keylens[2];
-	const char *argv[2];
-	size_t		argvlen[2];
 	RedisReply	reply;
 
 	cursor_keys(fcinfo, keys, keylens);
-	argv[0] = "GET";
-	argvlen[0] = 3;
-	argv[1] = keys[0];
-	argvlen[1] = keylens[0];
-	if (!run_command(2, argv, argvlen, &reply, "GET"))
+	if (!get_key(keys[0], keylens[0], &reply))
 		PG_RETURN_NULL();
 	if (reply.type != REDIS_VALUE_STRING)
 		PG_RETURN_INT64(0);
@@ -597,18 +596,11 @@ cache_ext_cursor_last_event(PG_FUNCTION_ARGS)
 {
 	char	   *keys[2];
 	size_t		keylens[2];
-	const char *argv[2];
-	size_t		argvlen[2];
 	RedisReply	reply;
 
 	cursor_keys(fcinfo, keys, keylens);
-	argv[0] = "GET";
-	argvlen[0] = 3;
-	argv[1] = keys[1];
-	argvlen[1] = keylens[1];
-	if (!run_command(2, argv, argvlen, &reply, "GET"))
-		PG_RETURN_NULL();
-	if (reply.type != REDIS_VALUE_STRING)
+	if (!get_key(keys[1], keylens[1], &reply) ||
+		reply.type != REDIS_VALUE_STRING)
 		PG_RETURN_NULL();
 	if (!pg_verifymbstr(reply.str, reply.len, true))
 		ereport(ERROR,

@@ -1,13 +1,338 @@
 /*-------------------------------------------------------------------------
  *
  * counters.c
- *	  (placeholder: filled in by its issue)
+ *	  Counters that never hand out the same number twice: the SQL functions
+ *	  counter_next, counter_sync and counter_get, and the one Lua script
+ *	  behind them (also used by the assign_number trigger in
+ *	  counters_trigger.c).
+ *
+ *	  Each operation is a single script run, so it is atomic in Redis with
+ *	  respect to every other client, including an application that INCRs the
+ *	  same key directly: Redis runs a script and an INCR one after the other,
+ *	  never interleaved, so they cannot both see the same value.
+ *
+ *	  Values travel as decimal strings and are compared as strings inside
+ *	  the script: Lua numbers are doubles, and a counter above 2^53 must not
+ *	  be rounded.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
+#include "connection.h"
+#include "counters.h"
+#include "settings.h"
+
+PG_FUNCTION_INFO_V1(cache_ext_counter_next);
+PG_FUNCTION_INFO_V1(cache_ext_counter_sync);
+PG_FUNCTION_INFO_V1(cache_ext_counter_get);
+
+/*
+ * KEYS[1] = the counter, ARGV[1] = 'next' | 'sync' | 'get', ARGV[2] = the
+ * floor (next) or the value (sync), a canonical decimal integer.
+ *
+ * Returns the counter as a bulk string, nil for a missing key (get), or an
+ * array {problem, detail} when the key holds something that is not a 64-bit
+ * integer counter, so that the caller can name the key in its own error
+ * (an error reply would only carry Redis's wording).  SET ... KEEPTTL keeps
+ * whatever expiry the application gave its counter.
+ */
+static RedisScript counter_script = {
+	"cache_ext counter",
+	"local function isint(s)\n"
+	"  if s == '0' then return true end\n"
+	"  local neg = string.sub(s, 1, 1) == '-'\n"
+	"  local d = neg and string.sub(s, 2) or s\n"
+	"  if #d > 19 or not string.match(d, '^[1-9]%d*$') then return false end\n"
+	"  if #d == 19 then\n"
+	"    if neg then return d <= '9223372036854775808' end\n"
+	"    return d <= '9223372036854775807'\n"
+	"  end\n"
+	"  return true\n"
+	"end\n"
+	"local function lt(a, b)\n"
+	"  local an, bn = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'\n"
+	"  if an ~= bn then return an end\n"
+	"  if #a ~= #b then\n"
+	"    if an then return #a > #b end\n"
+	"    return #a < #b\n"
+	"  end\n"
+	"  if an then return a > b end\n"
+	"  return a < b\n"
+	"end\n"
+	"local key, op, bound = KEYS[1], ARGV[1], ARGV[2]\n"
+	"local kind = redis.call('TYPE', key)['ok']\n"
+	"if kind ~= 'none' and kind ~= 'string' then return {'wrongtype', kind} end\n"
+	"local cur = redis.call('GET', key)\n"
+	"if cur and not isint(cur) then return {'notint', ''} end\n"
+	"if op == 'get' then return cur end\n"
+	"if op == 'next' then\n"
+	"  if not cur or not lt(bound, cur) then\n"
+	"    cur = bound\n"
+	"    redis.call('SET', key, cur, 'KEEPTTL')\n"
+	"  end\n"
+	"  if cur == '9223372036854775807' then return {'overflow', cur} end\n"
+	"  redis.call('INCR', key)\n"
+	"  return redis.call('GET', key)\n"
+	"end\n"
+	"if not cur or lt(cur, bound) then\n"
+	"  redis.call('SET', key, bound, 'KEEPTTL')\n"
+	"  return bound\n"
+	"end\n"
+	"return cur\n",
+	""
+};
+
+/*
+ * Parse a canonical decimal int64 as the script returns it.
+ */
+static bool
+ParseCounter(const char *s, size_t len, int64 *value)
+{
+	char		buf[32];
+	char	   *end;
+	long long	v;
+
+	if (s == NULL || len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+	errno = 0;
+	v = strtoll(buf, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return false;
+	*value = (int64) v;
+	return true;
+}
+
+/*
+ * Raise the error for a counter key whose content is unusable.
+ */
+static void
+ReportBadCounter(const RedisReply *reply, const char *key)
+{
+	const char *problem = "";
+	const char *detail = "";
+
+	if (reply->elements >= 1 && reply->element[0].str != NULL)
+		problem = reply->element[0].str;
+	if (reply->elements >= 2 && reply->element[1].str != NULL)
+		detail = reply->element[1].str;
+
+	if (strcmp(problem, "wrongtype") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("Redis key \"%s\" is not a counter", key),
+				 errdetail("It holds a Redis %s, not an integer string.", detail),
+				 errhint("Use another key for the counter, or delete this one.")));
+	if (strcmp(problem, "notint") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("Redis key \"%s\" does not hold an integer counter", key),
+				 errdetail("Its value is not a 64-bit integer."),
+				 errhint("Delete the key or store an integer in it; assign_number primes a missing counter from the table.")));
+	if (strcmp(problem, "overflow") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter \"%s\" is out of range", key),
+				 errdetail("Its value %s is the largest bigint; it cannot be incremented.", detail),
+				 errhint("Start a new counter under another key.")));
+	elog(ERROR, "unexpected reply \"%s\" from the counter script for key \"%s\"",
+		 problem, key);
+}
+
+/*
+ * The script call for one counter step; argv palloc'd.
+ */
+static void
+BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
+					size_t *keylen, char *bound, size_t boundsize, int64 arg)
+{
+	const char *args[2];
+	size_t		arglens[2];
+
+	switch (op)
+	{
+		case COUNTER_OP_NEXT:
+			args[0] = "next";
+			break;
+		case COUNTER_OP_SYNC:
+			args[0] = "sync";
+			break;
+		case COUNTER_OP_GET:
+		default:
+			args[0] = "get";
+			break;
+	}
+	arglens[0] = strlen(args[0]);
+	snprintf(bound, boundsize, INT64_FORMAT, arg);
+	args[1] = bound;
+	arglens[1] = strlen(bound);
+
+	RedisScriptCommand(cmd, &counter_script, 1, key, keylen, 2, args, arglens);
+}
+
+/*
+ * Turn the script's reply into a status and value; ERROR for a key that
+ * does not hold a usable counter.
+ */
+static CounterStatus
+InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
+			   int64 *value)
+{
+	switch (reply->type)
+	{
+		case REDIS_VALUE_NIL:
+			return COUNTER_ABSENT;
+		case REDIS_VALUE_INTEGER:
+			*value = (int64) reply->integer;
+			return COUNTER_OK;
+		case REDIS_VALUE_STRING:
+		case REDIS_VALUE_STATUS:
+			if (!ParseCounter(reply->str, reply->len, value))
+				elog(ERROR, "counter script returned a non-integer for key \"%s\"",
+					 pnstrdup(key, keylen));
+			return COUNTER_OK;
+		case REDIS_VALUE_ARRAY:
+			ReportBadCounter(reply, pnstrdup(key, keylen));
+			break;
+		case REDIS_VALUE_ERROR:
+			return COUNTER_REDIS_ERROR;
+	}
+	return COUNTER_REDIS_ERROR;
+}
+
+CounterStatus
+CounterStep(CounterOp op, const char *key, size_t keylen, int64 arg,
+			int64 *value, RedisOutcome *outcome)
+{
+	RedisCommand cmd;
+	RedisReply	reply;
+	char		bound[32];
+	CounterStatus status;
+
+	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg);
+	memset(&reply, 0, sizeof(reply));
+	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
+		return COUNTER_UNREACHABLE;
+	status = InterpretReply(&reply, key, keylen, value);
+	if (status == COUNTER_REDIS_ERROR && outcome->first_error[0] == '\0' &&
+		reply.str != NULL)
+		strlcpy(outcome->first_error, reply.str, sizeof(outcome->first_error));
+	return status;
+}
+
+/*
+ * The SQL functions' step: Redis failures are reported the way the rest of
+ * the cache API reports them (an ERROR, or a WARNING and NULL under
+ * cache_ext.ignore_errors).  Returns false for NULL.
+ */
+static bool
+CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
+{
+	RedisCommand cmd;
+	RedisReply	reply;
+	char		bound[32];
+	size_t		keylen;
+	const char *key = KeyWithPrefixText(keyarg, &keylen);
+
+	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg);
+	memset(&reply, 0, sizeof(reply));
+	if (!RedisPipelineOrError(1, &cmd, &reply))
+		return false;
+	switch (InterpretReply(&reply, key, keylen, value))
+	{
+		case COUNTER_OK:
+			return true;
+		case COUNTER_REDIS_ERROR:
+			ReportRedisErrorReply(&reply,
+								  psprintf("the counter step on key \"%s\"",
+										   pnstrdup(key, keylen)));
+			break;
+		default:
+			break;
+	}
+	return false;
+}
+
+static text *
+CounterKeyArg(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("counter key must not be null"),
+				 errhint("Pass the counter's key, such as 'invoice_seq:2024'.")));
+	return PG_GETARG_TEXT_PP(0);
+}
+
+static int64
+CounterInt8Arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("counter %s must not be null", name),
+				 errhint("Pass an integer; counter_next's floor is 0 when omitted.")));
+	return PG_GETARG_INT64(argno);
+}
+
+/*
+ * counter_next(key, floor) -> the counter after one atomic "raise to floor
+ * if missing or not above it, then increment": always > floor.
+ */
+Datum
+cache_ext_counter_next(PG_FUNCTION_ARGS)
+{
+	text	   *keyarg = CounterKeyArg(fcinfo);
+	int64		floor = CounterInt8Arg(fcinfo, 1, "floor");
+	int64		value = 0;
+
+	if (floor == PG_INT64_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("counter floor must be less than %lld",
+						(long long) PG_INT64_MAX),
+				 errdetail("The result of counter_next is always greater than its floor.")));
+
+	if (!CounterStepOrError(COUNTER_OP_NEXT, keyarg, floor, &value))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(value);
+}
+
+/*
+ * counter_sync(key, value) -> the counter after raising it to value when it
+ * was lower or missing.
+ */
+Datum
+cache_ext_counter_sync(PG_FUNCTION_ARGS)
+{
+	text	   *keyarg = CounterKeyArg(fcinfo);
+	int64		target = CounterInt8Arg(fcinfo, 1, "value");
+	int64		value = 0;
+
+	if (!CounterStepOrError(COUNTER_OP_SYNC, keyarg, target, &value))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(value);
+}
+
+/*
+ * counter_get(key) -> the counter, NULL when the key does not exist.
+ */
+Datum
+cache_ext_counter_get(PG_FUNCTION_ARGS)
+{
+	text	   *keyarg = CounterKeyArg(fcinfo);
+	int64		value = 0;
+
+	if (!CounterStepOrError(COUNTER_OP_GET, keyarg, 0, &value))
+		PG_RETURN_NULL();
+	PG_RETURN_INT64(value);
+}
+
 void
 CountersInit(void)
 {
+	RedisRegisterScript(&counter_script);
+	AssignNumberInit();
 }

@@ -139,7 +139,6 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
 extern void StatsRecordError(const char *message);
 extern void StatsReconnects(void);
 
-/* Scripts (also used by the SQL readers of other rooms, if they wish). */
-extern struct RedisScript cache_ext_bump_script;
+extern int	cache_ext_worker_batch_delay;	/* ms */
 
 #endif							/* CACHE_EXT_DELIVERY_H */

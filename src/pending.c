@@ -176,7 +176,7 @@ push_undo(PendingEntry *entry, int level, bool created)
  */
 static PendingEntry *
 pending_lookup(PendingKind kind, const char *key, size_t keylen,
-			   bool changes_value, bool *created)
+			   bool changes_value, bool *created, bool *undo_pushed)
 {
 	PendingKey	k;
 	PendingEntry *entry;
@@ -233,6 +233,7 @@ pending_lookup(PendingKind kind, const char *key, size_t keylen,
 	/* HASH_ENTER raises out-of-memory before changing the table. */
 	entry = (PendingEntry *) hash_search(pending_hash, &k, HASH_ENTER, &found);
 	*created = !found;
+	*undo_pushed = false;
 	if (!found)
 	{
 		char	   *copy;
@@ -262,6 +263,7 @@ pending_lookup(PendingKind kind, const char *key, size_t keylen,
 	{
 		push_undo(entry, level, false);
 		entry->level = level;
+		*undo_pushed = true;
 	}
 	return entry;
 }
@@ -269,42 +271,47 @@ pending_lookup(PendingKind kind, const char *key, size_t keylen,
 void
 PendingAddBump(const char *key, size_t keylen)
 {
-	bool		created;
+	bool		created,
+				undo;
 
-	(void) pending_lookup(PENDING_BUMP, key, keylen, false, &created);
+	(void) pending_lookup(PENDING_BUMP, key, keylen, false, &created, &undo);
 }
 
 void
 PendingAddDelete(const char *key, size_t keylen)
 {
-	bool		created;
+	bool		created,
+				undo;
 
-	(void) pending_lookup(PENDING_DELETE, key, keylen, false, &created);
+	(void) pending_lookup(PENDING_DELETE, key, keylen, false, &created, &undo);
 }
 
 void
 PendingAddDeletePattern(const char *pattern, size_t patternlen)
 {
-	bool		created;
+	bool		created,
+				undo;
 
 	(void) pending_lookup(PENDING_DELETE_PATTERN, pattern, patternlen, false,
-						  &created);
+						  &created, &undo);
 }
 
 void
 PendingAddBumpPattern(const char *pattern, size_t patternlen)
 {
-	bool		created;
+	bool		created,
+				undo;
 
 	(void) pending_lookup(PENDING_BUMP_PATTERN, pattern, patternlen, false,
-						  &created);
+						  &created, &undo);
 }
 
 void
 PendingAddSet(const char *key, size_t keylen, const char *value, size_t valuelen)
 {
 	PendingEntry *entry;
-	bool		created;
+	bool		created,
+				undo;
 	char	   *copy;
 
 	if (value == NULL)
@@ -323,8 +330,17 @@ PendingAddSet(const char *key, size_t keylen, const char *value, size_t valuelen
 	copy = MemoryContextAlloc(PendingContext, valuelen + 1);
 	memcpy(copy, value, valuelen);
 	copy[valuelen] = '\0';
-	entry = pending_lookup(PENDING_SET, key, keylen, true, &created);
-	/* The previous value stays referenced by an undo record if needed. */
+	entry = pending_lookup(PENDING_SET, key, keylen, true, &created, &undo);
+
+	/*
+	 * The value being replaced is kept when an undo record refers to it;
+	 * otherwise (set again at the same level: a bulk UPDATE setting the
+	 * same mirror for many rows) it is freed, so memory does not grow with
+	 * the number of rows.  No undo record can refer to the current value of
+	 * an entry: records hold values that were replaced.
+	 */
+	if (!created && !undo && entry->value != NULL)
+		pfree(entry->value);
 	entry->value = copy;
 	entry->vallen = (uint32) valuelen;
 }
@@ -333,7 +349,8 @@ void
 PendingAddRaise(const char *key, size_t keylen, int64 value)
 {
 	PendingEntry *entry;
-	bool		created;
+	bool		created,
+				undo;
 	PendingKey	k;
 	bool		found;
 
@@ -354,13 +371,17 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 		int			len = snprintf(buf, sizeof(buf), INT64_FORMAT, value);
 		char	   *copy = MemoryContextStrdup(PendingContext, buf);
 
-		entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created);
+		entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created, &undo);
 		if (created || value > entry->number)
 		{
+			if (!created && !undo && entry->value != NULL)
+				pfree(entry->value);
 			entry->value = copy;
 			entry->vallen = (uint32) len;
 			entry->number = value;
 		}
+		else
+			pfree(copy);
 	}
 }
 

@@ -31,6 +31,7 @@
 #include "storage/proc.h"
 #include "parser/parse_type.h"
 #include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
@@ -47,6 +48,7 @@
 #endif
 
 #define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
+#define VALUE_MEMO_MAX				65536
 #define USER_VERSION_PREFIX			"cache_user_version:"
 
 /* What a trigger function does with the keys it renders. */
@@ -65,17 +67,21 @@ typedef struct TriggerTemplate
 	const AttrNumber *columns;
 
 	/*
-	 * The last key this template added, and in which (sub)transaction: rows
-	 * of one user usually come in runs, and a repeated key then costs a
-	 * memcmp instead of a trip through the pending set.  The memo is valid
-	 * only while we are still in the subtransaction that added the key: an
-	 * add made in a subtransaction that rolled back is gone from the
-	 * pending set, and subtransaction ids are never reused within a
-	 * transaction.
+	 * Memos of what this template already added to the pending set, so that
+	 * the rows of one user cost a lookup instead of a render and a trip
+	 * through the pending set: the last key added, and, for a template of a
+	 * single integer column, the set of values already added (at most
+	 * VALUE_MEMO_MAX).  They are valid only while we are still in the
+	 * subtransaction that added the keys and the key prefix is unchanged: an
+	 * add made in a subtransaction that rolled back is gone from the pending
+	 * set, and subtransaction ids are never reused within a transaction.
 	 */
+	LocalTransactionId memo_lxid;
+	SubTransactionId memo_subxid;
+	const char *memo_prefix;
 	StringInfoData last_key;
-	LocalTransactionId last_lxid;
-	SubTransactionId last_subxid;
+	AttrNumber	value_attnum;	/* the integer column, or 0 */
+	HTAB	   *seen_values;	/* Datum -> (nothing), created on demand */
 } TriggerTemplate;
 
 /* fn_extra of a trigger: its parsed templates. */
@@ -152,7 +158,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	if (nargs == 0 && kind == KIND_DELETE)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trigger \"%s\" on table \"%s\" gives %s no key template",
+				 errmsg("trigger \"%s\" on table \"%s\" gives %s() no key template",
 						trigger->tgname, RelationGetRelationName(rel), funcname),
 				 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION %s('catalog:{id}').",
 						 funcname)));
@@ -190,7 +196,21 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 				oldcxt = MemoryContextSwitchTo(cxt);
 				initStringInfo(&tt->last_key);
 				MemoryContextSwitchTo(oldcxt);
-				tt->last_lxid = InvalidLocalTransactionId;
+				tt->memo_lxid = InvalidLocalTransactionId;
+				if (tt->ncolumns == 1 && !tt->is_pattern)
+				{
+					switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
+					{
+						case INT2OID:
+						case INT4OID:
+						case INT8OID:
+						case OIDOID:
+							tt->value_attnum = tt->columns[0];
+							break;
+						default:
+							break;
+					}
+				}
 			}
 		}
 		PG_CATCH();
@@ -205,15 +225,50 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	return cache;
 }
 
-/* Add one complete (prefixed) key to the pending set, memo permitting. */
+/* Forget the memos when they no longer describe the pending set. */
 static inline void
-AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+RefreshMemo(TriggerTemplate *tt)
 {
 	LocalTransactionId lxid = MyLocalTransactionId();
 	SubTransactionId subxid = GetCurrentSubTransactionId();
 
-	if (tt->last_lxid == lxid && tt->last_subxid == subxid &&
-		tt->last_key.len == keylen &&
+	if (likely(tt->memo_lxid == lxid && tt->memo_subxid == subxid &&
+			   tt->memo_prefix == cache_ext_key_prefix))
+		return;
+	tt->memo_lxid = lxid;
+	tt->memo_subxid = subxid;
+	tt->memo_prefix = cache_ext_key_prefix;
+	resetStringInfo(&tt->last_key);
+	if (tt->seen_values != NULL)
+	{
+		hash_destroy(tt->seen_values);
+		tt->seen_values = NULL;
+	}
+}
+
+/* Remember that the key of this integer value was added. */
+static void
+RememberValue(TriggerCache *cache, TriggerTemplate *tt, Datum value)
+{
+	if (tt->seen_values == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Datum);
+		ctl.entrysize = sizeof(Datum);
+		ctl.hcxt = cache->cxt;
+		tt->seen_values = hash_create("cache_ext trigger values", 1024, &ctl,
+									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	if (hash_get_num_entries(tt->seen_values) < VALUE_MEMO_MAX)
+		(void) hash_search(tt->seen_values, &value, HASH_ENTER, NULL);
+}
+
+/* Add one complete (prefixed) key to the pending set, memo permitting. */
+static inline void
+AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+{
+	if ((size_t) tt->last_key.len == keylen &&
 		memcmp(tt->last_key.data, key, keylen) == 0)
 		return;
 
@@ -226,8 +281,6 @@ AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyle
 
 	resetStringInfo(&tt->last_key);
 	appendBinaryStringInfo(&tt->last_key, key, keylen);
-	tt->last_lxid = lxid;
-	tt->last_subxid = subxid;
 }
 
 /* Render one template for one row and add the key; NULL columns skip it. */
@@ -239,6 +292,20 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 	char	   *key;
 	size_t		keylen;
 	bool		rendered;
+	Datum		value = (Datum) 0;
+
+	RefreshMemo(tt);
+	if (tt->value_attnum != 0)
+	{
+		bool		isnull;
+
+		value = heap_getattr(tuple, tt->value_attnum, tupdesc, &isnull);
+		if (isnull)
+			return;
+		if (tt->seen_values != NULL &&
+			hash_search(tt->seen_values, &value, HASH_FIND, NULL) != NULL)
+			return;
+	}
 
 	resetStringInfo(buf);
 	if (tt->is_pattern)
@@ -254,6 +321,9 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 		key = KeyWithPrefix(buf->data, buf->len, &keylen);
 	AddKey(tt, kind, key, keylen);
 	pfree(key);
+
+	if (tt->value_attnum != 0)
+		RememberValue(cache, tt, value);
 }
 
 /* Do two versions of a row agree on every column a template uses? */
@@ -341,11 +411,15 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 		tuplestore_rescan(newtable);
 	}
 
-	/* detoasted values and prefixed keys are freed every few rows */
+	/*
+	 * Detoasted values and prefixed keys are freed every few rows.  Only the
+	 * rendering runs in that context: a tuplestore read back from disk
+	 * pallocs the tuple it hands to the slot in the current context, and the
+	 * slot frees it when the next one is stored.
+	 */
 	rowcxt = AllocSetContextCreate(CurrentMemoryContext,
 								   "cache_ext transition rows",
 								   ALLOCSET_DEFAULT_SIZES);
-	oldcxt = MemoryContextSwitchTo(rowcxt);
 
 	more_old = oldtable != NULL &&
 		tuplestore_gettupleslot(oldtable, true, false, oldslot);
@@ -355,10 +429,12 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 	{
 		CHECK_FOR_INTERRUPTS();
 
+		oldcxt = MemoryContextSwitchTo(rowcxt);
 		AddRowEventKeys(cache, kind,
 						more_old ? SlotHeapTupleNoCopy(oldslot) : NULL,
 						more_new ? SlotHeapTupleNoCopy(newslot) : NULL,
 						tupdesc);
+		MemoryContextSwitchTo(oldcxt);
 
 		if (more_old)
 			more_old = tuplestore_gettupleslot(oldtable, true, false, oldslot);
@@ -369,7 +445,6 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 			MemoryContextReset(rowcxt);
 	}
 
-	MemoryContextSwitchTo(oldcxt);
 	MemoryContextDelete(rowcxt);
 	if (oldslot)
 		ExecDropSingleTupleTableSlot(oldslot);
@@ -434,7 +509,7 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 	if (!TRIGGER_FIRED_AFTER(event))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on table \"%s\" must be an AFTER trigger to use %s()",
+				 errmsg("trigger \"%s\" on relation \"%s\" must be an AFTER trigger to use %s()",
 						trigdata->tg_trigger->tgname,
 						RelationGetRelationName(trigdata->tg_relation), funcname),
 				 errdetail("A BEFORE or INSTEAD OF trigger sees rows that may still change or not be written."),
@@ -524,7 +599,7 @@ RejectNullArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s of %s() must not be NULL", argname, funcname),
-				 errhint("Skip the call when there is nothing to invalidate.")));
+				 errhint("Skip the call when there is no key, for example with coalesce or a WHERE clause.")));
 }
 
 /* 'cache_user_version:<id>' with the key prefix, palloc'd. */
@@ -760,17 +835,14 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 /* Add (kind, pattern) to the result unless it is there already. */
 static void
 EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
-			const char *pattern, size_t patternlen)
+			const char *pattern)
 {
-	char	   *prefixed;
-	size_t		len;
 	char	   *entry;
 	ListCell   *lc;
 	Datum		values[2];
 	bool		nulls[2] = {false, false};
 
-	prefixed = PatternWithPrefix(pattern, patternlen, &len);
-	entry = psprintf("%s %s", kind, prefixed);
+	entry = psprintf("%s %s", kind, pattern);
 	foreach(lc, *seen)
 	{
 		if (strcmp((char *) lfirst(lc), entry) == 0)
@@ -779,17 +851,21 @@ EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
 	*seen = lappend(*seen, entry);
 
 	values[0] = CStringGetTextDatum(kind);
-	values[1] = PointerGetDatum(cstring_to_text_with_len(prefixed, len));
+	values[1] = CStringGetTextDatum(pattern);
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
 /*
  * cache_ext.namespace_patterns() → (kind, pattern): every SCAN pattern the
- * fallback invalidation must reach in this database, key prefix applied
- * (escaped by PatternWithPrefix): 'bump' patterns for the version keys of
- * bump_version and invalidate_on_truncate triggers, 'delete' patterns for
- * the keys of invalidate_keys triggers, always 'cache_user_version:*', and
- * the rows of cache_ext.extra_namespaces.
+ * fallback invalidation must reach in this database: 'bump' patterns for
+ * the version keys of bump_version and invalidate_on_truncate triggers,
+ * 'delete' patterns for the keys of invalidate_keys triggers, always
+ * 'cache_user_version:*', and the rows of cache_ext.extra_namespaces.
+ *
+ * The patterns are WITHOUT cache_ext.key_prefix: the caller (the fallback
+ * invalidation in delivery.c) applies it with PatternWithPrefix, in the
+ * session that runs the fallback.  Literal glob characters of templates are
+ * escaped; rows of extra_namespaces are returned as written.
  */
 Datum
 cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
@@ -802,7 +878,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	EmitPattern(rsinfo, &seen, "bump", default_pattern, strlen(default_pattern));
+	EmitPattern(rsinfo, &seen, "bump", default_pattern);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -843,8 +919,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 			pattern = (is_delete && TemplateIsPattern(arg))
 				? KeyPatternTemplateToPattern(arg)
 				: KeyTemplateToPattern(arg);
-			EmitPattern(rsinfo, &seen, is_delete ? "delete" : "bump",
-						pattern, strlen(pattern));
+			EmitPattern(rsinfo, &seen, is_delete ? "delete" : "bump", pattern);
 		}
 		/* bump_version() without arguments uses the default: emitted above */
 	}
@@ -861,7 +936,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 
 		if (kind == NULL || pattern == NULL || pattern[0] == '\0')
 			continue;
-		EmitPattern(rsinfo, &seen, kind, pattern, strlen(pattern));
+		EmitPattern(rsinfo, &seen, kind, pattern);
 	}
 
 	SPI_finish();

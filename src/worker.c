@@ -8,8 +8,11 @@
  *	  delivers the effects of committed prepared transactions, and warns when
  *	  Redis's eviction policy can evict version keys.
  *
- *	  It connects to cache_ext.database for its SQL work (fallback,
- *	  prepared transactions); draining the queue needs no database.
+ *	  Draining the queue needs no database, so the worker has none: the SQL
+ *	  work (fallback invalidation, prepared transactions) is done by a
+ *	  short-lived helper worker connected to cache_ext.database, started
+ *	  when a fallback is owed and every 30 s for the prepared sweep.  A
+ *	  missing database thus never stops the queue from draining.
  *
  *-------------------------------------------------------------------------
  */
@@ -34,12 +37,17 @@
 #include "settings.h"
 
 PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
+PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 
 /* Batch buffer: larger than the largest record. */
 #define WORKER_BATCH_BYTES	(2 * 1024 * 1024)
 #define WORKER_BATCH_RECORDS 10000
-#define PREPARED_POLL_MS	5000
+#define IDLE_WAKEUP_MS		5000
+#define SQL_SWEEP_MS		30000	/* prepared-effects sweep */
+#define SERVER_CHECK_MS		5000	/* Redis run_id check */
+#define MAX_SQL_BACKOFF_MS	60000
 #define MAX_BACKOFF_MS		10000
+#define WORKER_LINGER_BELOW	256	/* effects: enough for a good pipeline */
 
 static uint64 policy_checked_at_connect = 0;
 
@@ -263,15 +271,63 @@ drain_queue(char *buf, MemoryContext batchcxt)
 	}
 }
 
+/*
+ * The SQL helper: a short-lived dynamic background worker connected to
+ * cache_ext.database that runs the fallback invalidation when one is owed
+ * and delivers committed rows of cache_ext.prepared_effects, then exits.
+ * Kept out of the main worker so that a missing or misnamed database never
+ * stops the queue from draining: the helper fails (loudly), the main
+ * worker carries on and tries again later.
+ */
+void
+cache_ext_sql_worker_main(Datum main_arg)
+{
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(cache_ext_database, NULL, 0);
+
+	if (FallbackNeeded())
+	{
+		uint64		mark = FallbackMark();
+		char		reason[256];
+
+		FallbackReason(reason, sizeof(reason));
+		if (run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation"))
+			FallbackDone(mark);
+	}
+	(void) run_in_transaction(do_prepared, NULL, "cache_ext prepared effects");
+	proc_exit(0);
+}
+
+static bool
+launch_sql_worker(BackgroundWorkerHandle **handle)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "cache_ext");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "cache_ext_sql_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "cache_ext fallback and prepared effects");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "cache_ext sql");
+	worker.bgw_notify_pid = MyProcPid;	/* its exit sets our latch */
+	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
 void
 cache_ext_worker_main(Datum main_arg)
 {
 	char	   *buf;
 	MemoryContext batchcxt;
 	TimestampTz next_attempt = 0;
-	TimestampTz next_prepared = 0;
+	TimestampTz next_sql = 0;
+	TimestampTz next_server_check = 0;
 	int			backoff_ms = 0;
-	char	   *database;
+	int			sql_backoff_ms = 0;
+	BackgroundWorkerHandle *sql_worker = NULL;
+	bool		sql_for_fallback = false;
 
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
@@ -281,8 +337,12 @@ cache_ext_worker_main(Datum main_arg)
 		ereport(ERROR,
 				(errmsg("cache_ext background worker started without shared memory")));
 
-	database = pstrdup(cache_ext_database);
-	BackgroundWorkerInitializeConnection(database, NULL, 0);
+	/*
+	 * No database (shared catalogs only, like the autovacuum launcher): the
+	 * worker still appears in pg_stat_activity and answers
+	 * pg_terminate_backend().
+	 */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
 	WorkerAttach();
 	before_shmem_exit(worker_exit, (Datum) 0);
@@ -292,63 +352,88 @@ cache_ext_worker_main(Datum main_arg)
 									 ALLOCSET_DEFAULT_SIZES);
 
 	ereport(LOG,
-			(errmsg("cache_ext delivery worker started (database \"%s\", %llu effect(s) queued)",
-					database, (unsigned long long) QueueDepth())));
+			(errmsg("cache_ext delivery worker started (%llu effect(s) queued, SQL work in database \"%s\")",
+					(unsigned long long) QueueDepth(), cache_ext_database)));
 
 	for (;;)
 	{
 		TimestampTz now;
-		long		timeout_ms = PREPARED_POLL_MS;
+		long		timeout_ms = IDLE_WAKEUP_MS;
 		bool		ok = true;
 		bool		more = false;
-		bool		poll_server = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
-			if (strcmp(database, cache_ext_database) != 0)
+		}
+
+		/* The SQL helper finished: did the fallback it was started for? */
+		if (sql_worker != NULL)
+		{
+			pid_t		pid;
+
+			if (GetBackgroundWorkerPid(sql_worker, &pid) == BGWH_STOPPED)
 			{
-				ereport(LOG,
-						(errmsg("cache_ext delivery worker restarting to connect to database \"%s\"",
-								cache_ext_database)));
-				proc_exit(1);
+				pfree(sql_worker);
+				sql_worker = NULL;
+				if (sql_for_fallback && FallbackNeeded())
+				{
+					sql_backoff_ms = sql_backoff_ms == 0 ? 1000 :
+						Min(sql_backoff_ms * 2, MAX_SQL_BACKOFF_MS);
+					next_sql = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   sql_backoff_ms);
+					ereport(LOG,
+							(errmsg("cache_ext: the fallback invalidation did not complete; retrying in %d ms",
+									sql_backoff_ms),
+							 errhint("Check the log above, and that cache_ext.database (\"%s\") exists and has the extension.",
+									 cache_ext_database)));
+				}
+				else if (sql_for_fallback)
+					sql_backoff_ms = 0;
 			}
 		}
 
 		now = GetCurrentTimestamp();
 		if (now >= next_attempt)
 		{
-			if (FallbackNeeded())
+			/*
+			 * Let a trickle of effects become a batch: producers only wake
+			 * us when the queue was empty, so while we wait the commits of
+			 * other sessions just append.
+			 */
+			if (cache_ext_worker_batch_delay > 0 &&
+				QueueDepth() > 0 && QueueDepth() < WORKER_LINGER_BELOW)
 			{
-				uint64		mark = FallbackMark();
-				char		reason[256];
+				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+								 cache_ext_worker_batch_delay, PG_WAIT_EXTENSION);
+				ResetLatch(MyLatch);
+				CHECK_FOR_INTERRUPTS();
+			}
+			ok = drain_queue(buf, batchcxt);
+			more = ok && QueueDepth() > 0;
 
-				FallbackReason(reason, sizeof(reason));
-				ok = run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation");
-				if (ok)
-					FallbackDone(mark);
-			}
-			if (ok)
-			{
-				ok = drain_queue(buf, batchcxt);
-				more = ok && QueueDepth() > 0;
-			}
-			if (ok && now >= next_prepared)
-			{
-				(void) run_in_transaction(do_prepared, NULL, "cache_ext prepared effects");
-				next_prepared = TimestampTzPlusMilliseconds(now, PREPARED_POLL_MS);
-				poll_server = true;
-			}
-			if (ok)
+			if (ok && now >= next_server_check)
 			{
 				MemoryContext old = MemoryContextSwitchTo(batchcxt);
 
-				check_redis_server(poll_server);
-				poll_server = false;
+				check_redis_server(true);
 				MemoryContextSwitchTo(old);
 				MemoryContextReset(batchcxt);
+				next_server_check = TimestampTzPlusMilliseconds(now, SERVER_CHECK_MS);
+			}
+			else if (ok)
+			{
+				MemoryContext old = MemoryContextSwitchTo(batchcxt);
+
+				check_redis_server(false);
+				MemoryContextSwitchTo(old);
+				MemoryContextReset(batchcxt);
+			}
+
+			if (ok)
+			{
 				backoff_ms = 0;
 				next_attempt = 0;
 			}
@@ -360,6 +445,27 @@ cache_ext_worker_main(Datum main_arg)
 				next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
 			}
 			StatsReconnects();
+		}
+
+		/*
+		 * SQL work: the fallback as soon as it is owed and Redis answers,
+		 * the prepared-transactions sweep every SQL_SWEEP_MS (COMMIT
+		 * PREPARED delivers by itself; the sweep is a safety net).
+		 */
+		now = GetCurrentTimestamp();
+		if (sql_worker == NULL && ok && next_attempt == 0 &&
+			((FallbackNeeded() && now >= next_sql) ||
+			 now >= TimestampTzPlusMilliseconds(next_sql, SQL_SWEEP_MS)))
+		{
+			sql_for_fallback = FallbackNeeded();
+			if (!launch_sql_worker(&sql_worker))
+			{
+				sql_worker = NULL;
+				ereport(LOG,
+						(errmsg("cache_ext: could not start the SQL helper worker"),
+						 errhint("Raise max_worker_processes.")));
+			}
+			next_sql = now;
 		}
 
 		if (more)

@@ -28,7 +28,7 @@ fi
 source "$SANDBOX_LIB"
 
 # scenario_setup always runs first; these follow (all, or those named).
-SCENARIOS=(cache counters locks cursors)
+SCENARIOS=(cache counters locks cursors invalidation invoices profiles)
 steps_failed=0
 
 indent() { sed 's/^/        /'; }
@@ -132,6 +132,54 @@ scenario_cursors() {
 	title "Cursors: remember how far a job got"
 	sql "SELECT cache_ext.cursor_bump('calendar_reminders', '{\"id\":1}');" || true
 	show calendar_reminders
+}
+
+scenario_invalidation() {
+	title "Invalidation: a write bumps the user's namespace version after commit"
+	sql "CREATE TABLE notes (id int PRIMARY KEY, user_id bigint, body text);" || true
+	sql "CREATE TRIGGER notes_cache AFTER INSERT OR UPDATE OR DELETE ON notes FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{user_id}');" || true
+	sql "INSERT INTO notes VALUES (1, 7, 'hello');" || true
+	note "a missing version key is created from the Redis clock, never from 1:"
+	show cache_user_version:7
+	sql "UPDATE notes SET body = 'hello again' WHERE id = 1;" || true
+	show cache_user_version:7
+	note "a rolled-back write sends nothing:"
+	sql "BEGIN; UPDATE notes SET body = 'never' WHERE id = 1; ROLLBACK;" || true
+	show cache_user_version:7
+	note "a row moved to another user bumps both users:"
+	sql "UPDATE notes SET user_id = 8 WHERE id = 1;" || true
+	show cache_user_version:7
+	show cache_user_version:8
+	note "a bulk write sends one bump per distinct user, in one pipeline:"
+	sql "INSERT INTO notes SELECT g, 100 + g % 5, 'bulk' FROM generate_series(2, 5001) g;" || true
+	sql "SELECT effects_committed, effects_sent, queue_depth FROM cache_ext.stats;" || true
+	sql "SELECT cache_ext.user_version(101) IS NOT NULL AS bumped;" || true
+}
+
+scenario_invoices() {
+	title "Invoice numbers: allocated from a Redis counter, never duplicated"
+	sql "CREATE TABLE invoices (id serial PRIMARY KEY, year int NOT NULL, invoice_no bigint);" || true
+	sql "CREATE UNIQUE INDEX ON invoices (year, invoice_no);" || true
+	sql "CREATE TRIGGER invoices_number BEFORE INSERT OR UPDATE ON invoices FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('invoice_no', 'invoice_seq:{year}');" || true
+	sql "INSERT INTO invoices (year) VALUES (2026), (2026) RETURNING year, invoice_no;" || true
+	show invoice_seq:2026
+	note "Redis loses the counter; the next number still follows the table's maximum:"
+	rcmd DEL invoice_seq:2026
+	sql "INSERT INTO invoices (year) VALUES (2026) RETURNING year, invoice_no;" || true
+	show invoice_seq:2026
+}
+
+scenario_profiles() {
+	title "cache_enabled per user: visible to SQL, mirrored to Redis"
+	sql "CREATE TABLE core_userprofile (user_id bigint PRIMARY KEY);" || true
+	sql "INSERT INTO core_userprofile VALUES (7), (8);" || true
+	sql "SELECT cache_ext.register_profile_table('core_userprofile');" || true
+	sql "SELECT cache_ext.set_cache_enabled(7, false);" || true
+	show cache_user_enabled:7
+	show cache_user_version:7
+	sql "SELECT cache_ext.cache_enabled(7), cache_ext.cache_enabled(8);" || true
+	note "the middleware reads flag and version in one round trip:"
+	rcmd MGET cache_user_enabled:7 cache_user_version:7
 }
 
 # ------------------------------------------------------------------- main

@@ -120,6 +120,22 @@ END \$\$" 2>&1 || true)
 wait "$wpid" || true
 assert_contains ", 0 violations, last 300" "$race" "race: a reader never sees Redis ahead of the committed row ($race)"
 
+# ------------------------- a long pattern continues in the worker
+# 200,000 matching keys take ~200 SCAN steps: more than the 50 ms
+# command_timeout allows inline, so COMMIT returns and the worker finishes.
+sb_redis debug populate 200000 dlv:pop >/dev/null
+sb_pg_set "cache_ext.command_timeout = '50ms'"
+q "SELECT cache_ext.reset_stats()" >/dev/null
+t0=$(now_ms)
+q "SELECT eff('delete_pattern', 'dlv:pop:*')" >/dev/null
+elapsed=$(($(now_ms) - t0))
+((elapsed < 2000)) && ok "long pattern: COMMIT returned in ${elapsed} ms" || fail "long pattern: COMMIT took ${elapsed} ms"
+poll_eq 0 60 "SELECT cache_ext.command('EXISTS', 'dlv:pop:0', 'dlv:pop:77777', 'dlv:pop:199999')" >/dev/null &&
+	ok "long pattern: the worker finished it" || fail "long pattern: the worker finished it"
+assert_eq "t|t" "$(q "SELECT effects_retry_queued >= 1, pattern_steps >= 150 FROM cache_ext.stats")" \
+	"long pattern: handed over once, ran in SCAN steps"
+sb_pg_set "cache_ext.command_timeout = '1000ms'"
+
 # ------------------------------------------------------------ CLIENT PAUSE
 sb_redis set dlv:f:pause 20 >/dev/null
 sb_redis client pause 2500 write >/dev/null
@@ -248,5 +264,36 @@ poll_eq t 60 "SELECT fallbacks >= 1 AND NOT fallback_pending FROM cache_ext.stat
 	ok "crash restart: fallback performed" || fail "crash restart: fallback performed"
 check_planted && ok "crash restart: every namespace pattern invalidated" || fail "crash restart: every namespace pattern invalidated"
 assert_eq 2 "$(q "SELECT count(*) FROM dlv_hook_calls")" "crash restart: fallback hook called"
+
+# ------------------------------------- a worker that dies loses nothing
+sb_redis set dlv:f:wkill 50 >/dev/null
+sb_redis_stop
+q "SELECT eff('bump', 'dlv:f:wkill')" >/dev/null 2>&1 || true
+wpid0=$(q "SELECT worker_pid FROM cache_ext.stats")
+q "SELECT pg_terminate_backend($wpid0)" >/dev/null
+sb_redis_cont
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:wkill')::bigint >= 51 AND worker_pid <> $wpid0 FROM cache_ext.stats" >/dev/null &&
+	ok "worker killed with a queued bump: its successor delivered it" ||
+	fail "worker killed with a queued bump: its successor delivered it ($(q "SELECT cache_ext.get('dlv:f:wkill'), worker_pid, queue_depth FROM cache_ext.stats"); was $wpid0)"
+
+# ------------------------------ a wrong cache_ext.database does not block
+sb_pg_set "cache_ext.database = 'no_such_db'"
+sb_redis set dlv:f:nodb 40 >/dev/null
+sb_redis_stop
+q "SELECT eff('bump', 'dlv:f:nodb')" >/dev/null 2>&1 || true
+sb_redis_cont
+poll_eq t 30 "SELECT cache_ext.get('dlv:f:nodb')::bigint >= 41" >/dev/null &&
+	ok "missing cache_ext.database: the queue still drains" ||
+	fail "missing cache_ext.database: the queue still drains"
+fb0=$(q "SELECT fallbacks FROM cache_ext.stats")
+sb_redis_kill
+sb_redis_start # a new run_id: a fallback is owed
+poll_log "the fallback invalidation did not complete" 30 &&
+	ok "missing cache_ext.database: the failed fallback is logged and retried" ||
+	fail "missing cache_ext.database: the failed fallback is logged and retried"
+sb_pg_set "cache_ext.database = 'postgres'"
+poll_eq t 90 "SELECT fallbacks > $fb0 AND NOT fallback_pending FROM cache_ext.stats" >/dev/null &&
+	ok "cache_ext.database fixed: the owed fallback is performed" ||
+	fail "cache_ext.database fixed: the owed fallback is performed ($(q "SELECT fallbacks, fallback_pending, fallback_reason FROM cache_ext.stats"))"
 
 finish

@@ -7,8 +7,11 @@
 # transactions (20,000 distinct keys), savepoint-heavy transactions and
 # rolled-back ones, and compares the backend's memory-context total
 # (pg_backend_memory_contexts) and its private RSS after a warm-up and at
-# the end.  Growth must stay under 256 kB (what hundreds of thousands of
-# leaked bytes per million transactions would exceed many times over).
+# the end.  The memory contexts must grow by less than 256 kB (a leak of a
+# few bytes per transaction would exceed it); private dirty memory, which
+# also moves with malloc's own caching and copy-on-write of the
+# postmaster's pages, by less than 16 MB (a leak of 80 bytes per
+# transaction would exceed it).
 set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_delivery_memory
@@ -62,8 +65,8 @@ pending=$(sed -n 's/^pending|\([0-9]*\)$/\1/p' <<<"$out")
 	fail "pending-set context after the run: '${pending}'"
 anon0=$(awk '/^Private_Dirty/ {print $2}' "$SANDBOX_DIR/rss0")
 anon1=$(awk '/^Private_Dirty/ {print $2}' "$SANDBOX_DIR/rss1")
-if [[ -n $anon0 && -n $anon1 ]] && ((anon1 - anon0 < 2048)); then
-	ok "private dirty memory grew by $((anon1 - anon0)) kB (< 2 MB)"
+if [[ -n $anon0 && -n $anon1 ]] && ((anon1 - anon0 < 16384)); then
+	ok "private dirty memory grew by $((anon1 - anon0)) kB (< 16 MB)"
 else
 	fail "private dirty memory: ${anon0:-?} kB -> ${anon1:-?} kB"
 fi

@@ -13,6 +13,7 @@ CREATE TABLE cache_ext.prepared_effects (
 COMMENT ON TABLE cache_ext.prepared_effects IS
   'Cache effects of transactions prepared with PREPARE TRANSACTION: a row commits or rolls back with its transaction; committed rows are delivered (and deleted) by COMMIT PREPARED, the background worker or cache_ext.deliver_prepared()';
 COMMENT ON COLUMN cache_ext.prepared_effects.id IS 'Row identifier';
+COMMENT ON SEQUENCE cache_ext.prepared_effects_id_seq IS 'Identifiers of cache_ext.prepared_effects rows';
 COMMENT ON COLUMN cache_ext.prepared_effects.prepared_at IS 'When the transaction was prepared';
 COMMENT ON COLUMN cache_ext.prepared_effects.neffects IS 'Number of effects in the row';
 COMMENT ON COLUMN cache_ext.prepared_effects.effects IS 'The serialized effects (internal format of cache_ext)';

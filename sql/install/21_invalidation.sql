@@ -16,7 +16,7 @@ AS 'MODULE_PATHNAME', 'cache_ext_bump_version'
 LANGUAGE C;
 
 COMMENT ON FUNCTION cache_ext.bump_version() IS
-'Trigger: after commit, bump (INCR) the version key of every namespace a changed row belongs to. '
+'Trigger: after commit, bump (move forward) the version key of every namespace a changed row belongs to. '
 'Arguments: key templates such as ''cache_workspace_version:{workspace_id}'', default '
 '''cache_user_version:{user_id}''. AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW (NEW on insert, '
 'OLD on delete, both on update; a NULL column skips the key), or FOR EACH STATEMENT with transition '
@@ -51,7 +51,7 @@ AS 'MODULE_PATHNAME', 'cache_ext_bump'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION cache_ext.bump(text) IS
-'Bump (INCR) the version key cache_ext.key_prefix || key after the current transaction commits; '
+'Bump (move forward) the version key cache_ext.key_prefix || key after the current transaction commits; '
 'nothing happens if it aborts or the savepoint rolls back.';
 
 CREATE FUNCTION cache_ext.bump_user(user_id bigint)
@@ -117,9 +117,9 @@ COMMENT ON TABLE cache_ext.extra_namespaces IS
 'key prefix, such as ''cache_catalog_version:*''. kind bump: every matching version key is bumped; '
 'kind delete: every matching key is deleted.';
 COMMENT ON COLUMN cache_ext.extra_namespaces.kind IS
-'''bump'' (version keys: INCR every match) or ''delete'' (UNLINK every match).';
+'''bump'' (version keys: bump every match) or ''delete'' (UNLINK every match).';
 COMMENT ON COLUMN cache_ext.extra_namespaces.pattern IS
-'Redis glob pattern, without cache_ext.key_prefix (applied, escaped, by namespace_patterns()).';
+'Redis glob pattern, without cache_ext.key_prefix (the fallback invalidation applies it, escaped).';
 
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.extra_namespaces', '');
 
@@ -129,11 +129,11 @@ AS 'MODULE_PATHNAME', 'cache_ext_namespace_patterns'
 LANGUAGE C STABLE PARALLEL UNSAFE;
 
 COMMENT ON FUNCTION cache_ext.namespace_patterns() IS
-'Every Redis SCAN pattern the fallback invalidation must reach in this database, WITH the current '
-'cache_ext.key_prefix already applied (escaped): kind ''bump'' for the version keys of bump_version '
-'and invalidate_on_truncate triggers (placeholders become *) plus ''cache_user_version:*'' always, '
-'kind ''delete'' for the keys of invalidate_keys triggers, and the rows of cache_ext.extra_namespaces. '
-'Deduplicated.';
+'Every Redis SCAN pattern the fallback invalidation must reach in this database, WITHOUT '
+'cache_ext.key_prefix (the fallback applies it, escaped, with the prefix of the session running it): '
+'kind ''bump'' for the version keys of bump_version and invalidate_on_truncate triggers (placeholders '
+'become *, literal glob characters escaped) plus ''cache_user_version:*'' always, kind ''delete'' for '
+'the keys of invalidate_keys triggers, and the rows of cache_ext.extra_namespaces. Deduplicated.';
 
 -- Privileges: nothing for PUBLIC; grant what each role needs. -----------------------
 

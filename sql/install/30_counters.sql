@@ -1,0 +1,67 @@
+-- 30_counters.sql: counters that never hand out the same number twice.
+--
+-- counter_next / counter_sync / counter_get are one atomic Lua step each in
+-- Redis; assign_number is the BEFORE INSERT OR UPDATE row trigger that
+-- numbers rows (invoices) from them, with the table itself as the floor so
+-- that a Redis that lost or rolled back a counter can never make a number
+-- come around again.  gapless_counters holds the counters of the 'gapless'
+-- mode, allocated under a PostgreSQL row lock.
+
+CREATE FUNCTION cache_ext.counter_next(key text, floor bigint DEFAULT 0)
+RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'cache_ext_counter_next';
+
+COMMENT ON FUNCTION cache_ext.counter_next(text, bigint) IS
+'Next value of the Redis counter key (cache_ext.key_prefix applies), in one atomic step: a counter that is missing or not above floor is first raised to floor, then incremented, so the result is always greater than floor.';
+
+CREATE FUNCTION cache_ext.counter_sync(key text, value bigint)
+RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'cache_ext_counter_sync';
+
+COMMENT ON FUNCTION cache_ext.counter_sync(text, bigint) IS
+'Atomically raise the Redis counter key to value when it is lower (or missing); returns the counter afterwards.  Never lowers a counter.';
+
+CREATE FUNCTION cache_ext.counter_get(key text)
+RETURNS bigint
+LANGUAGE c VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'cache_ext_counter_get';
+
+COMMENT ON FUNCTION cache_ext.counter_get(text) IS
+'Current value of the Redis counter key, or NULL when the key does not exist.';
+
+CREATE FUNCTION cache_ext.assign_number()
+RETURNS trigger
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'cache_ext_assign_number';
+
+COMMENT ON FUNCTION cache_ext.assign_number() IS
+'BEFORE INSERT OR UPDATE row trigger, arguments (column, key template [, mode]): fills a NULL number column from a counter named by the template (mode ''cache'', the default: the Redis counter, never below the largest number already in the table for the same template columns; mode ''gapless'': cache_ext.gapless_counters under a row lock) and syncs the counter to explicit numbers after commit.  Needs a unique index over the template columns and the number column.';
+
+CREATE TABLE cache_ext.gapless_counters (
+	key		text PRIMARY KEY,
+	value	bigint NOT NULL
+);
+
+COMMENT ON TABLE cache_ext.gapless_counters IS
+'Counters of assign_number''s gapless mode, one row per rendered key template (without cache_ext.key_prefix).  Numbers are taken under this row''s lock, so they commit or roll back with the row that uses them.  Changed only by the trigger, which runs its queries as this table''s owner.';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.key IS
+'The rendered key template, e.g. invoice_seq:2024 (the Redis key without cache_ext.key_prefix).';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.value IS
+'The last number handed out (or synced from an explicit number) for this key.';
+
+-- Counter state is data, not configuration: pg_dump must keep it.
+SELECT pg_catalog.pg_extension_config_dump('cache_ext.gapless_counters', '');
+
+REVOKE ALL ON cache_ext.gapless_counters FROM PUBLIC;
+
+-- Nothing for PUBLIC (see 00_schema.sql).  A role creating assign_number
+-- triggers needs EXECUTE on it; the trigger itself then runs for whoever
+-- inserts, with no further grant.
+REVOKE ALL ON FUNCTION cache_ext.counter_next(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.counter_sync(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.counter_get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.assign_number() FROM PUBLIC;

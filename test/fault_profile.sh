@@ -101,6 +101,8 @@ assert_eq "0" "$(sb_redis GET cache_user_enabled:7)" "resync_profiles mirrors th
 
 # 4. pg_dump / restore: the registration and the triggers come back, and
 #    writes in the restored database mirror again.
+q "CREATE FUNCTION public.app_hook() RETURNS void LANGUAGE sql AS 'SELECT'" >/dev/null
+q "INSERT INTO cache_ext.fallback_hooks VALUES ('public.app_hook()')" >/dev/null
 dump=$SANDBOX_DIR/fault_profile.sql
 "$PG_BINDIR/pg_dump" -d "$db" -f "$dump"
 sb_psql -d postgres -c "CREATE DATABASE ${db}_restored" >/dev/null
@@ -116,8 +118,9 @@ assert_eq "core_userprofile|user_id|cache_enabled" \
 assert_eq "2" "$(r "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'core_userprofile'::regclass")" \
 	"both triggers are restored"
 assert_eq "f" "$(r "SELECT cache_ext.cache_enabled(7)")" "the flag is restored"
-assert_eq "cache_ext.resync_profiles()" "$(r "SELECT hook FROM cache_ext.fallback_hooks")" \
-	"the fallback hook is there once, from CREATE EXTENSION"
+assert_eq "app_hook()|cache_ext.resync_profiles()" \
+	"$(r "SELECT string_agg(hook::text, '|' ORDER BY hook::text) FROM cache_ext.fallback_hooks")" \
+	"the extension's hook comes back once (from CREATE EXTENSION), the application's from the dump"
 r "SELECT cache_ext.set_cache_enabled(8, false)" >/dev/null
 assert_eq "0" "$(wait_key cache_user_enabled:8 0)" "a flip in the restored database reaches Redis"
 

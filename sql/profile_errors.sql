@@ -88,6 +88,7 @@ SELECT profile FROM cache_ext.profile_tables;
 -- Bad batch sizes.
 SELECT pg_temp.try($$CALL cache_ext.mirror_profiles(0)$$);
 SELECT pg_temp.try($$CALL cache_ext.mirror_profiles(-5)$$);
+SELECT pg_temp.try($$CALL cache_ext.mirror_profiles(100001)$$);
 
 -- Only the owner of the table may register it (the function is also
 -- revoked from PUBLIC).

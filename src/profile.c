@@ -65,6 +65,7 @@
 #define PROFILE_PROGRESS_EVERY	10000
 
 #define PROFILE_DEFAULT_BATCH	1000
+#define PROFILE_MAX_BATCH		100000
 
 #if PG_VERSION_NUM >= 160000
 #define ProfileOwnerCheck(relid) \
@@ -1073,10 +1074,13 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	bool		first = true;
 	StringInfoData sql;
 
-	if (batch_size < 1)
+	if (batch_size < 1 || batch_size > PROFILE_MAX_BATCH)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("batch_size must be at least 1, not %d", batch_size)));
+				 errmsg("batch_size must be between 1 and %d, not %d",
+						PROFILE_MAX_BATCH, batch_size),
+				 errdetail("One batch is one Redis pipeline, built in memory, and one round of row locks."),
+				 errhint("Batches of 1000 to 10000 profiles are efficient.")));
 
 	SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
 

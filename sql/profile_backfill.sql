@@ -58,7 +58,7 @@ DROP TABLE empty_profiles;
 
 -- The fallback resync hook: registered with the delivery room, quiet,
 -- same result.
-SELECT hook FROM cache_ext.fallback_hooks WHERE hook = 'cache_ext.resync_profiles()'::regprocedure;
+SELECT hook FROM cache_ext.fallback_hooks WHERE hook = 'cache_ext.resync_profiles()';
 SELECT cache_ext.resync_profiles();
 SELECT cache_ext.register_profile_table('core_userprofile');
 SELECT cache_ext.command('FLUSHDB');

@@ -1779,17 +1779,29 @@ RunFallbackInvalidation(const char *reason)
 			MemoryContextSwitchTo(old);
 		}
 	}
-	if (SPI_execute("SELECT hook::oid FROM cache_ext.fallback_hooks ORDER BY hook::text",
+	/* hooks are signatures as text (pg_upgrade refuses reg* columns) */
+	if (SPI_execute("SELECT pg_catalog.to_regprocedure(hook)::pg_catalog.oid, hook "
+					"FROM cache_ext.fallback_hooks ORDER BY hook",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "cache_ext: could not read cache_ext.fallback_hooks");
 	for (i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old = MemoryContextSwitchTo(outer);
+		MemoryContext old;
 
-		if (!isnull)
-			hooks = lappend_oid(hooks, DatumGetObjectId(d));
+		if (isnull)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("cache_ext fallback hook \"%s\" names no function; skipped",
+							SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)),
+					 errhint("Fix or delete the row in cache_ext.fallback_hooks.")));
+			nfailedhooks++;
+			continue;
+		}
+		old = MemoryContextSwitchTo(outer);
+		hooks = lappend_oid(hooks, DatumGetObjectId(d));
 		MemoryContextSwitchTo(old);
 	}
 

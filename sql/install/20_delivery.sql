@@ -18,13 +18,14 @@ COMMENT ON COLUMN cache_ext.prepared_effects.prepared_at IS 'When the transactio
 COMMENT ON COLUMN cache_ext.prepared_effects.neffects IS 'Number of effects in the row';
 COMMENT ON COLUMN cache_ext.prepared_effects.effects IS 'The serialized effects (internal format of cache_ext)';
 
+-- hook is text, not regprocedure: pg_upgrade refuses tables with reg* columns
 CREATE TABLE cache_ext.fallback_hooks (
-  hook regprocedure PRIMARY KEY
+  hook text PRIMARY KEY
 );
 COMMENT ON TABLE cache_ext.fallback_hooks IS
   'Functions without arguments called by the fallback invalidation, after every namespace pattern was invalidated (to resynchronise mirrors or counters)';
 COMMENT ON COLUMN cache_ext.fallback_hooks.hook IS
-  'A function without arguments, called as SELECT hook() in its own subtransaction';
+  'Signature of a function without arguments, such as ''public.resync_my_mirror()'', called in its own subtransaction; a row naming no function is skipped with a WARNING';
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.fallback_hooks', '');
 
 CREATE FUNCTION cache_ext.delivery_stats(

@@ -113,14 +113,14 @@ REVOKE ALL ON FUNCTION cache_ext.profile_tables_dropped() FROM PUBLIC;
 
 -- The delivery room's fallback invalidation calls every hook listed here
 -- when queued invalidations were lost (20_delivery.sql creates the table).
-INSERT INTO cache_ext.fallback_hooks VALUES ('cache_ext.resync_profiles()'::regprocedure);
+INSERT INTO cache_ext.fallback_hooks VALUES ('cache_ext.resync_profiles()');
 
 -- pg_dump must not dump the hooks this script inserts: CREATE EXTENSION
 -- inserts them again on restore, and the dumped copy would then collide
 -- with the primary key and stop the restore.  Dump only the hooks that are
 -- not functions of the extension itself (the application's own hooks).
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.fallback_hooks',
-	$$WHERE hook::pg_catalog.oid NOT IN
+	$$WHERE pg_catalog.to_regprocedure(hook)::pg_catalog.oid NOT IN
 		(SELECT d.objid FROM pg_catalog.pg_depend d
 		  WHERE d.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass
 			AND d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass

@@ -49,7 +49,14 @@ typedef struct RedisConnection
 	int			socket_pos;		/* position of the socket in wait_set */
 	uint32		socket_events;	/* events the socket is waited for now */
 	uint64		generation;		/* RedisEndpointGeneration() it serves */
+	TimestampTz last_used;		/* end of the last round trip */
 } RedisConnection;
+
+/*
+ * A connection idle for longer than this is checked for a server-side close
+ * before reuse; a busy one is not (the check is a syscall per round trip).
+ */
+#define IDLE_CHECK_AFTER_MS	1000
 
 static RedisConnection connection;
 
@@ -287,14 +294,20 @@ wait_for_socket(int events, TimestampTz deadline, bool *latch_seen)
  * True when an idle connection has been closed by the server (Redis
  * restarted, or its client timeout closed us).  An idle connection has
  * nothing to read; if the socket is readable, it is EOF or garbage, and
- * either way the connection is useless.  One cheap poll() per round trip
- * saves the caller a spurious error after every Redis restart.
+ * either way the connection is useless.  The poll() saves the caller a
+ * spurious error after a Redis restart; it is skipped for a connection
+ * used within IDLE_CHECK_AFTER_MS, where it would only cost a syscall per
+ * call (a restart inside that window costs one failed call, which is
+ * reported, and the next call reconnects).
  */
 static bool
-idle_connection_is_dead(void)
+idle_connection_is_dead(TimestampTz now)
 {
 	struct pollfd pfd;
 
+	if (!TimestampDifferenceExceeds(connection.last_used, now,
+									IDLE_CHECK_AFTER_MS))
+		return false;
 	pfd.fd = connection.ctx->fd;
 	pfd.events = POLLIN;
 	pfd.revents = 0;
@@ -710,7 +723,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	if (connection.ctx != NULL)
 	{
 		if (connection.generation == RedisEndpointGeneration() &&
-			!idle_connection_is_dead())
+			!idle_connection_is_dead(GetCurrentTimestamp()))
 		{
 			if (connection.wait_set == NULL && !critical)
 				create_wait_set();
@@ -829,6 +842,8 @@ RedisExecute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 	}
 	noscript_count = 0;
 
+	if (ok)
+		connection.last_used = GetCurrentTimestamp();
 	if (!ok && connection.ctx != NULL)
 	{
 		RedisDisconnect();

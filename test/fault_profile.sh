@@ -118,7 +118,7 @@ assert_eq "core_userprofile|user_id|cache_enabled" \
 assert_eq "2" "$(r "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'core_userprofile'::regclass")" \
 	"both triggers are restored"
 assert_eq "f" "$(r "SELECT cache_ext.cache_enabled(7)")" "the flag is restored"
-assert_eq "app_hook()|cache_ext.resync_profiles()" \
+assert_eq "cache_ext.resync_profiles()|public.app_hook()" \
 	"$(r "SELECT string_agg(hook::text, '|' ORDER BY hook::text) FROM cache_ext.fallback_hooks")" \
 	"the extension's hook comes back once (from CREATE EXTENSION), the application's from the dump"
 r "SELECT cache_ext.set_cache_enabled(8, false)" >/dev/null

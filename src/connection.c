@@ -12,23 +12,29 @@
  *	  cache_ext.reconnect_interval, so a dead or stalled Redis costs at most
  *	  one timeout per interval instead of one per call.
  *
- *	  All I/O is non-blocking.  A round trip writes the whole pipeline and
- *	  reads every reply, waiting on the socket and the process latch with a
- *	  deadline of cache_ext.command_timeout.  While waiting, a query cancel or
- *	  termination is honoured: the connection is cleaned up first, then
- *	  CHECK_FOR_INTERRUPTS raises as usual.  hiredis replies are copied into
+ *	  connect() is non-blocking, waited for on a WaitEventSet (latch, socket,
+ *	  postmaster death).  Once connected, the socket is blocking with kernel
+ *	  send/receive timeouts of IO_SLICE_MS: a reply costs one read() instead
+ *	  of a wait plus a read, every call returns within the slice, and a
+ *	  signal interrupts it at once (socket calls with a timeout are never
+ *	  restarted).  A round trip writes the whole pipeline and reads every
+ *	  reply before a deadline of cache_ext.command_timeout, checking pending
+ *	  interrupts between calls: a query cancel or termination is honoured
+ *	  after the connection is cleaned up, by the usual CHECK_FOR_INTERRUPTS.  hiredis replies are copied into
  *	  RedisReply and freed as soon as they are read, so no malloc'd hiredis
  *	  object is ever alive across anything that can raise an ERROR.
  *
  *	  After commit (REDIS_EXEC_CRITICAL) nothing here allocates PostgreSQL
- *	  memory or raises: waits then use poll() unless the wait event set
- *	  already exists, and every failure is reported through RedisOutcome.
+ *	  memory or raises: a connect then waits with poll() unless the wait
+ *	  event set already exists, and every failure is reported through
+ *	  RedisOutcome.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -37,6 +43,7 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
+#include "pgstat.h"
 
 #include "connection.h"
 #include "settings.h"
@@ -74,6 +81,12 @@ static uint64 connect_count = 0;
 #define MAX_SCRIPTS 32
 static RedisScript *scripts[MAX_SCRIPTS];
 static int	nscripts = 0;
+
+/*
+ * Longest single blocking read() or write() on the socket: the deadline and
+ * pending interrupts are checked at least this often.
+ */
+#define IO_SLICE_MS 20
 
 /* Small argv arrays are rebuilt on the stack; larger ones use malloc. */
 #define STACK_ARGV 16
@@ -470,7 +483,7 @@ append_command(const RedisCommand *cmd, bool force_eval)
 static bool
 round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		   RedisReply *replies, bool copy, bool hold_raw,
-		   TimestampTz deadline, RedisOutcome *outcome, bool *latch_seen)
+		   TimestampTz deadline, RedisOutcome *outcome)
 {
 	redisContext *c = connection.ctx;
 	int			done = 0;
@@ -490,8 +503,6 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 
 	while (received < ncmds)
 	{
-		int			ready;
-
 		if (!done && redisBufferWrite(c, &done) == REDIS_ERR)
 		{
 			set_failure(outcome, REDIS_FAIL_IO,
@@ -536,10 +547,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		if (received == ncmds)
 			break;
 
-		ready = wait_for_socket(done ? WL_SOCKET_READABLE :
-								WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE,
-								deadline, latch_seen);
-		if (ready == 0)
+		if (GetCurrentTimestamp() >= deadline)
 		{
 			if (hold_raw)
 				set_failure(outcome, REDIS_FAIL_TIMEOUT,
@@ -551,13 +559,62 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 							RedisEndpointDescription(), cache_ext_command_timeout);
 			return false;
 		}
-		if ((ready & WL_SOCKET_READABLE) && redisBufferRead(c) == REDIS_ERR)
+		process_interrupts();
+
+		/*
+		 * Once connected, the socket is blocking with short kernel send and
+		 * receive timeouts (see make_socket_blocking): one read() both
+		 * waits for the reply and takes it.  It returns at the latest after
+		 * IO_SLICE_MS, and at once with EINTR when a signal (query cancel,
+		 * statement_timeout, termination) arrives, because the kernel never
+		 * restarts socket calls that have a timeout; the loop then checks
+		 * the deadline and the interrupts.  hiredis treats both the timeout
+		 * (EAGAIN) and EINTR as "nothing read yet".
+		 */
+		if (done)
 		{
-			set_failure(outcome, REDIS_FAIL_IO,
-						"lost the connection to Redis at %s: %s",
-						RedisEndpointDescription(), c->errstr);
-			return false;
+			int			rc;
+
+			pgstat_report_wait_start(PG_WAIT_EXTENSION);
+			rc = redisBufferRead(c);
+			pgstat_report_wait_end();
+			if (rc == REDIS_ERR)
+			{
+				set_failure(outcome, REDIS_FAIL_IO,
+							"lost the connection to Redis at %s: %s",
+							RedisEndpointDescription(), c->errstr);
+				return false;
+			}
 		}
+	}
+	return true;
+}
+
+/*
+ * After connect(): make the socket blocking, with send and receive
+ * timeouts of IO_SLICE_MS (or command_timeout, if shorter).  A blocking
+ * read() costs one system call per reply where waiting on the socket first
+ * costs two, and the timeouts keep every call short and interruptible.
+ */
+static bool
+make_socket_blocking(RedisOutcome *outcome)
+{
+	int			fd = connection.ctx->fd;
+	int			flags = fcntl(fd, F_GETFL);
+	int			slice_ms = Min(IO_SLICE_MS, cache_ext_command_timeout);
+	struct timeval tv;
+
+	tv.tv_sec = slice_ms / 1000;
+	tv.tv_usec = (slice_ms % 1000) * 1000;
+	/* (hiredis's redisSetTimeout refuses contexts made non-blocking) */
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ||
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+	{
+		set_failure(outcome, REDIS_FAIL_IO,
+					"could not configure the socket to Redis at %s: %s",
+					RedisEndpointDescription(), strerror(errno));
+		return false;
 	}
 	return true;
 }
@@ -595,8 +652,7 @@ finish_connect(TimestampTz deadline, RedisOutcome *outcome, bool *latch_seen)
  * in one round trip.
  */
 static bool
-handshake(TimestampTz deadline, bool critical, RedisOutcome *outcome,
-		  bool *latch_seen)
+handshake(TimestampTz deadline, bool critical, RedisOutcome *outcome)
 {
 	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
 	RedisCommand cmds[MAX_HANDSHAKE];
@@ -667,8 +723,7 @@ handshake(TimestampTz deadline, bool critical, RedisOutcome *outcome,
 	if (ncmds == 0)
 		return true;
 
-	if (!round_trip(ncmds, cmds, false, NULL, false, true, deadline, outcome,
-					latch_seen))
+	if (!round_trip(ncmds, cmds, false, NULL, false, true, deadline, outcome))
 		ok = false;
 
 	if (ok && auth_pos >= 0 && raw[auth_pos]->type == REDIS_REPLY_ERROR)
@@ -791,7 +846,8 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 
 	deadline = TimestampTzPlusMilliseconds(now, cache_ext_connect_timeout);
 	if (!finish_connect(deadline, outcome, latch_seen) ||
-		!handshake(deadline, critical, outcome, latch_seen))
+		!make_socket_blocking(outcome) ||
+		!handshake(deadline, critical, outcome))
 	{
 		RedisDisconnect();
 		start_backoff();
@@ -821,7 +877,7 @@ RedisExecute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 		deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 											   cache_ext_command_timeout);
 		ok = round_trip(ncmds, cmds, false, replies, copy, false, deadline,
-						outcome, &latch_seen);
+						outcome);
 	}
 
 	/*
@@ -838,7 +894,7 @@ RedisExecute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 											   cache_ext_command_timeout);
 		ok = round_trip(1, &cmds[index], true,
 						replies ? &replies[index] : NULL, copy, false,
-						deadline, outcome, &latch_seen);
+						deadline, outcome);
 	}
 	noscript_count = 0;
 

@@ -11,10 +11,15 @@ SELECT kind, pattern FROM cache_ext.namespace_patterns() WHERE pattern = 'cache_
 -- hooks are stored as text (pg_upgrade refuses reg* columns); one that
 -- names no function is skipped with a WARNING, the others still run
 INSERT INTO cache_ext.fallback_hooks VALUES ('public.no_such_hook()');
+-- a hook that fails is rolled back alone, with a WARNING
+CREATE FUNCTION public.failing_hook() RETURNS void LANGUAGE plpgsql
+  AS $$BEGIN RAISE EXCEPTION 'mirror unavailable'; END$$;
+INSERT INTO cache_ext.fallback_hooks VALUES ('public.failing_hook()');
 SET client_min_messages = warning;
 SELECT cache_ext.run_fallback() IS NOT NULL AS ran;
 RESET client_min_messages;
-DELETE FROM cache_ext.fallback_hooks WHERE hook = 'public.no_such_hook()';
+DELETE FROM cache_ext.fallback_hooks WHERE hook IN ('public.no_such_hook()', 'public.failing_hook()');
+DROP FUNCTION public.failing_hook();
 SELECT hook FROM cache_ext.fallback_hooks ORDER BY hook;
 RESET cache_ext.key_prefix;
 -- the prefixed version key was bumped (from the clock: far above 5) ...

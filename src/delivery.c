@@ -1597,6 +1597,50 @@ DeliverPreparedEffects(bool missing_ok)
  * PREPARED look failed: it is caught, and the rows stay for the worker or
  * cache_ext.deliver_prepared().
  */
+/*
+ * Run step(arg) in an internal subtransaction.  On ERROR, roll the
+ * subtransaction back and return the error's message (palloc'd in the
+ * caller's memory context); NULL on success.  For work whose failure must
+ * not fail the surrounding transaction.
+ */
+static char *
+run_in_subtransaction(void (*step) (void *), void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		step(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		error = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return error;
+}
+
+static void
+deliver_prepared_step(void *arg)
+{
+	(void) DeliverPreparedEffects(true);
+}
+
 static void
 delivery_process_utility(PlannedStmt *pstmt, const char *queryString,
 						 bool readOnlyTree, ProcessUtilityContext context,
@@ -1616,34 +1660,13 @@ delivery_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (commit_prepared && IsTransactionState())
 	{
-		MemoryContext oldcxt = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
+		char	   *error = run_in_subtransaction(deliver_prepared_step, NULL);
 
-		BeginInternalSubTransaction(NULL);
-		PG_TRY();
-		{
-			(void) DeliverPreparedEffects(true);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
+		if (error != NULL)
 			ereport(WARNING,
 					(errmsg("cache_ext could not pick up the effects of the committed prepared transaction: %s",
-							edata->message),
+							error),
 					 errdetail("They stay in cache_ext.prepared_effects until the background worker or SELECT cache_ext.deliver_prepared(); delivers them.")));
-			FreeErrorData(edata);
-		}
-		PG_END_TRY();
 	}
 }
 
@@ -1687,41 +1710,24 @@ run_pattern_fully(const char *pattern, size_t len, bool bump)
 	} while (!plan->done[0]);
 }
 
+static void
+fallback_hook_step(void *arg)
+{
+	if (SPI_execute((const char *) arg, false, 0) < 0)
+		elog(ERROR, "SPI_execute failed");
+}
+
 /* Call one fallback hook in a subtransaction; false (and a WARNING) on error. */
 static bool
 call_fallback_hook(const char *query)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	volatile bool ok = true;
+	char	   *error = run_in_subtransaction(fallback_hook_step, (void *) query);
 
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		if (SPI_execute(query, false, 0) < 0)
-			elog(ERROR, "SPI_execute failed");
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		ereport(WARNING,
-				(errmsg("cache_ext fallback hook \"%s\" failed: %s", query + 7,
-						edata->message)));
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	return ok;
+	if (error == NULL)
+		return true;
+	ereport(WARNING,
+			(errmsg("cache_ext fallback hook \"%s\" failed: %s", query + 7, error)));
+	return false;
 }
 
 void

@@ -3,7 +3,8 @@
 # run).  Builds and installs the extension once, then:
 #   1. pg_regress (`make installcheck`, the Makefile's REGRESS list) and the
 #      isolation specs test/isolation/specs/*.spec, in one preloaded sandbox;
-#   2. every executable test/fault_*.sh, each in its own fresh sandbox.
+#   2. pg_regress again without shared_preload_libraries;
+#   3. every executable test/fault_*.sh, each in its own fresh sandbox.
 # Prints regression.diffs on failure, the wall time, and last one line
 # "cache_ext: N passed, M failed"; exits non-zero when anything failed.
 #
@@ -118,6 +119,27 @@ else
 	if ((rc != 0)); then
 		echo "run_tests: the regression sandbox exited $rc"
 		add 0 1
+	fi
+fi
+
+# The library must also work when merely loaded by CREATE EXTENSION: the
+# same regression suite without shared_preload_libraries (expected/*_1.out
+# hold the two outputs that legitimately differ: the preload flag and the
+# statistics' scope).
+if ((built)); then
+	echo "==== pg_regress without shared_preload_libraries ===="
+	rc=0
+	timeout --foreground -k 15 "${CACHE_EXT_REGRESS_TIMEOUT:-1800}" \
+		bash "$here/sandbox.sh" --no-build --no-preload -- make installcheck \
+		>"$out/regress_nopreload.log" 2>&1 || rc=$?
+	grep -E '^test |tests (passed|failed)' "$out/regress_nopreload.log" || true
+	read -r p f < <(count_pg_regress "$out/regress_nopreload.log")
+	if ((rc != 0 && f == 0)); then f=1; fi
+	add "$p" "$f"
+	echo "pg_regress (no preload): $p ok, $f failed"
+	if ((f)); then
+		tail -n 60 "$out/regress_nopreload.log"
+		[[ -f regression.diffs ]] && cat regression.diffs
 	fi
 fi
 

@@ -55,7 +55,6 @@
 
 /* Redis keys (before cache_ext.key_prefix); documented in the README. */
 #define PROFILE_ENABLED_KEY		"cache_user_enabled:"
-#define PROFILE_VERSION_KEY		"cache_user_version:"
 
 /* Names of the triggers installed on a registered table. */
 #define PROFILE_ROW_TRIGGER		"cache_ext_profile_flag"
@@ -729,8 +728,7 @@ QueueProfileEffect(int64 user_id, bool enabled)
 	key = KeyWithPrefix(buf, len, &keylen);
 	PendingAddSet(key, keylen, enabled ? "1" : "0", 1);
 
-	len = snprintf(buf, sizeof(buf), PROFILE_VERSION_KEY INT64_FORMAT, user_id);
-	key = KeyWithPrefix(buf, len, &keylen);
+	key = UserVersionKey(user_id, &keylen);
 	PendingAddBump(key, keylen);
 }
 
@@ -1042,6 +1040,26 @@ cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
 }
 
 /*
+ * One batch of the back-fill: the next batch_size ($1) profiles whose user
+ * column satisfies 'condition', in user order, locked FOR SHARE.  ORDER BY
+ * names the table's column (p.), never the int8 output column, so that the
+ * unique index provides the order and LIMIT stops early.
+ */
+static char *
+backfill_batch_query(const ProfileRegistration *reg, const char *qualname,
+					 const char *condition)
+{
+	const char *user_column = quote_identifier(NameStr(reg->user_column));
+
+	return psprintf("SELECT p.%s::pg_catalog.int8 AS user_id_,"
+					" p.%s IS NOT FALSE AS enabled_ FROM %s AS p"
+					" WHERE p.%s %s ORDER BY p.%s LIMIT $1 FOR SHARE",
+					user_column,
+					quote_identifier(NameStr(reg->flag_column)),
+					qualname, user_column, condition, user_column);
+}
+
+/*
  * Mirror every profile's effective flag to Redis, batch_size rows per
  * pipeline, walking the unique user column (keyset pagination).
  *
@@ -1072,7 +1090,6 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	int64		last_user = 0;
 	int64		next_report = PROFILE_PROGRESS_EVERY;
 	bool		first = true;
-	StringInfoData sql;
 
 	if (batch_size < 1 || batch_size > PROFILE_MAX_BATCH)
 		ereport(ERROR,
@@ -1096,33 +1113,10 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	/*
 	 * Everything that must survive the per-batch commits lives in the SPI
 	 * procedure context (a child of the portal's context when nonatomic).
-	 *
-	 * ORDER BY names the table's column (p.), never the int8 output column,
-	 * so that the unique index provides the order and LIMIT stops early.
 	 */
 	qualname = QualifiedRelationName(reg.relid);
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT p.%s::pg_catalog.int8 AS user_id_,"
-					 " p.%s IS NOT FALSE AS enabled_ FROM %s AS p"
-					 " WHERE p.%s IS NOT NULL ORDER BY p.%s LIMIT $1 FOR SHARE",
-					 quote_identifier(NameStr(reg.user_column)),
-					 quote_identifier(NameStr(reg.flag_column)),
-					 qualname,
-					 quote_identifier(NameStr(reg.user_column)),
-					 quote_identifier(NameStr(reg.user_column)));
-	first_sql = sql.data;
-	initStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "SELECT p.%s::pg_catalog.int8 AS user_id_,"
-					 " p.%s IS NOT FALSE AS enabled_ FROM %s AS p"
-					 " WHERE p.%s > $2 ORDER BY p.%s LIMIT $1 FOR SHARE",
-					 quote_identifier(NameStr(reg.user_column)),
-					 quote_identifier(NameStr(reg.flag_column)),
-					 qualname,
-					 quote_identifier(NameStr(reg.user_column)),
-					 quote_identifier(NameStr(reg.user_column)));
-	next_sql = sql.data;
+	first_sql = backfill_batch_query(&reg, qualname, "IS NOT NULL");
+	next_sql = backfill_batch_query(&reg, qualname, "> $2");
 
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 									  "cache_ext mirror_profiles batch",

@@ -521,6 +521,17 @@ KeyWithPrefixText(text *key, size_t *resultlen)
 }
 
 char *
+UserVersionKey(int64 user_id, size_t *resultlen)
+{
+	char		key[sizeof(USER_VERSION_KEY_PREFIX) + MAXINT8LEN];
+	int			len = sizeof(USER_VERSION_KEY_PREFIX) - 1;
+
+	memcpy(key, USER_VERSION_KEY_PREFIX, len);
+	len += pg_lltoa(user_id, key + len);
+	return KeyWithPrefix(key, len, resultlen);
+}
+
+char *
 PatternWithPrefix(const char *pattern, size_t patternlen, size_t *resultlen)
 {
 	size_t		prefixlen = cache_ext_key_prefix ? strlen(cache_ext_key_prefix) : 0;

@@ -67,4 +67,12 @@ extern char *PatternWithPrefix(const char *pattern, size_t patternlen,
 							   size_t *resultlen);
 extern char *KeyWithPrefixText(text *key, size_t *resultlen);
 
+/*
+ * The namespace version key of one user, the application's convention:
+ * 'cache_user_version:<user_id>', prefixed.  Shared by bump_user() and the
+ * profile triggers so the two can never disagree on the name.
+ */
+#define USER_VERSION_KEY_PREFIX		"cache_user_version:"
+extern char *UserVersionKey(int64 user_id, size_t *resultlen);
+
 #endif							/* CACHE_EXT_SETTINGS_H */

@@ -49,7 +49,6 @@
 
 #define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
 #define VALUE_MEMO_MAX				65536
-#define USER_VERSION_PREFIX			"cache_user_version:"
 
 /* What a trigger function does with the keys it renders. */
 typedef enum InvalidationKind
@@ -602,18 +601,6 @@ RejectNullArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
 				 errhint("Skip the call when there is no key, for example with coalesce or a WHERE clause.")));
 }
 
-/* 'cache_user_version:<id>' with the key prefix, palloc'd. */
-static char *
-UserVersionKey(int64 user_id, size_t *keylen)
-{
-	char		key[sizeof(USER_VERSION_PREFIX) + 24];
-	int			len = sizeof(USER_VERSION_PREFIX) - 1;
-
-	memcpy(key, USER_VERSION_PREFIX, len);
-	len += pg_lltoa(user_id, key + len);
-	return KeyWithPrefix(key, len, keylen);
-}
-
 /* cache_ext.bump(key text): bump one version key at commit. */
 Datum
 cache_ext_bump(PG_FUNCTION_ARGS)
@@ -874,7 +861,7 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 	List	   *seen = NIL;
 	uint64		i;
 	int			ret;
-	static const char *default_pattern = USER_VERSION_PREFIX "*";
+	static const char *default_pattern = USER_VERSION_KEY_PREFIX "*";
 
 	InitMaterializedSRF(fcinfo, 0);
 

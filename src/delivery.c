@@ -91,7 +91,7 @@
 
 int			cache_ext_delivery = DELIVERY_SYNC;
 int			cache_ext_queue_size = 16 * 1024;	/* kB */
-int			cache_ext_worker_batch_delay = 1;	/* ms */
+int			cache_ext_worker_batch_delay = 5;	/* ms */
 char	   *cache_ext_database = NULL;
 
 static const struct config_enum_entry delivery_options[] = {
@@ -2110,7 +2110,7 @@ DeliveryInit(void)
 							"pipeline (fewer wake-ups and round trips under load, at the price "
 							"of this much latency in async delivery).",
 							&cache_ext_worker_batch_delay,
-							1, 0, 1000,
+							5, 0, 1000,
 							PGC_SIGHUP,
 							GUC_UNIT_MS,
 							NULL, NULL, NULL);

@@ -4,8 +4,8 @@
  *	  Getting the effects of committed transactions into Redis (delivery.h):
  *	  the commit-time send, the shared-memory queue used for retries and for
  *	  the asynchronous hand-off, the backend-local retry list used when the
- *	  library is not preloaded, prepared transactions, the fallback
- *	  invalidation and the statistics (cache_ext.stats).
+ *	  library is not preloaded, prepared transactions and the fallback
+ *	  invalidation.  The statistics are kept by stats.c.
  *
  *	  Commit-time send (cache_ext.delivery = sync).  Everything that needs
  *	  memory is built at pre-commit: the argv arrays of one pipeline (a bump
@@ -45,15 +45,14 @@
  *	  effects still queued), the flag is raised at start.
  *
  *	  Locking: DeliveryShared->lock protects head, tail and nrecords and the
- *	  ring bytes between them; counters, the latency histogram and the
- *	  fallback flag are atomics; last_error, the worker's pid and latch are
- *	  under the spinlock.
+ *	  ring bytes between them; the worker's pid and latch and the Redis
+ *	  run_id are under the statistics' spinlock (shared->stats.mutex, see
+ *	  stats.c).
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
-#include <math.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,7 +63,6 @@
 #include "commands/dbcommands.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
@@ -86,6 +84,7 @@
 #include "delivery.h"
 #include "pending.h"
 #include "settings.h"
+#include "stats.h"
 
 /* ---------------------------------------------------------------- settings */
 
@@ -192,42 +191,7 @@ static RedisScript pattern_script = {
 	""
 };
 
-/* ------------------------------------------------------------- statistics */
-
-typedef enum StatCounter
-{
-	STAT_COMMITTED,				/* effects of committed transactions */
-	STAT_SENT,					/* acknowledged by Redis */
-	STAT_ASYNC,					/* handed to the worker (async) */
-	STAT_RETRY_QUEUED,			/* queued after a failed attempt */
-	STAT_RETRIED,				/* delivered by a retry */
-	STAT_FAILED,				/* error replies (not retried) */
-	STAT_DROPPED,				/* could not be queued */
-	STAT_FALLBACKS,				/* fallback invalidations performed */
-	STAT_RECONNECTS,			/* connections re-opened */
-	STAT_PREPARED,				/* stored by PREPARE TRANSACTION */
-	STAT_PATTERN_STEPS,			/* SCAN steps run for patterns */
-	STAT_COMMIT_FAILURES,		/* commits whose delivery failed */
-	NUM_STATS
-} StatCounter;
-
-/* Latency histogram: 8 buckets per power of two of microseconds. */
-#define LAT_SUB				8
-#define LAT_BUCKETS			(LAT_SUB * 40)
-
-typedef struct DeliveryStats
-{
-	pg_atomic_uint64 counters[NUM_STATS];
-	pg_atomic_uint64 latency[LAT_BUCKETS];
-	pg_atomic_uint64 fallback_requested;	/* requests made */
-	pg_atomic_uint64 fallback_done;	/* requests covered by a completed run */
-	slock_t		mutex;			/* the fields below */
-	char		last_error[256];
-	TimestampTz last_error_at;
-	char		fallback_reason[256];
-	TimestampTz last_fallback_at;
-	TimestampTz stats_reset;
-} DeliveryStats;
+/* ------------------------------------------------------ shared memory */
 
 typedef struct DeliveryShared
 {
@@ -245,104 +209,10 @@ typedef struct DeliveryShared
 } DeliveryShared;
 
 static DeliveryShared *shared = NULL;
-static DeliveryStats local_stats;	/* without shared memory */
-static DeliveryStats *stats = NULL;
-static uint64 last_connect_count = 0;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
-
-static inline void
-stat_add(StatCounter c, uint64 n)
-{
-	if (n > 0)
-		pg_atomic_fetch_add_u64(&stats->counters[c], n);
-}
-
-static int
-latency_bucket(int64 us)
-{
-	int			e;
-	int			idx;
-
-	if (us < LAT_SUB)
-		return us < 0 ? 0 : (int) us;
-	e = pg_leftmost_one_pos64((uint64) us);	/* >= 3 */
-	idx = (e - 2) * LAT_SUB + (int) ((us >> (e - 3)) & (LAT_SUB - 1));
-	return Min(idx, LAT_BUCKETS - 1);
-}
-
-static double
-latency_bucket_mid(int idx)
-{
-	int			e;
-	double		lo,
-				width;
-
-	if (idx < LAT_SUB)
-		return idx + 0.5;
-	e = idx / LAT_SUB + 2;
-	width = (double) ((uint64) 1 << (e - 3));
-	lo = (LAT_SUB + idx % LAT_SUB) * width;
-	return lo + width / 2;
-}
-
-static void
-stat_latency(TimestampTz committed_at, TimestampTz now)
-{
-	if (committed_at == 0)
-		return;
-	pg_atomic_fetch_add_u64(&stats->latency[latency_bucket(now - committed_at)], 1);
-}
-
-void
-StatsRecordError(const char *message)
-{
-	TimestampTz now = GetCurrentTimestamp();
-
-	SpinLockAcquire(&stats->mutex);
-	strlcpy(stats->last_error, message, sizeof(stats->last_error));
-	stats->last_error_at = now;
-	SpinLockRelease(&stats->mutex);
-}
-
-/* Account for connections this process opened since we last looked. */
-void
-StatsReconnects(void)
-{
-	uint64		count = RedisConnectCount();
-
-	if (count > last_connect_count)
-	{
-		uint64		n = count - last_connect_count;
-
-		/* A process's first connection is not a re-connection. */
-		if (last_connect_count == 0)
-			n--;
-		stat_add(STAT_RECONNECTS, n);
-		last_connect_count = count;
-	}
-}
-
-static void
-stats_init(DeliveryStats *s)
-{
-	int			i;
-
-	for (i = 0; i < NUM_STATS; i++)
-		pg_atomic_init_u64(&s->counters[i], 0);
-	for (i = 0; i < LAT_BUCKETS; i++)
-		pg_atomic_init_u64(&s->latency[i], 0);
-	pg_atomic_init_u64(&s->fallback_requested, 0);
-	pg_atomic_init_u64(&s->fallback_done, 0);
-	SpinLockInit(&s->mutex);
-	s->last_error[0] = '\0';
-	s->last_error_at = 0;
-	s->fallback_reason[0] = '\0';
-	s->last_fallback_at = 0;
-	s->stats_reset = GetCurrentTimestamp();
-}
 
 /* --------------------------------------------------------- effect records */
 
@@ -480,6 +350,17 @@ QueueDepth(void)
 	return shared ? pg_atomic_read_u64(&shared->depth) : 0;
 }
 
+/* Records and bytes queued, and the ring's size (cache_ext.stats). */
+void
+QueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
+{
+	*records = pg_atomic_read_u64(&shared->depth);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	*bytes = shared->tail - shared->head;
+	LWLockRelease(shared->lock);
+	*capacity = shared->ring_size;
+}
+
 /*
  * Append records to the queue, all or none.  Never allocates, never raises:
  * called after commit.  Returns false (and raises the fallback flag) when
@@ -578,62 +459,13 @@ QueueSaveCursor(Size offset, uint64 cursor)
 	LWLockRelease(shared->lock);
 }
 
-/*
- * The fallback flag is a pair of counters, so that it stays raised while a
- * fallback runs and a request made during a run is not swallowed by it:
- * a run covers the requests made before it started (FallbackMark), and
- * FallbackDone records that once it succeeded.
- */
-bool
-FallbackNeeded(void)
-{
-	return pg_atomic_read_u64(&stats->fallback_requested) >
-		pg_atomic_read_u64(&stats->fallback_done);
-}
-
-void
-SetFallbackNeeded(const char *why)
-{
-	SpinLockAcquire(&stats->mutex);
-	strlcpy(stats->fallback_reason, why, sizeof(stats->fallback_reason));
-	SpinLockRelease(&stats->mutex);
-	pg_atomic_fetch_add_u64(&stats->fallback_requested, 1);
-	if (shared)
-		WakeWorker();
-}
-
-uint64
-FallbackMark(void)
-{
-	return pg_atomic_read_u64(&stats->fallback_requested);
-}
-
-void
-FallbackDone(uint64 mark)
-{
-	uint64		done = pg_atomic_read_u64(&stats->fallback_done);
-
-	while (done < mark &&
-		   !pg_atomic_compare_exchange_u64(&stats->fallback_done, &done, mark))
-		;
-}
-
-/* Why the pending fallback is owed (copied into buf). */
-void
-FallbackReason(char *buf, Size len)
-{
-	SpinLockAcquire(&stats->mutex);
-	strlcpy(buf, stats->fallback_reason, len);
-	SpinLockRelease(&stats->mutex);
-}
-
 void
 WorkerAttach(void)
 {
-	SpinLockAcquire(&stats->mutex);
+	SpinLockAcquire(&shared->stats.mutex);
 	shared->worker_pid = MyProcPid;
 	shared->worker_latch = MyLatch;
-	SpinLockRelease(&stats->mutex);
+	SpinLockRelease(&shared->stats.mutex);
 }
 
 void
@@ -641,10 +473,10 @@ WorkerDetach(bool clean)
 {
 	if (shared == NULL)
 		return;
-	SpinLockAcquire(&stats->mutex);
+	SpinLockAcquire(&shared->stats.mutex);
 	shared->worker_pid = 0;
 	shared->worker_latch = NULL;
-	SpinLockRelease(&stats->mutex);
+	SpinLockRelease(&shared->stats.mutex);
 }
 
 /*
@@ -658,11 +490,11 @@ NoteRedisRunId(const char *run_id)
 {
 	bool		changed;
 
-	SpinLockAcquire(&stats->mutex);
+	SpinLockAcquire(&shared->stats.mutex);
 	changed = shared->redis_run_id[0] != '\0' &&
 		strcmp(shared->redis_run_id, run_id) != 0;
 	strlcpy(shared->redis_run_id, run_id, sizeof(shared->redis_run_id));
-	SpinLockRelease(&stats->mutex);
+	SpinLockRelease(&shared->stats.mutex);
 	if (changed)
 	{
 		SetFallbackNeeded("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
@@ -673,6 +505,20 @@ NoteRedisRunId(const char *run_id)
 	return changed;
 }
 
+/* The worker's pid, 0 when none is attached (cache_ext.stats). */
+pid_t
+WorkerPid(void)
+{
+	pid_t		pid;
+
+	if (shared == NULL)
+		return 0;
+	SpinLockAcquire(&shared->stats.mutex);
+	pid = shared->worker_pid;
+	SpinLockRelease(&shared->stats.mutex);
+	return pid;
+}
+
 void
 WakeWorker(void)
 {
@@ -680,9 +526,9 @@ WakeWorker(void)
 
 	if (shared == NULL)
 		return;
-	SpinLockAcquire(&stats->mutex);
+	SpinLockAcquire(&shared->stats.mutex);
 	latch = shared->worker_latch;
-	SpinLockRelease(&stats->mutex);
+	SpinLockRelease(&shared->stats.mutex);
 	if (latch)
 		SetLatch(latch);
 }
@@ -766,7 +612,7 @@ delivery_shmem_startup(void)
 		shared->redis_run_id[0] = '\0';
 	}
 	LWLockRelease(AddinShmemInitLock);
-	stats = &shared->stats;
+	StatsAttach(&shared->stats);
 
 	/* In the postmaster: was the previous run's queue lost? */
 	if (!IsUnderPostmaster && !found)
@@ -1162,6 +1008,15 @@ local_queue_backoff(void)
 }
 
 static void local_queue_exit(int code, Datum arg);
+
+/* Records and bytes in the list, and its limit (cache_ext.stats). */
+void
+LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
+{
+	*records = local_queue.nrecords;
+	*bytes = local_queue.len;
+	*capacity = LOCAL_QUEUE_MAX;
+}
 
 /*
  * Replace the local list by the given records (those of the old list that
@@ -1843,10 +1698,7 @@ RunFallbackInvalidation(const char *reason)
 	}
 	SPI_finish();
 
-	stat_add(STAT_FALLBACKS, 1);
-	SpinLockAcquire(&stats->mutex);
-	stats->last_fallback_at = GetCurrentTimestamp();
-	SpinLockRelease(&stats->mutex);
+	StatsRecordFallback();
 	ereport(LOG,
 			(errmsg("cache_ext performed a fallback invalidation: %d namespace pattern(s) invalidated, %d fallback hook(s) called%s",
 					npatterns, nhooks,
@@ -1856,146 +1708,6 @@ RunFallbackInvalidation(const char *reason)
 }
 
 /* ------------------------------------------------------------ SQL level */
-
-PG_FUNCTION_INFO_V1(cache_ext_delivery_stats);
-Datum
-cache_ext_delivery_stats(PG_FUNCTION_ARGS)
-{
-	TupleDesc	tupdesc;
-	Datum		values[28];
-	bool		nulls[28];
-	int			i = 0;
-	uint64		hist[LAT_BUCKETS];
-	uint64		nsamples = 0;
-	char		last_error[256];
-	char		fallback_reason[256];
-	TimestampTz last_error_at,
-				last_fallback_at,
-				stats_reset;
-	pid_t		worker_pid = 0;
-	int			b;
-	double		pct[3] = {0.5, 0.9, 0.99};
-	double		pv[3] = {0, 0, 0};
-	int			p;
-
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-	memset(nulls, 0, sizeof(nulls));
-
-	for (b = 0; b < LAT_BUCKETS; b++)
-	{
-		hist[b] = pg_atomic_read_u64(&stats->latency[b]);
-		nsamples += hist[b];
-	}
-	for (p = 0; p < 3 && nsamples > 0; p++)
-	{
-		uint64		target = (uint64) ceil(pct[p] * nsamples);
-		uint64		acc = 0;
-
-		for (b = 0; b < LAT_BUCKETS; b++)
-		{
-			acc += hist[b];
-			if (acc >= target)
-				break;
-		}
-		pv[p] = latency_bucket_mid(Min(b, LAT_BUCKETS - 1)) / 1000.0;
-	}
-
-	SpinLockAcquire(&stats->mutex);
-	memcpy(last_error, stats->last_error, sizeof(last_error));
-	memcpy(fallback_reason, stats->fallback_reason, sizeof(fallback_reason));
-	last_error_at = stats->last_error_at;
-	last_fallback_at = stats->last_fallback_at;
-	stats_reset = stats->stats_reset;
-	if (shared)
-		worker_pid = shared->worker_pid;
-	SpinLockRelease(&stats->mutex);
-
-	values[i++] = CStringGetTextDatum(shared ? "cluster" : "backend");
-	values[i++] = CStringGetTextDatum(cache_ext_delivery == DELIVERY_ASYNC ? "async" : "sync");
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COMMITTED]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_SENT]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_ASYNC]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RETRY_QUEUED]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RETRIED]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_FAILED]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_DROPPED]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_FALLBACKS]));
-	values[i++] = BoolGetDatum(FallbackNeeded());
-	values[i++] = Int64GetDatum(shared ? (int64) pg_atomic_read_u64(&shared->depth) :
-								(int64) local_queue.nrecords);
-	if (shared)
-	{
-		uint64		used;
-
-		LWLockAcquire(shared->lock, LW_SHARED);
-		used = shared->tail - shared->head;
-		LWLockRelease(shared->lock);
-		values[i++] = Int64GetDatum((int64) used);
-		values[i++] = Int64GetDatum((int64) shared->ring_size);
-	}
-	else
-	{
-		values[i++] = Int64GetDatum((int64) local_queue.len);
-		values[i++] = Int64GetDatum((int64) LOCAL_QUEUE_MAX);
-	}
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COMMIT_FAILURES]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_PREPARED]));
-	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_PATTERN_STEPS]));
-	if (last_error[0])
-	{
-		values[i++] = CStringGetTextDatum(last_error);
-		values[i++] = TimestampTzGetDatum(last_error_at);
-	}
-	else
-	{
-		nulls[i++] = true;
-		nulls[i++] = true;
-	}
-	values[i++] = Int64GetDatum((int64) nsamples);
-	for (p = 0; p < 3; p++)
-	{
-		if (nsamples > 0)
-			values[i++] = Float8GetDatum(pv[p]);
-		else
-			nulls[i++] = true;
-	}
-	if (last_fallback_at != 0)
-		values[i++] = TimestampTzGetDatum(last_fallback_at);
-	else
-		nulls[i++] = true;
-	if (fallback_reason[0])
-		values[i++] = CStringGetTextDatum(fallback_reason);
-	else
-		nulls[i++] = true;
-	if (worker_pid != 0)
-		values[i++] = Int32GetDatum(worker_pid);
-	else
-		nulls[i++] = true;
-	values[i++] = TimestampTzGetDatum(stats_reset);
-	Assert(i == tupdesc->natts);
-
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
-}
-
-PG_FUNCTION_INFO_V1(cache_ext_reset_stats);
-Datum
-cache_ext_reset_stats(PG_FUNCTION_ARGS)
-{
-	int			i;
-
-	for (i = 0; i < NUM_STATS; i++)
-		pg_atomic_write_u64(&stats->counters[i], 0);
-	for (i = 0; i < LAT_BUCKETS; i++)
-		pg_atomic_write_u64(&stats->latency[i], 0);
-	SpinLockAcquire(&stats->mutex);
-	stats->last_error[0] = '\0';
-	stats->last_error_at = 0;
-	stats->stats_reset = GetCurrentTimestamp();
-	SpinLockRelease(&stats->mutex);
-	PG_RETURN_VOID();
-}
 
 PG_FUNCTION_INFO_V1(cache_ext_run_fallback);
 Datum
@@ -2131,8 +1843,7 @@ DeliveryInit(void)
 	prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = delivery_process_utility;
 
-	stats_init(&local_stats);
-	stats = &local_stats;
+	StatsInit();
 
 	if (!cache_ext_preloaded)
 	{

@@ -4,9 +4,10 @@
  *	  Getting the effects of committed transactions into Redis: the
  *	  serialized effect format, the commit-time send, the shared-memory
  *	  retry/hand-off queue, the backend-local retry list used without
- *	  shared_preload_libraries, prepared transactions, the fallback
- *	  invalidation and the statistics.  Used by pending.c (the per
- *	  transaction set) and worker.c (the background worker).
+ *	  shared_preload_libraries, prepared transactions and the fallback
+ *	  invalidation.  Used by pending.c (the per transaction set) and
+ *	  worker.c (the background worker); the statistics and the fallback
+ *	  flag are declared in stats.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -109,15 +110,15 @@ extern Size QueuePeek(char *buf, Size bufsize, int *nrecords);
 extern void QueueConsume(Size bytes, int nrecords);
 extern void QueueSaveCursor(Size offset, uint64 cursor);
 extern uint64 QueueDepth(void);
-extern bool FallbackNeeded(void);
-extern void SetFallbackNeeded(const char *why);
-extern uint64 FallbackMark(void);
-extern void FallbackDone(uint64 mark);
-extern void FallbackReason(char *buf, Size len);
+extern void QueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
 extern void WorkerAttach(void);
 extern void WorkerDetach(bool clean);
+extern pid_t WorkerPid(void);
 extern void WakeWorker(void);
 extern bool NoteRedisRunId(const char *run_id);
+
+/* The backend-local retry list (without shared memory), for the stats. */
+extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
 
 /*
  * Deliver records outside a transaction's commit (the worker): one
@@ -134,10 +135,6 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
  * RedisFailureKind is 0 whatever its name.)
  */
 #define OUTCOME_OK(o)	((int) (o).kind == 0)
-
-/* Statistics kept by delivery. */
-extern void StatsRecordError(const char *message);
-extern void StatsReconnects(void);
 
 extern int	cache_ext_worker_batch_delay;	/* ms */
 

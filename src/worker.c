@@ -35,6 +35,7 @@
 #include "connection.h"
 #include "delivery.h"
 #include "settings.h"
+#include "stats.h"
 
 PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
 PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);

@@ -2,12 +2,12 @@
  *
  * delivery.h
  *	  Getting the effects of committed transactions into Redis: the
- *	  serialized effect format, the commit-time send, the shared-memory
- *	  retry/hand-off queue, the backend-local retry list used without
- *	  shared_preload_libraries, prepared transactions and the fallback
- *	  invalidation.  Used by pending.c (the per transaction set) and
- *	  worker.c (the background worker); the statistics and the fallback
- *	  flag are declared in stats.h.
+ *	  serialized effect format, the commit-time send, the backend-local
+ *	  retry list used without shared_preload_libraries, prepared
+ *	  transactions and the fallback invalidation.  Used by pending.c (the
+ *	  per transaction set) and worker.c (the background worker); the
+ *	  shared-memory retry/hand-off queue is declared in queue.h, the
+ *	  statistics and the fallback flag in stats.h.
  *
  *-------------------------------------------------------------------------
  */
@@ -99,23 +99,6 @@ extern int64 DeliverPreparedEffects(bool missing_ok);
  * Needs a transaction; raises an ERROR when Redis cannot be reached.
  */
 extern void RunFallbackInvalidation(const char *reason);
-
-/*
- * Shared-memory queue, for the worker.  The worker peeks a batch of
- * records from the head (they stay in the queue, so a worker that dies
- * loses nothing), delivers them, then consumes them.
- */
-extern bool DeliverySharedReady(void);
-extern Size QueuePeek(char *buf, Size bufsize, int *nrecords);
-extern void QueueConsume(Size bytes, int nrecords);
-extern void QueueSaveCursor(Size offset, uint64 cursor);
-extern uint64 QueueDepth(void);
-extern void QueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
-extern void WorkerAttach(void);
-extern void WorkerDetach(bool clean);
-extern pid_t WorkerPid(void);
-extern void WakeWorker(void);
-extern bool NoteRedisRunId(const char *run_id);
 
 /* The backend-local retry list (without shared memory), for the stats. */
 extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);

@@ -30,6 +30,7 @@
 
 #include "connection.h"
 #include "delivery.h"
+#include "queue.h"
 #include "stats.h"
 
 static DeliveryStats local_stats;	/* without shared memory */

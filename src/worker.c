@@ -34,6 +34,7 @@
 
 #include "connection.h"
 #include "delivery.h"
+#include "queue.h"
 #include "settings.h"
 #include "stats.h"
 

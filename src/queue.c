@@ -1,0 +1,403 @@
+/*-------------------------------------------------------------------------
+ *
+ * queue.c
+ *	  The shared memory of delivery (queue.h), set up only when the library
+ *	  is preloaded: the queue of effects waiting for the background worker
+ *	  (retries and asynchronous hand-offs), the worker's pid and latch, the
+ *	  Redis run_id it last saw, and the state file.  The statistics
+ *	  (stats.c) live in the same shared struct.
+ *
+ *	  The queue (shared memory, cache_ext.queue_size) is a ring of
+ *	  EffectRecords; producers append under the exclusive lock, the single
+ *	  consumer (the worker) copies records from the head under the shared
+ *	  lock and removes them once delivered, so a worker that dies loses
+ *	  nothing.  A full queue drops the transaction's effects, counts them and
+ *	  raises the "fallback needed" flag: once Redis is reachable the worker
+ *	  invalidates every namespace.  The queue dies with shared memory: a file
+ *	  in the data directory says whether the previous postmaster stopped
+ *	  cleanly with an empty queue; if not (crash restart, immediate shutdown,
+ *	  effects still queued), the flag is raised at start.
+ *
+ *	  Locking: DeliveryShared->lock protects head, tail and nrecords and the
+ *	  ring bytes between them; the worker's pid and latch and the Redis
+ *	  run_id are under the statistics' spinlock (shared->stats.mutex, see
+ *	  stats.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cache_ext.h"
+
+#include "port/atomics.h"
+#include "storage/fd.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+
+#include "delivery.h"
+#include "queue.h"
+#include "settings.h"
+#include "stats.h"
+
+#define STATE_FILE			"cache_ext_delivery.state"
+
+typedef struct DeliveryShared
+{
+	DeliveryStats stats;
+	LWLock	   *lock;
+	Size		ring_size;
+	uint64		head;			/* byte position of the oldest record */
+	uint64		tail;			/* byte position after the newest */
+	uint64		nrecords;
+	pg_atomic_uint64 depth;		/* nrecords, readable without the lock */
+	pid_t		worker_pid;		/* under stats.mutex */
+	Latch	   *worker_latch;
+	char		redis_run_id[48];	/* under stats.mutex */
+	char		ring[FLEXIBLE_ARRAY_MEMBER];
+} DeliveryShared;
+
+static DeliveryShared *shared = NULL;
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* ------------------------------------------------------------ the queue */
+
+static Size
+delivery_shmem_size(void)
+{
+	return add_size(offsetof(DeliveryShared, ring),
+					MAXALIGN((Size) cache_ext_queue_size * 1024));
+}
+
+static void
+ring_write(uint64 pos, const void *src, Size len)
+{
+	Size		off = pos % shared->ring_size;
+	Size		first = Min(len, shared->ring_size - off);
+
+	memcpy(shared->ring + off, src, first);
+	if (len > first)
+		memcpy(shared->ring, (const char *) src + first, len - first);
+}
+
+static void
+ring_read(uint64 pos, void *dst, Size len)
+{
+	Size		off = pos % shared->ring_size;
+	Size		first = Min(len, shared->ring_size - off);
+
+	memcpy(dst, shared->ring + off, first);
+	if (len > first)
+		memcpy((char *) dst + first, shared->ring, len - first);
+}
+
+bool
+DeliverySharedReady(void)
+{
+	return shared != NULL;
+}
+
+uint64
+QueueDepth(void)
+{
+	return shared ? pg_atomic_read_u64(&shared->depth) : 0;
+}
+
+/* Records and bytes queued, and the ring's size (cache_ext.stats). */
+void
+QueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
+{
+	*records = pg_atomic_read_u64(&shared->depth);
+	LWLockAcquire(shared->lock, LW_SHARED);
+	*bytes = shared->tail - shared->head;
+	LWLockRelease(shared->lock);
+	*capacity = shared->ring_size;
+}
+
+/*
+ * Append records to the queue, all or none.  Never allocates, never raises:
+ * called after commit.  Returns false (and raises the fallback flag) when
+ * they do not fit.  *was_empty tells whether the queue was empty: only then
+ * can the worker be asleep (it sleeps only after finding the queue empty,
+ * and records stay counted until delivered), so only then is it woken;
+ * under load this saves a wake-up per commit and lets the worker pipeline
+ * whatever accumulated during its previous round trip.
+ */
+bool
+queue_push(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
+{
+	Size		total = 0;
+	int			i;
+	bool		fits;
+
+	*was_empty = false;
+
+	if (n == 0)
+		return true;
+	for (i = 0; i < n; i++)
+	{
+		recs[i]->flags |= flags;
+		total += recs[i]->size;
+	}
+
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	fits = shared->tail - shared->head + total <= shared->ring_size;
+	if (fits)
+	{
+		*was_empty = shared->nrecords == 0;
+		for (i = 0; i < n; i++)
+		{
+			ring_write(shared->tail, recs[i], recs[i]->size);
+			shared->tail += recs[i]->size;
+		}
+		shared->nrecords += n;
+		pg_atomic_write_u64(&shared->depth, shared->nrecords);
+	}
+	LWLockRelease(shared->lock);
+
+	if (!fits)
+	{
+		stat_add(STAT_DROPPED, n);
+		SetFallbackNeeded("the delivery queue (cache_ext.queue_size) was full");
+	}
+	return fits;
+}
+
+Size
+QueuePeek(char *buf, Size bufsize, int *nrecords)
+{
+	uint64		pos;
+	Size		used = 0;
+	int			n = 0;
+
+	LWLockAcquire(shared->lock, LW_SHARED);
+	pos = shared->head;
+	while (pos < shared->tail)
+	{
+		EffectRecord hdr;
+
+		ring_read(pos, &hdr, sizeof(hdr));
+		if (used + hdr.size > bufsize)
+			break;
+		ring_read(pos, buf + used, hdr.size);
+		used += hdr.size;
+		pos += hdr.size;
+		n++;
+	}
+	LWLockRelease(shared->lock);
+	*nrecords = n;
+	return used;
+}
+
+void
+QueueConsume(Size bytes, int nrecords)
+{
+	if (bytes == 0)
+		return;
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	Assert(shared->head + bytes <= shared->tail);
+	shared->head += bytes;
+	shared->nrecords -= nrecords;
+	pg_atomic_write_u64(&shared->depth, shared->nrecords);
+	LWLockRelease(shared->lock);
+}
+
+/* Remember how far a pattern got, in its record at offset from the head. */
+void
+QueueSaveCursor(Size offset, uint64 cursor)
+{
+	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
+	ring_write(shared->head + offset + offsetof(EffectRecord, cursor),
+			   &cursor, sizeof(cursor));
+	LWLockRelease(shared->lock);
+}
+
+void
+WorkerAttach(void)
+{
+	SpinLockAcquire(&shared->stats.mutex);
+	shared->worker_pid = MyProcPid;
+	shared->worker_latch = MyLatch;
+	SpinLockRelease(&shared->stats.mutex);
+}
+
+void
+WorkerDetach(bool clean)
+{
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->stats.mutex);
+	shared->worker_pid = 0;
+	shared->worker_latch = NULL;
+	SpinLockRelease(&shared->stats.mutex);
+}
+
+/*
+ * The worker tells us the run_id of the Redis server after connecting.  A
+ * different one than before means Redis restarted or failed over: its
+ * version keys may be older than what was issued (a snapshot, a stale
+ * replica), so a fallback invalidation is owed.  Returns true then.
+ */
+bool
+NoteRedisRunId(const char *run_id)
+{
+	bool		changed;
+
+	SpinLockAcquire(&shared->stats.mutex);
+	changed = shared->redis_run_id[0] != '\0' &&
+		strcmp(shared->redis_run_id, run_id) != 0;
+	strlcpy(shared->redis_run_id, run_id, sizeof(shared->redis_run_id));
+	SpinLockRelease(&shared->stats.mutex);
+	if (changed)
+	{
+		SetFallbackNeeded("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
+						RedisEndpointDescription())));
+	}
+	return changed;
+}
+
+/* The worker's pid, 0 when none is attached (cache_ext.stats). */
+pid_t
+WorkerPid(void)
+{
+	pid_t		pid;
+
+	if (shared == NULL)
+		return 0;
+	SpinLockAcquire(&shared->stats.mutex);
+	pid = shared->worker_pid;
+	SpinLockRelease(&shared->stats.mutex);
+	return pid;
+}
+
+void
+WakeWorker(void)
+{
+	Latch	   *latch;
+
+	if (shared == NULL)
+		return;
+	SpinLockAcquire(&shared->stats.mutex);
+	latch = shared->worker_latch;
+	SpinLockRelease(&shared->stats.mutex);
+	if (latch)
+		SetLatch(latch);
+}
+
+/* ---------------------------------------------- shared memory, state file */
+
+static void
+delivery_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(delivery_shmem_size());
+	RequestNamedLWLockTranche("cache_ext", 1);
+}
+
+static void
+write_state_file(const char *state)
+{
+	FILE	   *f;
+
+	f = AllocateFile(STATE_FILE ".tmp", PG_BINARY_W);
+	if (f == NULL)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("cache_ext: could not write \"%s\": %m", STATE_FILE ".tmp")));
+		return;
+	}
+	fprintf(f, "%s\n", state);
+	if (FreeFile(f) != 0)
+	{
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("cache_ext: could not write \"%s\": %m", STATE_FILE ".tmp")));
+		return;
+	}
+	(void) durable_rename(STATE_FILE ".tmp", STATE_FILE, LOG);
+}
+
+/*
+ * Postmaster exit (or crash reinitialisation, code != 0).  A clean stop
+ * with nothing queued and no fallback owed leaves "clean"; anything else
+ * leaves "running", which the next start reads as "effects may be lost".
+ */
+static void
+delivery_shmem_exit(int code, Datum arg)
+{
+	uint64		depth;
+
+	if (code != 0 || shared == NULL)
+		return;
+	depth = pg_atomic_read_u64(&shared->depth);
+	if (depth == 0 && !FallbackNeeded())
+		write_state_file("clean");
+	else
+		ereport(LOG,
+				(errmsg("cache_ext: %llu cache effects were still queued at shutdown",
+						(unsigned long long) depth),
+				 errdetail("Every namespace will be invalidated once Redis is reachable after the next start.")));
+}
+
+static void
+delivery_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	shared = ShmemInitStruct("cache_ext delivery", delivery_shmem_size(), &found);
+	if (!found)
+	{
+		stats_init(&shared->stats);
+		shared->lock = &(GetNamedLWLockTranche("cache_ext"))->lock;
+		shared->ring_size = MAXALIGN((Size) cache_ext_queue_size * 1024);
+		shared->head = shared->tail = shared->nrecords = 0;
+		pg_atomic_init_u64(&shared->depth, 0);
+		shared->worker_pid = 0;
+		shared->worker_latch = NULL;
+		shared->redis_run_id[0] = '\0';
+	}
+	LWLockRelease(AddinShmemInitLock);
+	StatsAttach(&shared->stats);
+
+	/* In the postmaster: was the previous run's queue lost? */
+	if (!IsUnderPostmaster && !found)
+	{
+		FILE	   *f = AllocateFile(STATE_FILE, PG_BINARY_R);
+		char		line[64] = "";
+
+		if (f != NULL)
+		{
+			if (fgets(line, sizeof(line), f) == NULL)
+				line[0] = '\0';
+			FreeFile(f);
+			if (strncmp(line, "clean", 5) != 0)
+			{
+				SetFallbackNeeded("PostgreSQL did not stop cleanly with an empty delivery queue (crash, immediate shutdown or effects still queued)");
+				ereport(LOG,
+						(errmsg("cache_ext: cache effects may have been lost by the previous run; every namespace will be invalidated once Redis is reachable")));
+			}
+		}
+		write_state_file("running");
+		on_shmem_exit(delivery_shmem_exit, (Datum) 0);
+	}
+}
+
+/* Reserve and set up the shared memory (preloaded only; DeliveryInit). */
+void
+QueueInit(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = delivery_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = delivery_shmem_startup;
+}

@@ -83,8 +83,13 @@ extern void DeliveryCommitted(void);
 extern void DeliveryAfterCommit(void);
 extern void DeliveryReset(void);
 
-/* PREPARE TRANSACTION: keep the effects in cache_ext.prepared_effects. */
+/*
+ * Prepared transactions (prepared.c).  PREPARE TRANSACTION: keep the
+ * effects in cache_ext.prepared_effects.  PreparedInit installs the hook
+ * that catches COMMIT PREPARED (DeliveryInit calls it).
+ */
 extern void DeliveryPrePrepare(char *batch, Size batchlen, int nrecords);
+extern void PreparedInit(void);
 
 /*
  * Move committed rows of cache_ext.prepared_effects into the current
@@ -120,5 +125,14 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
 #define OUTCOME_OK(o)	((int) (o).kind == 0)
 
 extern int	cache_ext_worker_batch_delay;	/* ms */
+
+/*
+ * Shared by the files of delivery, not used elsewhere.  split_records
+ * (delivery.c) splits a buffer of serialized records into a palloc'd array
+ * of pointers; run_in_subtransaction (prepared.c) runs step(arg) in an
+ * internal subtransaction and returns the message of its ERROR, or NULL.
+ */
+extern int	split_records(char *buf, Size len, EffectRecord ***out);
+extern char *run_in_subtransaction(void (*step) (void *), void *arg);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

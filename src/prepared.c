@@ -1,0 +1,283 @@
+/*-------------------------------------------------------------------------
+ *
+ * prepared.c
+ *	  Cache effects of prepared transactions (two-phase commit).
+ *
+ *	  PREPARE TRANSACTION cannot deliver (the transaction may still roll
+ *	  back) and cannot keep its effects in memory (it may be committed by
+ *	  another session, or after a restart), so DeliveryPrePrepare stores
+ *	  them as one row of cache_ext.prepared_effects, written by the prepared
+ *	  transaction itself: the row becomes visible if and only if it commits.
+ *	  COMMIT PREPARED is caught by a ProcessUtility hook, which moves the
+ *	  committed rows into the pending set of the (implicit) transaction
+ *	  running it, so they are delivered when it commits; the background
+ *	  worker's sweep and cache_ext.deliver_prepared() pick up whatever that
+ *	  missed.  The table is read and written with its owner's rights.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cache_ext.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "tcop/utility.h"
+#include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+
+#include "delivery.h"
+#include "pending.h"
+#include "stats.h"
+
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* The owner of cache_ext's tables, to act with their rights. */
+static Oid
+prepared_effects_relid(bool missing_ok)
+{
+	Oid			nsp = get_namespace_oid("cache_ext", true);
+	Oid			relid = InvalidOid;
+
+	if (OidIsValid(nsp))
+		relid = get_relname_relid("prepared_effects", nsp);
+	if (!OidIsValid(relid) && !missing_ok)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table cache_ext.prepared_effects does not exist"),
+				 errhint("Run CREATE EXTENSION cache_ext in this database.")));
+	return relid;
+}
+
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+void
+DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
+{
+	Oid			relid = prepared_effects_relid(false);
+	Oid			save_userid;
+	int			save_sec;
+	bytea	   *data;
+	Datum		values[2];
+	Oid			types[2] = {BYTEAOID, INT4OID};
+	int			rc;
+
+	data = (bytea *) palloc(VARHDRSZ + batchlen);
+	SET_VARSIZE(data, VARHDRSZ + batchlen);
+	memcpy(VARDATA(data), batch, batchlen);
+	values[0] = PointerGetDatum(data);
+	values[1] = Int32GetDatum(nrecords);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(relation_owner(relid),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	/* PREPARE TRANSACTION runs without a snapshot. */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	rc = SPI_execute_with_args("INSERT INTO cache_ext.prepared_effects (effects, neffects) "
+							   "VALUES ($1, $2)",
+							   2, types, values, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "cache_ext: could not store the effects of the prepared transaction: %s",
+			 SPI_result_code_string(rc));
+	SPI_finish();
+	PopActiveSnapshot();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	stat_add(STAT_PREPARED, nrecords);
+}
+
+/* Re-add one record to the current transaction's pending set. */
+static void
+readd_record(EffectRecord *r)
+{
+	switch ((PendingKind) r->kind)
+	{
+		case PENDING_BUMP:
+			PendingAddBump(EffectKey(r), r->keylen);
+			break;
+		case PENDING_DELETE:
+			PendingAddDelete(EffectKey(r), r->keylen);
+			break;
+		case PENDING_DELETE_PATTERN:
+			PendingAddDeletePattern(EffectKey(r), r->keylen);
+			break;
+		case PENDING_BUMP_PATTERN:
+			PendingAddBumpPattern(EffectKey(r), r->keylen);
+			break;
+		case PENDING_SET:
+			PendingAddSet(EffectKey(r), r->keylen, EffectValue(r), r->vallen);
+			break;
+		case PENDING_RAISE:
+			{
+				PendingAddRaise(EffectKey(r), r->keylen,
+								pg_strtoint64(EffectValue(r)));
+			}
+			break;
+	}
+}
+
+int64
+DeliverPreparedEffects(bool missing_ok)
+{
+	Oid			relid = prepared_effects_relid(missing_ok);
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+	uint64		i;
+	int64		total = 0;
+	bool		pushed;
+
+	if (!OidIsValid(relid))
+		return 0;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(relation_owner(relid),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	/* COMMIT PREPARED (a utility statement) runs without a snapshot. */
+	pushed = !ActiveSnapshotSet();
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+	rc = SPI_execute("DELETE FROM cache_ext.prepared_effects RETURNING effects",
+					 false, 0);
+	if (rc != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "cache_ext: could not read cache_ext.prepared_effects: %s",
+			 SPI_result_code_string(rc));
+	for (i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[i],
+									  SPI_tuptable->tupdesc, 1, &isnull);
+		bytea	   *data;
+		EffectRecord **recs;
+		int			n,
+					j;
+
+		if (isnull)
+			continue;
+		data = DatumGetByteaPP(d);
+		n = split_records(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &recs);
+		for (j = 0; j < n; j++)
+			readd_record(recs[j]);
+		total += n;
+	}
+	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
+	SetUserIdAndSecContext(save_userid, save_sec);
+	return total;
+}
+
+/*
+ * Run step(arg) in an internal subtransaction.  On ERROR, roll the
+ * subtransaction back and return the error's message (palloc'd in the
+ * caller's memory context); NULL on success.  For work whose failure must
+ * not fail the surrounding transaction.
+ */
+char *
+run_in_subtransaction(void (*step) (void *), void *arg)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *volatile error = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		step(arg);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		error = pstrdup(edata->message);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	return error;
+}
+
+/*
+ * COMMIT PREPARED: the prepared transaction's effects became visible; move
+ * them into this (implicit) transaction so they are delivered when it
+ * commits, with read-your-writes.  A failure here must not make COMMIT
+ * PREPARED look failed: it is caught, and the rows stay for the worker or
+ * cache_ext.deliver_prepared().
+ */
+static void
+deliver_prepared_step(void *arg)
+{
+	(void) DeliverPreparedEffects(true);
+}
+
+static void
+delivery_process_utility(PlannedStmt *pstmt, const char *queryString,
+						 bool readOnlyTree, ProcessUtilityContext context,
+						 ParamListInfo params, QueryEnvironment *queryEnv,
+						 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	bool		commit_prepared = IsA(parsetree, TransactionStmt) &&
+		((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED;
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params,
+							queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+
+	if (commit_prepared && IsTransactionState())
+	{
+		char	   *error = run_in_subtransaction(deliver_prepared_step, NULL);
+
+		if (error != NULL)
+			ereport(WARNING,
+					(errmsg("cache_ext could not pick up the effects of the committed prepared transaction: %s",
+							error),
+					 errdetail("They stay in cache_ext.prepared_effects until the background worker or SELECT cache_ext.deliver_prepared(); delivers them.")));
+	}
+}
+
+/* ------------------------------------------------------------ SQL level */
+
+PG_FUNCTION_INFO_V1(cache_ext_deliver_prepared);
+Datum
+cache_ext_deliver_prepared(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT64(DeliverPreparedEffects(false));
+}
+
+/* Catch COMMIT PREPARED (DeliveryInit). */
+void
+PreparedInit(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = delivery_process_utility;
+}

@@ -15,6 +15,7 @@
 #define CACHE_EXT_DELIVERY_H
 
 #include "datatype/timestamp.h"
+#include "connection.h"
 #include "pending.h"
 
 /*
@@ -99,14 +100,12 @@ extern void PreparedInit(void);
 extern int64 DeliverPreparedEffects(bool missing_ok);
 
 /*
- * The fallback invalidation: bump/unlink every key of every namespace
- * (cache_ext.namespace_patterns()) and call cache_ext.fallback_hooks.
- * Needs a transaction; raises an ERROR when Redis cannot be reached.
+ * The fallback invalidation (fallback.c): bump/unlink every key of every
+ * namespace (cache_ext.namespace_patterns()) and call
+ * cache_ext.fallback_hooks.  Needs a transaction; raises an ERROR when
+ * Redis cannot be reached.
  */
 extern void RunFallbackInvalidation(const char *reason);
-
-/* The backend-local retry list (without shared memory), for the stats. */
-extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
 
 /*
  * Deliver records outside a transaction's commit (the worker): one
@@ -126,13 +125,60 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
 
 extern int	cache_ext_worker_batch_delay;	/* ms */
 
+/* ------------------------------------------------------------------------
+ * The rest is shared by the files of delivery (delivery.c, stats.c,
+ * prepared.c, fallback.c), not used by pending.c or worker.c.
+ * ------------------------------------------------------------------------
+ */
+
 /*
- * Shared by the files of delivery, not used elsewhere.  split_records
- * (delivery.c) splits a buffer of serialized records into a palloc'd array
- * of pointers; run_in_subtransaction (prepared.c) runs step(arg) in an
- * internal subtransaction and returns the message of its ERROR, or NULL.
+ * split_records (delivery.c) splits a buffer of serialized records into a
+ * palloc'd array of pointers; run_in_subtransaction (prepared.c) runs
+ * step(arg) in an internal subtransaction and returns the message of its
+ * ERROR, or NULL; LocalQueueUsage (delivery.c) reports the backend-local
+ * retry list (without shared memory) to cache_ext.stats.
  */
 extern int	split_records(char *buf, Size len, EffectRecord ***out);
 extern char *run_in_subtransaction(void (*step) (void *), void *arg);
+extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
+
+/*
+ * Delivery plans (delivery.c; fallback.c runs its patterns with them).
+ * Everything needed to send a set of records without allocating: built
+ * (palloc) before, executed (no palloc) after commit or by the worker.
+ */
+typedef struct DeliveryPlan
+{
+	int			nrecs;
+	EffectRecord **recs;
+	bool	   *done;
+	bool	   *failed;			/* refused by Redis for good */
+	bool		has_set;
+	char		clock[24];		/* for bumps of missing keys */
+	/* simple effects, one pipeline */
+	int			ncmds;
+	RedisCommand *cmds;
+	RedisReply *replies;
+	int		   *cmd_rec;		/* record of each command */
+	/* patterns: one command each, cursor rewritten in place */
+	int			npatterns;
+	RedisCommand *pcmds;
+	int		   *pattern_rec;
+	char	  (*cursors)[24];
+} DeliveryPlan;
+
+typedef struct PlanResult
+{
+	bool		redis_ok;		/* no transport failure */
+	int			sent;
+	int			failed;			/* permanent error replies */
+	int			unfinished;		/* patterns out of budget */
+	char		message[256];	/* transport failure */
+	char		first_error[128];	/* first error reply */
+} PlanResult;
+
+extern DeliveryPlan *plan_build(EffectRecord **recs, int n);
+extern void plan_execute(DeliveryPlan *plan, bool critical, int budget_ms,
+						 PlanResult *res);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

@@ -24,7 +24,7 @@
  *	  fine); XACT_EVENT_COMMIT only notes the time; the resource-release
  *	  callback at RESOURCE_RELEASE_AFTER_LOCKS, when the commit is visible
  *	  and the row locks are gone but the client has not heard COMMIT yet,
- *	  delivers.  PREPARE TRANSACTION stores the set instead (delivery.c).
+ *	  delivers.  PREPARE TRANSACTION stores the set instead (prepared.c).
  *
  *-------------------------------------------------------------------------
  */

@@ -850,7 +850,7 @@ EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
  * 'cache_user_version:*', and the rows of cache_ext.extra_namespaces.
  *
  * The patterns are WITHOUT cache_ext.key_prefix: the caller (the fallback
- * invalidation in delivery.c) applies it with PatternWithPrefix, in the
+ * invalidation in fallback.c) applies it with PatternWithPrefix, in the
  * session that runs the fallback.  Literal glob characters of templates are
  * escaped; rows of extra_namespaces are returned as written.
  */

@@ -108,7 +108,7 @@ bench_pgbench_tps() {
 }
 
 median() {
-	printf '%s\n' "$@" | grep -v '^$' | sort -g |
+	printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g |
 		awk '{ a[NR] = $1 } END { if (NR == 0) print ""; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.6g\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 

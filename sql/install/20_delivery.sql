@@ -1,7 +1,7 @@
 /*
  * Delivery of invalidations after commit (src/pending.c, src/delivery.c,
- * src/worker.c): statistics, the fallback invalidation, prepared
- * transactions.
+ * src/queue.c, src/worker.c): statistics (src/stats.c), the fallback
+ * invalidation (src/fallback.c), prepared transactions (src/prepared.c).
  */
 
 CREATE TABLE cache_ext.prepared_effects (

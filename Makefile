@@ -40,3 +40,8 @@ include $(PGXS)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_FRAGMENTS)
 	cat $^ > $@
+
+# PGXS knows no header dependencies: rebuild every object when a header of
+# ours changes (the headers define shared-memory layouts and enums that all
+# files must agree on).
+$(OBJS): $(wildcard src/*.h)

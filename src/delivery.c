@@ -221,7 +221,7 @@ effect_is_pattern(const EffectRecord *r)
  * with) stops the walk.
  */
 int
-split_records(char *buf, Size len, EffectRecord ***out)
+SplitEffectRecords(char *buf, Size len, EffectRecord ***out)
 {
 	int			cap = 16;
 	int			n = 0;
@@ -254,7 +254,7 @@ static const char *const pattern_modes[] = {"delete", "bump"};
 static const size_t pattern_mode_lens[] = {6, 4};
 
 DeliveryPlan *
-plan_build(EffectRecord **recs, int n)
+DeliveryPlanBuild(EffectRecord **recs, int n)
 {
 	DeliveryPlan *plan = palloc0(sizeof(DeliveryPlan));
 	int			i;
@@ -409,7 +409,7 @@ transient_error(const char *msg)
  * allocates or raises).  budget_ms bounds the pattern steps in total.
  */
 void
-plan_execute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
+DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 {
 	RedisOutcome outcome;
 	int			flags = critical ? REDIS_EXEC_CRITICAL : 0;
@@ -466,9 +466,9 @@ plan_execute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 				continue;
 			}
 			res->sent++;
-			stat_latency(r->committed_at, now);
+			DeliveryStatLatency(r->committed_at, now);
 			if (r->flags & EFFECT_FLAG_RETRY)
-				stat_add(STAT_RETRIED, 1);
+				DeliveryStatAdd(STAT_RETRIED, 1);
 		}
 	}
 
@@ -495,7 +495,7 @@ plan_execute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 				strlcpy(res->message, outcome.message, sizeof(res->message));
 				return;
 			}
-			stat_add(STAT_PATTERN_STEPS, 1);
+			DeliveryStatAdd(STAT_PATTERN_STEPS, 1);
 			if (reply.type != REDIS_VALUE_INTEGER)
 			{
 				if (res->first_error[0] == '\0')
@@ -513,9 +513,9 @@ plan_execute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 			{
 				plan->done[plan->pattern_rec[i]] = true;
 				res->sent++;
-				stat_latency(r->committed_at, GetCurrentTimestamp());
+				DeliveryStatLatency(r->committed_at, GetCurrentTimestamp());
 				if (r->flags & EFFECT_FLAG_RETRY)
-					stat_add(STAT_RETRIED, 1);
+					DeliveryStatAdd(STAT_RETRIED, 1);
 				break;
 			}
 			if (!critical)
@@ -524,18 +524,111 @@ plan_execute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 	}
 }
 
+/* qsort comparator: bumps of the same key together, in queue order. */
+static int
+compare_bumps(const void *a, const void *b, void *arg)
+{
+	EffectRecord **recs = (EffectRecord **) arg;
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	const EffectRecord *ra = recs[ia];
+	const EffectRecord *rb = recs[ib];
+	int			c;
+
+	if (ra->keylen != rb->keylen)
+		return ra->keylen < rb->keylen ? -1 : 1;
+	c = memcmp(EffectKey(ra), EffectKey(rb), ra->keylen);
+	if (c != 0)
+		return c;
+	return ia < ib ? -1 : (ia > ib ? 1 : 0);
+}
+
+/*
+ * Coalesce bumps of the same key: the worker's batches hold the effects of
+ * many transactions, all committed and visible by now, and one INCR after
+ * all of them invalidates what two would.  primary[i] is the record whose
+ * commands stand for record i (i itself for all others).  Returns how many
+ * records were folded into another.
+ */
+static int
+coalesce_bumps(EffectRecord **recs, int n, int *primary)
+{
+	int		   *idx = palloc(Max(n, 1) * sizeof(int));
+	int			nbumps = 0;
+	int			folded = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		primary[i] = i;
+		if (recs[i]->kind == PENDING_BUMP)
+			idx[nbumps++] = i;
+	}
+	if (nbumps < 2)
+		return 0;
+	qsort_arg(idx, nbumps, sizeof(int), compare_bumps, recs);
+	for (i = 1; i < nbumps; i++)
+	{
+		const EffectRecord *prev = recs[idx[i - 1]];
+		const EffectRecord *cur = recs[idx[i]];
+
+		if (prev->keylen == cur->keylen &&
+			memcmp(EffectKey(prev), EffectKey(cur), cur->keylen) == 0)
+		{
+			primary[idx[i]] = primary[idx[i - 1]];
+			folded++;
+		}
+	}
+	pfree(idx);
+	return folded;
+}
+
 bool
 DeliverRecords(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
 {
-	DeliveryPlan *plan = plan_build(recs, n);
+	int		   *primary = palloc(Max(n, 1) * sizeof(int));
+	int		   *slot = palloc(Max(n, 1) * sizeof(int));
+	EffectRecord **unique = recs;
+	int			nunique = n;
+	int			folded = coalesce_bumps(recs, n, primary);
+	DeliveryPlan *plan;
 	PlanResult	res;
 	int			i;
 
-	plan_execute(plan, false, 1000, &res);
-	stat_add(STAT_SENT, res.sent);
-	stat_add(STAT_FAILED, res.failed);
+	if (folded > 0)
+	{
+		unique = palloc(n * sizeof(EffectRecord *));
+		nunique = 0;
+		for (i = 0; i < n; i++)
+			if (primary[i] == i)
+			{
+				slot[i] = nunique;
+				unique[nunique++] = recs[i];
+			}
+	}
+	else
+		for (i = 0; i < n; i++)
+			slot[i] = i;
+
+	plan = DeliveryPlanBuild(unique, nunique);
+	DeliveryPlanExecute(plan, false, 1000, &res);
 	for (i = 0; i < n; i++)
-		done[i] = plan->done[i];
+	{
+		int			s = slot[primary[i]];
+
+		done[i] = plan->done[s];
+		if (primary[i] != i && done[i] && !plan->failed[s])
+		{
+			/* a coalesced bump: delivered by its primary's commands */
+			res.sent++;
+			DeliveryStatLatency(recs[i]->committed_at, GetCurrentTimestamp());
+			if (recs[i]->flags & EFFECT_FLAG_RETRY)
+				DeliveryStatAdd(STAT_RETRIED, 1);
+		}
+	}
+	DeliveryStatAdd(STAT_SENT, res.sent);
+	DeliveryStatAdd(STAT_COALESCED, folded);
+	DeliveryStatAdd(STAT_FAILED, res.failed);
 	if (!res.redis_ok)
 	{
 		strlcpy(message, res.message, msglen);
@@ -639,7 +732,7 @@ local_queue_replace(EffectRecord **recs, int n)
 		local_queue.backoff_ms = 0;
 	if (lost > 0)
 	{
-		stat_add(STAT_DROPPED, lost);
+		DeliveryStatAdd(STAT_DROPPED, lost);
 		SetFallbackNeeded("this backend's retry list was full");
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -680,7 +773,7 @@ local_queue_exit(int code, Datum arg)
 
 	if (local_queue.nrecords == 0 || DeliverySharedReady())
 		return;
-	n = split_records(local_queue.buf, local_queue.len, &recs);
+	n = SplitEffectRecords(local_queue.buf, local_queue.len, &recs);
 	done = palloc0(Max(n, 1) * sizeof(bool));
 	deliver_records_quietly(recs, n, done, message, sizeof(message));
 	for (i = 0; i < n; i++)
@@ -717,7 +810,7 @@ hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 {
 	bool		was_empty;
 
-	if (queue_push(recs, n, flags, &was_empty))
+	if (DeliveryQueuePush(recs, n, flags, &was_empty))
 	{
 		if (was_empty)
 			WakeWorker();
@@ -749,10 +842,10 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 
 	memset(&commit_state, 0, sizeof(commit_state));
 	if (batch != NULL)
-		nb = split_records(batch, batchlen, &brecs);
+		nb = SplitEffectRecords(batch, batchlen, &brecs);
 	Assert(nb == nrecords);
 	if (!DeliverySharedReady() && local_queue.nrecords > 0)
-		nl = split_records(local_queue.buf, local_queue.len, &lrecs);
+		nl = SplitEffectRecords(local_queue.buf, local_queue.len, &lrecs);
 
 	commit_state.nrecs = nl + nb;
 	commit_state.nlocal = nl;
@@ -764,7 +857,7 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 
 	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && DeliverySharedReady();
 	if (!commit_state.async)
-		commit_state.plan = plan_build(commit_state.recs, commit_state.nrecs);
+		commit_state.plan = DeliveryPlanBuild(commit_state.recs, commit_state.nrecs);
 	commit_state.active = true;
 }
 
@@ -795,12 +888,12 @@ DeliveryAfterCommit(void)
 	nb = cs->nrecs - cs->nlocal;
 	for (i = 0; i < nb; i++)
 		batch[i]->committed_at = cs->committed_at;
-	stat_add(STAT_COMMITTED, nb);
+	DeliveryStatAdd(STAT_COMMITTED, nb);
 
 	if (cs->async)
 	{
 		if (hand_to_queue(batch, nb, 0))
-			stat_add(STAT_ASYNC, nb);
+			DeliveryStatAdd(STAT_ASYNC, nb);
 		return;
 	}
 
@@ -811,9 +904,9 @@ DeliveryAfterCommit(void)
 		return;
 	}
 
-	plan_execute(cs->plan, true, cache_ext_command_timeout, &res);
-	stat_add(STAT_SENT, res.sent);
-	stat_add(STAT_FAILED, res.failed);
+	DeliveryPlanExecute(cs->plan, true, cache_ext_command_timeout, &res);
+	DeliveryStatAdd(STAT_SENT, res.sent);
+	DeliveryStatAdd(STAT_FAILED, res.failed);
 
 	/* Gather what is left, in order, reusing the records array. */
 	for (i = 0; i < cs->nrecs; i++)
@@ -823,7 +916,7 @@ DeliveryAfterCommit(void)
 	if (DeliverySharedReady())
 	{
 		if (nleft > 0 && hand_to_queue(cs->recs, nleft, EFFECT_FLAG_RETRY))
-			stat_add(STAT_RETRY_QUEUED, nleft);
+			DeliveryStatAdd(STAT_RETRY_QUEUED, nleft);
 	}
 	else if (nleft > 0 || cs->nlocal > 0)
 	{
@@ -832,7 +925,7 @@ DeliveryAfterCommit(void)
 		for (i = 0; i < nleft; i++)
 			if (!(cs->recs[i]->flags & EFFECT_FLAG_RETRY))
 				fresh++;
-		stat_add(STAT_RETRY_QUEUED, fresh);
+		DeliveryStatAdd(STAT_RETRY_QUEUED, fresh);
 		local_queue_replace(cs->recs, nleft);
 		if (nleft > 0)
 			local_queue_backoff();
@@ -840,7 +933,7 @@ DeliveryAfterCommit(void)
 
 	if (!res.redis_ok)
 	{
-		stat_add(STAT_COMMIT_FAILURES, 1);
+		DeliveryStatAdd(STAT_COMMIT_FAILURES, 1);
 		StatsRecordError(res.message);
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_FAILURE),

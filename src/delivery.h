@@ -132,14 +132,14 @@ extern int	cache_ext_worker_batch_delay;	/* ms */
  */
 
 /*
- * split_records (delivery.c) splits a buffer of serialized records into a
- * palloc'd array of pointers; run_in_subtransaction (prepared.c) runs
+ * SplitEffectRecords (delivery.c) splits a buffer of serialized records into a
+ * palloc'd array of pointers; RunInSubtransaction (prepared.c) runs
  * step(arg) in an internal subtransaction and returns the message of its
  * ERROR, or NULL; LocalQueueUsage (delivery.c) reports the backend-local
  * retry list (without shared memory) to cache_ext.stats.
  */
-extern int	split_records(char *buf, Size len, EffectRecord ***out);
-extern char *run_in_subtransaction(void (*step) (void *), void *arg);
+extern int	SplitEffectRecords(char *buf, Size len, EffectRecord ***out);
+extern char *RunInSubtransaction(void (*step) (void *), void *arg);
 extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
 
 /*
@@ -177,8 +177,8 @@ typedef struct PlanResult
 	char		first_error[128];	/* first error reply */
 } PlanResult;
 
-extern DeliveryPlan *plan_build(EffectRecord **recs, int n);
-extern void plan_execute(DeliveryPlan *plan, bool critical, int budget_ms,
-						 PlanResult *res);
+extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n);
+extern void DeliveryPlanExecute(DeliveryPlan *plan, bool critical,
+								int budget_ms, PlanResult *res);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

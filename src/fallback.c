@@ -50,10 +50,10 @@ run_pattern_fully(const char *pattern, size_t len, bool bump)
 	mem = size <= sizeof(buf) ? buf : palloc(size);
 	r = EffectRecordWrite(mem, bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
 						  pattern, len, NULL, 0);
-	plan = plan_build(&r, 1);
+	plan = DeliveryPlanBuild(&r, 1);
 	do
 	{
-		plan_execute(plan, false, 5000, &res);
+		DeliveryPlanExecute(plan, false, 5000, &res);
 		if (!res.redis_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -78,7 +78,7 @@ fallback_hook_step(void *arg)
 static bool
 call_fallback_hook(const char *query)
 {
-	char	   *error = run_in_subtransaction(fallback_hook_step, (void *) query);
+	char	   *error = RunInSubtransaction(fallback_hook_step, (void *) query);
 
 	if (error == NULL)
 		return true;

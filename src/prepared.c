@@ -99,7 +99,7 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 	SPI_finish();
 	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec);
-	stat_add(STAT_PREPARED, nrecords);
+	DeliveryStatAdd(STAT_PREPARED, nrecords);
 }
 
 /* Re-add one record to the current transaction's pending set. */
@@ -173,7 +173,7 @@ DeliverPreparedEffects(bool missing_ok)
 		if (isnull)
 			continue;
 		data = DatumGetByteaPP(d);
-		n = split_records(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &recs);
+		n = SplitEffectRecords(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &recs);
 		for (j = 0; j < n; j++)
 			readd_record(recs[j]);
 		total += n;
@@ -192,7 +192,7 @@ DeliverPreparedEffects(bool missing_ok)
  * not fail the surrounding transaction.
  */
 char *
-run_in_subtransaction(void (*step) (void *), void *arg)
+RunInSubtransaction(void (*step) (void *), void *arg)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -255,7 +255,7 @@ delivery_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (commit_prepared && IsTransactionState())
 	{
-		char	   *error = run_in_subtransaction(deliver_prepared_step, NULL);
+		char	   *error = RunInSubtransaction(deliver_prepared_step, NULL);
 
 		if (error != NULL)
 			ereport(WARNING,

@@ -126,7 +126,7 @@ QueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
  * whatever accumulated during its previous round trip.
  */
 bool
-queue_push(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
+DeliveryQueuePush(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
 {
 	Size		total = 0;
 	int			i;
@@ -159,7 +159,7 @@ queue_push(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
 
 	if (!fits)
 	{
-		stat_add(STAT_DROPPED, n);
+		DeliveryStatAdd(STAT_DROPPED, n);
 		SetFallbackNeeded("the delivery queue (cache_ext.queue_size) was full");
 	}
 	return fits;
@@ -357,7 +357,7 @@ delivery_shmem_startup(void)
 	shared = ShmemInitStruct("cache_ext delivery", delivery_shmem_size(), &found);
 	if (!found)
 	{
-		stats_init(&shared->stats);
+		DeliveryStatsInit(&shared->stats);
 		shared->lock = &(GetNamedLWLockTranche("cache_ext"))->lock;
 		shared->ring_size = MAXALIGN((Size) cache_ext_queue_size * 1024);
 		shared->head = shared->tail = shared->nrecords = 0;

@@ -21,8 +21,8 @@ extern void QueueInit(void);
  * false, with the fallback flag raised, when they do not fit.  *was_empty
  * says whether the worker may be asleep and needs waking.
  */
-extern bool queue_push(EffectRecord **recs, int n, uint8 flags,
-					   bool *was_empty);
+extern bool DeliveryQueuePush(EffectRecord **recs, int n, uint8 flags,
+							  bool *was_empty);
 
 /*
  * Shared-memory queue, for the worker.  The worker peeks a batch of

@@ -38,7 +38,7 @@ static DeliveryStats *stats = NULL;
 static uint64 last_connect_count = 0;
 
 void
-stat_add(StatCounter c, uint64 n)
+DeliveryStatAdd(StatCounter c, uint64 n)
 {
 	if (n > 0)
 		pg_atomic_fetch_add_u64(&stats->counters[c], n);
@@ -73,7 +73,7 @@ latency_bucket_mid(int idx)
 }
 
 void
-stat_latency(TimestampTz committed_at, TimestampTz now)
+DeliveryStatLatency(TimestampTz committed_at, TimestampTz now)
 {
 	if (committed_at == 0)
 		return;
@@ -104,13 +104,13 @@ StatsReconnects(void)
 		/* A process's first connection is not a re-connection. */
 		if (last_connect_count == 0)
 			n--;
-		stat_add(STAT_RECONNECTS, n);
+		DeliveryStatAdd(STAT_RECONNECTS, n);
 		last_connect_count = count;
 	}
 }
 
 void
-stats_init(DeliveryStats *s)
+DeliveryStatsInit(DeliveryStats *s)
 {
 	int			i;
 
@@ -132,7 +132,7 @@ stats_init(DeliveryStats *s)
 void
 StatsInit(void)
 {
-	stats_init(&local_stats);
+	DeliveryStatsInit(&local_stats);
 	stats = &local_stats;
 }
 
@@ -147,7 +147,7 @@ StatsAttach(DeliveryStats *s)
 void
 StatsRecordFallback(void)
 {
-	stat_add(STAT_FALLBACKS, 1);
+	DeliveryStatAdd(STAT_FALLBACKS, 1);
 	SpinLockAcquire(&stats->mutex);
 	stats->last_fallback_at = GetCurrentTimestamp();
 	SpinLockRelease(&stats->mutex);
@@ -209,8 +209,8 @@ Datum
 cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[28];
-	bool		nulls[28];
+	Datum		values[29];
+	bool		nulls[29];
 	int			i = 0;
 	uint64		hist[LAT_BUCKETS];
 	uint64		nsamples = 0;
@@ -264,6 +264,7 @@ cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 	values[i++] = CStringGetTextDatum(cache_ext_delivery == DELIVERY_ASYNC ? "async" : "sync");
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COMMITTED]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_SENT]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COALESCED]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_ASYNC]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RETRY_QUEUED]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RETRIED]));

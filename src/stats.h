@@ -22,6 +22,7 @@ typedef enum StatCounter
 {
 	STAT_COMMITTED,				/* effects of committed transactions */
 	STAT_SENT,					/* acknowledged by Redis */
+	STAT_COALESCED,				/* bumps folded into another of the same key */
 	STAT_ASYNC,					/* handed to the worker (async) */
 	STAT_RETRY_QUEUED,			/* queued after a failed attempt */
 	STAT_RETRIED,				/* delivered by a retry */
@@ -54,16 +55,16 @@ typedef struct DeliveryStats
 } DeliveryStats;
 
 /*
- * Set up the backend-local statistics (DeliveryInit); stats_init prepares
+ * Set up the backend-local statistics (DeliveryInit); DeliveryStatsInit prepares
  * a DeliveryStats in shared memory, StatsAttach makes it the one counted
  * into from then on.
  */
 extern void StatsInit(void);
-extern void stats_init(DeliveryStats *s);
+extern void DeliveryStatsInit(DeliveryStats *s);
 extern void StatsAttach(DeliveryStats *s);
 
-extern void stat_add(StatCounter c, uint64 n);
-extern void stat_latency(TimestampTz committed_at, TimestampTz now);
+extern void DeliveryStatAdd(StatCounter c, uint64 n);
+extern void DeliveryStatLatency(TimestampTz committed_at, TimestampTz now);
 extern void StatsRecordError(const char *message);
 extern void StatsReconnects(void);
 extern void StatsRecordFallback(void);

@@ -33,6 +33,7 @@ CREATE FUNCTION cache_ext.delivery_stats(
   OUT delivery text,
   OUT effects_committed bigint,
   OUT effects_sent bigint,
+  OUT effects_coalesced bigint,
   OUT effects_async bigint,
   OUT effects_retry_queued bigint,
   OUT effects_retried bigint,
@@ -75,6 +76,8 @@ COMMENT ON COLUMN cache_ext.stats.effects_committed IS
   'Effects (bumps, deletes, sets, raises, patterns; one per distinct key per transaction) of committed transactions';
 COMMENT ON COLUMN cache_ext.stats.effects_sent IS
   'Effects Redis acknowledged (whoever sent them: the committing session, a retry, the worker)';
+COMMENT ON COLUMN cache_ext.stats.effects_coalesced IS
+  'Bumps of a key that the background worker folded into another bump of the same key in the same pipeline (both transactions committed before it was sent; counted in effects_sent too)';
 COMMENT ON COLUMN cache_ext.stats.effects_async IS
   'Effects handed to the background worker at commit (cache_ext.delivery = async)';
 COMMENT ON COLUMN cache_ext.stats.effects_retry_queued IS

@@ -59,15 +59,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/bench_lib.sh
 source "$here/bench_lib.sh"
-if [[ -z ${SANDBOX_DIR:-} ]]; then
-	# fsync = on, or synchronous_commit on/off would measure nothing
-	export SANDBOX_PG_CONF="${SANDBOX_PG_CONF:-}
-fsync = on
-shared_buffers = 512MB
-max_wal_size = 8GB
-checkpoint_timeout = 30min
-synchronous_commit = on"
-fi
+bench_durable_conf
 bench_enter_sandbox "$here/bench_invalidation.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox

@@ -27,13 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=test/bench_lib.sh
 source "$here/bench_lib.sh"
-if [[ -z ${SANDBOX_DIR:-} ]]; then
-	export SANDBOX_PG_CONF="${SANDBOX_PG_CONF:-}
-fsync = on
-shared_buffers = 512MB
-max_wal_size = 8GB
-checkpoint_timeout = 30min"
-fi
+bench_durable_conf
 bench_enter_sandbox "$here/bench_invalidation_cpu.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox

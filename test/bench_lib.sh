@@ -10,6 +10,8 @@
 #       inside one (BENCH_NO_BUILD=1 passes --no-build); installs the bench
 #       dependencies (memcached, pgmemcache) first; BENCH_SHARED=1 skips
 #       the exclusive lock (smoke runs only: figures are then noisy)
+#   bench_durable_conf                   (before bench_enter_sandbox) fsync on,
+#       large shared_buffers and WAL: the invalidation benchmarks' server
 #   bench_memcached_start                start memcached on a free loopback
 #       port as the sandbox owner; sets MEMCACHED_PORT; stopped by
 #       bench_cleanup (call it from the script's EXIT trap)
@@ -24,6 +26,18 @@
 #   bench_machine                        one line: CPU, load, kernel, versions
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# bench_durable_conf: before bench_enter_sandbox, the server settings of
+# the invalidation benchmarks: fsync on (or synchronous_commit on/off would
+# measure nothing), room for a million-row UPDATE without checkpoints.
+bench_durable_conf() {
+	[[ -n ${SANDBOX_DIR:-} ]] && return 0
+	export SANDBOX_PG_CONF="${SANDBOX_PG_CONF:-}
+fsync = on
+shared_buffers = 512MB
+max_wal_size = 8GB
+checkpoint_timeout = 30min"
+}
 
 bench_enter_sandbox() {
 	local script=$1

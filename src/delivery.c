@@ -40,6 +40,7 @@
  */
 #include "cache_ext.h"
 
+#include "access/xlog.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
@@ -57,6 +58,7 @@
 int			cache_ext_delivery = DELIVERY_SYNC;
 int			cache_ext_queue_size = 16 * 1024;	/* kB */
 int			cache_ext_worker_batch_delay = 5;	/* ms */
+int			cache_ext_debug_delivery_delay = 0;	/* ms, tests only */
 char	   *cache_ext_database = NULL;
 
 static const struct config_enum_entry delivery_options[] = {
@@ -135,6 +137,31 @@ static RedisScript raise_script = {
  * return the next cursor (0 when the iteration is complete).  Cursors are
  * below 2^53 for any real keyspace, so the Lua number is exact.
  */
+/*
+ * A mirror SET (PENDING_SET), applied only if no later transaction's SET of
+ * the same key got there first.  Delivery happens after the row lock is
+ * released, so a transaction that waited for that lock can commit and send
+ * before the first one's round trip: the stamp, "L" and the commit LSN in
+ * 16 hex digits (a later commit of a conflicting transaction has a larger
+ * LSN; fixed width, so strings compare like numbers, and never an integer,
+ * so pattern bumps leave it alone), is kept next to the key for a minute,
+ * far longer than that race can last, then expires.
+ * KEYS[1] the key, KEYS[2] its stamp key; ARGV: value, stamp, TTL in ms.
+ */
+#define MIRROR_STAMP_SUFFIX		":cache_ext_stamp"
+#define MIRROR_STAMP_TTL_MS		"60000"
+#define MIRROR_STAMP_LEN		17
+
+static RedisScript mirror_script = {
+	"cache_ext mirror set",
+	"local cur = redis.call('GET', KEYS[2])\n"
+	"if cur and cur > ARGV[2] then return 0 end\n"
+	"redis.call('SET', KEYS[1], ARGV[1])\n"
+	"redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
+	"return 1\n",
+	""
+};
+
 static RedisScript pattern_script = {
 	"cache_ext pattern",
 	LUA_HELPERS
@@ -177,6 +204,7 @@ EffectRecordWrite(char *dst, PendingKind kind, const char *key, size_t keylen,
 	r->keylen = (uint32) keylen;
 	r->vallen = (uint32) vallen;
 	r->cursor = 0;
+	r->stamp = 0;
 	r->committed_at = 0;
 	p = EffectKey(r);
 	memcpy(p, key, keylen);
@@ -274,6 +302,7 @@ DeliveryPlanBuild(EffectRecord **recs, int n)
 	plan->pcmds = palloc0(Max(n, 1) * sizeof(RedisCommand));
 	plan->pattern_rec = palloc(Max(n, 1) * sizeof(int));
 	plan->cursors = palloc(Max(n, 1) * sizeof(*plan->cursors));
+	plan->stamps = palloc0(Max(n, 1) * sizeof(*plan->stamps));
 
 	for (i = 0; i < n; i++)
 	{
@@ -350,31 +379,47 @@ DeliveryPlanBuild(EffectRecord **recs, int n)
 								   1, &key, &keylen, 1, &val, &vallen);
 				break;
 			case PENDING_DELETE:
-			case PENDING_SET:
 				{
 					RedisCommand *cmd = &plan->cmds[plan->ncmds];
-					const char **argv = palloc(3 * sizeof(char *));
-					size_t	   *argvlen = palloc(3 * sizeof(size_t));
+					const char **argv = palloc(2 * sizeof(char *));
+					size_t	   *argvlen = palloc(2 * sizeof(size_t));
 
-					if (r->kind == PENDING_DELETE)
-					{
-						argv[0] = "UNLINK";
-						argvlen[0] = 6;
-					}
-					else
-					{
-						argv[0] = "SET";
-						argvlen[0] = 3;
-						argv[2] = val;
-						argvlen[2] = vallen;
-						plan->has_set = true;
-					}
+					argv[0] = "UNLINK";
+					argvlen[0] = 6;
 					argv[1] = key;
 					argvlen[1] = keylen;
-					cmd->argc = r->kind == PENDING_DELETE ? 2 : 3;
+					cmd->argc = 2;
 					cmd->argv = argv;
 					cmd->argvlen = argvlen;
 					cmd->script = NULL;
+				}
+				break;
+			case PENDING_SET:
+				{
+					const char *keys[2];
+					size_t		keylens[2];
+					const char *args[3];
+					size_t		arglens[3];
+					size_t		suffixlen = strlen(MIRROR_STAMP_SUFFIX);
+					char	   *stampkey = palloc(keylen + suffixlen + 1);
+					RedisCommand *cmd = &plan->cmds[plan->ncmds];
+
+					memcpy(stampkey, key, keylen);
+					memcpy(stampkey + keylen, MIRROR_STAMP_SUFFIX, suffixlen + 1);
+					keys[0] = key;
+					keylens[0] = keylen;
+					keys[1] = stampkey;
+					keylens[1] = keylen + suffixlen;
+					/* the stamp is known after commit: written at send time */
+					args[0] = val;
+					arglens[0] = vallen;
+					args[1] = plan->stamps[i];
+					arglens[1] = MIRROR_STAMP_LEN;
+					args[2] = MIRROR_STAMP_TTL_MS;
+					arglens[2] = strlen(MIRROR_STAMP_TTL_MS);
+					RedisScriptCommand(cmd, &mirror_script, 2, keys, keylens,
+									   3, args, arglens);
+					plan->has_set = true;
 				}
 				break;
 			default:
@@ -419,6 +464,13 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 
 	memset(res, 0, sizeof(*res));
 	res->redis_ok = true;
+
+	/* The stamps of SETs: commit LSNs, known only now (see mirror_script). */
+	if (plan->has_set)
+		for (i = 0; i < plan->nrecs; i++)
+			if (plan->recs[i]->kind == PENDING_SET)
+				snprintf(plan->stamps[i], sizeof(plan->stamps[i]), "L%016llX",
+						 (unsigned long long) plan->recs[i]->stamp);
 
 	if (plan->ncmds > 0)
 	{
@@ -800,6 +852,7 @@ typedef struct CommitState
 	EffectRecord **recs;
 	DeliveryPlan *plan;
 	TimestampTz committed_at;
+	XLogRecPtr	commit_lsn;		/* orders the SETs of conflicting transactions */
 } CommitState;
 
 static CommitState commit_state;
@@ -865,6 +918,7 @@ void
 DeliveryCommitted(void)
 {
 	commit_state.committed_at = GetCurrentTimestamp();
+	commit_state.commit_lsn = XactLastCommitEnd;
 }
 
 /*
@@ -885,9 +939,19 @@ DeliveryAfterCommit(void)
 		return;
 	cs->active = false;
 	batch = cs->recs + cs->nlocal;
+
+	/*
+	 * Tests only: stand for a backend descheduled between releasing its
+	 * locks and sending, so that a later transaction delivers first.
+	 */
+	if (cache_ext_debug_delivery_delay > 0)
+		pg_usleep(cache_ext_debug_delivery_delay * 1000L);
 	nb = cs->nrecs - cs->nlocal;
 	for (i = 0; i < nb; i++)
+	{
 		batch[i]->committed_at = cs->committed_at;
+		batch[i]->stamp = cs->commit_lsn;
+	}
 	DeliveryStatAdd(STAT_COMMITTED, nb);
 
 	if (cs->async)
@@ -1054,6 +1118,15 @@ DeliveryInit(void)
 								GUC_UNIT_KB,
 								NULL, NULL, NULL);
 
+	DefineCustomIntVariable("cache_ext.debug_delivery_delay",
+							"Testing only: sleep this long after commit before delivering.",
+							"Lets tests make a transaction deliver after a later one.",
+							&cache_ext_debug_delivery_delay,
+							0, 0, 10000,
+							PGC_SUSET,
+							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
+
 	DefineCustomIntVariable("cache_ext.worker_batch_delay",
 							"How long the background worker lets effects accumulate before sending them.",
 							"After being woken with only a few effects queued, the worker waits "
@@ -1077,6 +1150,7 @@ DeliveryInit(void)
 							   NULL, NULL, NULL);
 
 	RedisRegisterScript(&raise_script);
+	RedisRegisterScript(&mirror_script);
 	RedisRegisterScript(&pattern_script);
 
 	PreparedInit();

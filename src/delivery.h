@@ -41,6 +41,7 @@ typedef struct EffectRecord
 	uint32		keylen;
 	uint32		vallen;
 	uint64		cursor;			/* SCAN cursor reached by a pattern effect */
+	uint64		stamp;			/* commit LSN of the transaction (orders SETs) */
 	TimestampTz committed_at;	/* for the latency histogram */
 } EffectRecord;
 
@@ -165,6 +166,8 @@ typedef struct DeliveryPlan
 	RedisCommand *pcmds;
 	int		   *pattern_rec;
 	char	  (*cursors)[24];
+	/* SETs: the stamp argument of each record, written at send time */
+	char	  (*stamps)[24];
 } DeliveryPlan;
 
 typedef struct PlanResult

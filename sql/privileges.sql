@@ -20,6 +20,15 @@ CREATE ROLE cache_ext_priv_nobody;
 SET ROLE cache_ext_priv_nobody;
 SELECT cache_ext.get('x');
 RESET ROLE;
+-- the event trigger that checks cache_ext trigger templates stays out of
+-- the way of anyone's own CREATE TRIGGER (no grant needed)
+CREATE TABLE priv_own (id int);
+ALTER TABLE priv_own OWNER TO cache_ext_priv_nobody;
+SET ROLE cache_ext_priv_nobody;
+CREATE TRIGGER priv_own_trg BEFORE UPDATE ON priv_own
+	FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
+RESET ROLE;
+DROP TABLE priv_own;
 -- with the grants the README recommends, it works
 CREATE ROLE cache_ext_priv_app;
 GRANT USAGE ON SCHEMA cache_ext TO cache_ext_priv_app;

@@ -24,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
@@ -105,6 +106,7 @@ PG_FUNCTION_INFO_V1(cache_ext_version);
 PG_FUNCTION_INFO_V1(cache_ext_user_version);
 PG_FUNCTION_INFO_V1(cache_ext_render_key);
 PG_FUNCTION_INFO_V1(cache_ext_namespace_patterns);
+PG_FUNCTION_INFO_V1(cache_ext_check_new_triggers);
 
 void
 TriggersInit(void)
@@ -928,4 +930,66 @@ cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
 
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/*
+ * cache_ext.check_new_triggers(): the event trigger that runs at the end of
+ * every CREATE TRIGGER.  It parses the key templates of new bump_version()
+ * and invalidate_keys() triggers against their table, exactly as the first
+ * firing would (GetTriggerCache), so that an unknown column or a malformed
+ * template is an ERROR naming table and column when the trigger is created
+ * instead of at the application's first write.  A column dropped after the
+ * trigger was created is still caught when the trigger fires.
+ */
+Datum
+cache_ext_check_new_triggers(PG_FUNCTION_ARGS)
+{
+	uint64		i;
+
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		elog(ERROR, "cache_ext.check_new_triggers() was not fired by the event trigger manager");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT t.tgrelid, t.tgname::text, p.proname::text, t.tgnargs, t.tgargs"
+					"  FROM pg_catalog.pg_event_trigger_ddl_commands() c"
+					"  JOIN pg_catalog.pg_trigger t ON t.oid = c.objid"
+					"  JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid"
+					" WHERE c.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+					"   AND p.pronamespace = 'cache_ext'::pg_catalog.regnamespace"
+					"   AND p.proname IN ('bump_version', 'invalidate_keys')",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the new triggers");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		char	   *tgname = SPI_getvalue(tup, desc, 2);
+		char	   *funcname = SPI_getvalue(tup, desc, 3);
+		int			nargs = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
+		bytea	   *args = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
+		const char *p = VARDATA_ANY(args);
+		Relation	rel = relation_open(relid, AccessShareLock);
+		int			a;
+
+		if (nargs == 0 && strcmp(funcname, "invalidate_keys") == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("trigger \"%s\" on table \"%s\" gives cache_ext.invalidate_keys() no key template",
+							tgname, RelationGetRelationName(rel)),
+					 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION cache_ext.invalidate_keys('catalog:{id}').")));
+		if (nargs == 0)
+			(void) ParseKeyTemplate(DEFAULT_VERSION_TEMPLATE, rel, CurrentMemoryContext);
+		for (a = 0; a < nargs; a++)
+		{
+			(void) ParseKeyTemplate(p, rel, CurrentMemoryContext);
+			p += strlen(p) + 1;
+		}
+		relation_close(rel, AccessShareLock);
+	}
+	SPI_finish();
+	PG_RETURN_VOID();
 }

@@ -148,3 +148,19 @@ REVOKE ALL ON FUNCTION cache_ext.user_version(bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.render_key(text, anyelement) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.namespace_patterns() FROM PUBLIC;
 REVOKE ALL ON TABLE cache_ext.extra_namespaces FROM PUBLIC;
+
+-- Key templates are checked when a trigger is created, not at its first write.
+CREATE FUNCTION cache_ext.check_new_triggers()
+RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'cache_ext_check_new_triggers'
+LANGUAGE C;
+COMMENT ON FUNCTION cache_ext.check_new_triggers() IS
+'Event trigger function: at the end of CREATE TRIGGER, parses the key templates of new bump_version() and '
+'invalidate_keys() triggers against their table, so that an unknown column or a malformed template is an '
+'error when the trigger is created';
+
+CREATE EVENT TRIGGER cache_ext_check_templates ON ddl_command_end
+  WHEN TAG IN ('CREATE TRIGGER')
+  EXECUTE FUNCTION cache_ext.check_new_triggers();
+COMMENT ON EVENT TRIGGER cache_ext_check_templates IS
+'Checks the key templates of cache_ext invalidation triggers when they are created (cache_ext.check_new_triggers)';

@@ -281,8 +281,64 @@ SplitEffectRecords(char *buf, Size len, EffectRecord ***out)
 static const char *const pattern_modes[] = {"delete", "bump"};
 static const size_t pattern_mode_lens[] = {6, 4};
 
+/* qsort comparator: bumps of the same key together, in queue order. */
+static int
+compare_bumps(const void *a, const void *b, void *arg)
+{
+	EffectRecord **recs = (EffectRecord **) arg;
+	int			ia = *(const int *) a;
+	int			ib = *(const int *) b;
+	const EffectRecord *ra = recs[ia];
+	const EffectRecord *rb = recs[ib];
+	int			c;
+
+	if (ra->keylen != rb->keylen)
+		return ra->keylen < rb->keylen ? -1 : 1;
+	c = memcmp(EffectKey(ra), EffectKey(rb), ra->keylen);
+	if (c != 0)
+		return c;
+	return ia < ib ? -1 : (ia > ib ? 1 : 0);
+}
+
+/*
+ * Coalesce bumps of the same key: the worker's batches hold the effects of
+ * many transactions, all committed and visible by now, and one INCR after
+ * all of them invalidates what two would.  Sets plan->same_as[i] to the
+ * first record of its key for every later bump of that key (-1 for all
+ * other records) and counts them in plan->ncoalesced.
+ */
+static void
+coalesce_bumps(DeliveryPlan *plan)
+{
+	EffectRecord **recs = plan->recs;
+	int		   *idx = palloc(Max(plan->nrecs, 1) * sizeof(int));
+	int			nbumps = 0;
+	int			i;
+
+	for (i = 0; i < plan->nrecs; i++)
+		if (recs[i]->kind == PENDING_BUMP)
+			idx[nbumps++] = i;
+	if (nbumps > 1)
+		qsort_arg(idx, nbumps, sizeof(int), compare_bumps, recs);
+	for (i = 1; i < nbumps; i++)
+	{
+		const EffectRecord *prev = recs[idx[i - 1]];
+		const EffectRecord *cur = recs[idx[i]];
+
+		if (prev->keylen == cur->keylen &&
+			memcmp(EffectKey(prev), EffectKey(cur), cur->keylen) == 0)
+		{
+			int			first = plan->same_as[idx[i - 1]];
+
+			plan->same_as[idx[i]] = first >= 0 ? first : idx[i - 1];
+			plan->ncoalesced++;
+		}
+	}
+	pfree(idx);
+}
+
 DeliveryPlan *
-DeliveryPlanBuild(EffectRecord **recs, int n)
+DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 {
 	DeliveryPlan *plan = palloc0(sizeof(DeliveryPlan));
 	int			i;
@@ -303,6 +359,11 @@ DeliveryPlanBuild(EffectRecord **recs, int n)
 	plan->pattern_rec = palloc(Max(n, 1) * sizeof(int));
 	plan->cursors = palloc(Max(n, 1) * sizeof(*plan->cursors));
 	plan->stamps = palloc0(Max(n, 1) * sizeof(*plan->stamps));
+	plan->same_as = palloc(Max(n, 1) * sizeof(int));
+	for (i = 0; i < n; i++)
+		plan->same_as[i] = -1;
+	if (coalesce)
+		coalesce_bumps(plan);
 
 	for (i = 0; i < n; i++)
 	{
@@ -312,6 +373,8 @@ DeliveryPlanBuild(EffectRecord **recs, int n)
 		const char *val = EffectValue(r);
 		size_t		vallen = r->vallen;
 
+		if (plan->same_as[i] >= 0)
+			continue;			/* sent by the first bump of its key */
 		if (effect_is_pattern(r))
 		{
 			int			p = plan->npatterns++;
@@ -502,17 +565,21 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 			else
 				plan->failed[rec] = true;	/* never retried */
 		}
-		for (i = 0; i < plan->ncmds; i++)
+		/* Coalesced bumps share the fate of the bump that was sent. */
+		for (i = 0; i < plan->nrecs; i++)
+			if (plan->same_as[i] >= 0)
+			{
+				plan->done[i] = plan->done[plan->same_as[i]];
+				plan->failed[i] = plan->failed[plan->same_as[i]];
+			}
+		/* Patterns are not done yet here: they are counted below. */
+		for (i = 0; i < plan->nrecs; i++)
 		{
-			int			rec = plan->cmd_rec[i];
-			EffectRecord *r = plan->recs[rec];
+			EffectRecord *r = plan->recs[i];
 
-			/* once per record: at its last command */
-			if (i + 1 < plan->ncmds && plan->cmd_rec[i + 1] == rec)
+			if (!plan->done[i])
 				continue;
-			if (!plan->done[rec])
-				continue;
-			if (plan->failed[rec])
+			if (plan->failed[i])
 			{
 				res->failed++;
 				continue;
@@ -576,111 +643,19 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 	}
 }
 
-/* qsort comparator: bumps of the same key together, in queue order. */
-static int
-compare_bumps(const void *a, const void *b, void *arg)
-{
-	EffectRecord **recs = (EffectRecord **) arg;
-	int			ia = *(const int *) a;
-	int			ib = *(const int *) b;
-	const EffectRecord *ra = recs[ia];
-	const EffectRecord *rb = recs[ib];
-	int			c;
-
-	if (ra->keylen != rb->keylen)
-		return ra->keylen < rb->keylen ? -1 : 1;
-	c = memcmp(EffectKey(ra), EffectKey(rb), ra->keylen);
-	if (c != 0)
-		return c;
-	return ia < ib ? -1 : (ia > ib ? 1 : 0);
-}
-
-/*
- * Coalesce bumps of the same key: the worker's batches hold the effects of
- * many transactions, all committed and visible by now, and one INCR after
- * all of them invalidates what two would.  primary[i] is the record whose
- * commands stand for record i (i itself for all others).  Returns how many
- * records were folded into another.
- */
-static int
-coalesce_bumps(EffectRecord **recs, int n, int *primary)
-{
-	int		   *idx = palloc(Max(n, 1) * sizeof(int));
-	int			nbumps = 0;
-	int			folded = 0;
-	int			i;
-
-	for (i = 0; i < n; i++)
-	{
-		primary[i] = i;
-		if (recs[i]->kind == PENDING_BUMP)
-			idx[nbumps++] = i;
-	}
-	if (nbumps < 2)
-		return 0;
-	qsort_arg(idx, nbumps, sizeof(int), compare_bumps, recs);
-	for (i = 1; i < nbumps; i++)
-	{
-		const EffectRecord *prev = recs[idx[i - 1]];
-		const EffectRecord *cur = recs[idx[i]];
-
-		if (prev->keylen == cur->keylen &&
-			memcmp(EffectKey(prev), EffectKey(cur), cur->keylen) == 0)
-		{
-			primary[idx[i]] = primary[idx[i - 1]];
-			folded++;
-		}
-	}
-	pfree(idx);
-	return folded;
-}
-
 bool
 DeliverRecords(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
 {
-	int		   *primary = palloc(Max(n, 1) * sizeof(int));
-	int		   *slot = palloc(Max(n, 1) * sizeof(int));
-	EffectRecord **unique = recs;
-	int			nunique = n;
-	int			folded = coalesce_bumps(recs, n, primary);
-	DeliveryPlan *plan;
+	DeliveryPlan *plan = DeliveryPlanBuild(recs, n, true);
 	PlanResult	res;
 	int			i;
 
-	if (folded > 0)
-	{
-		unique = palloc(n * sizeof(EffectRecord *));
-		nunique = 0;
-		for (i = 0; i < n; i++)
-			if (primary[i] == i)
-			{
-				slot[i] = nunique;
-				unique[nunique++] = recs[i];
-			}
-	}
-	else
-		for (i = 0; i < n; i++)
-			slot[i] = i;
-
-	plan = DeliveryPlanBuild(unique, nunique);
 	DeliveryPlanExecute(plan, false, 1000, &res);
-	for (i = 0; i < n; i++)
-	{
-		int			s = slot[primary[i]];
-
-		done[i] = plan->done[s];
-		if (primary[i] != i && done[i] && !plan->failed[s])
-		{
-			/* a coalesced bump: delivered by its primary's commands */
-			res.sent++;
-			DeliveryStatLatency(recs[i]->committed_at, GetCurrentTimestamp());
-			if (recs[i]->flags & EFFECT_FLAG_RETRY)
-				DeliveryStatAdd(STAT_RETRIED, 1);
-		}
-	}
 	DeliveryStatAdd(STAT_SENT, res.sent);
-	DeliveryStatAdd(STAT_COALESCED, folded);
+	DeliveryStatAdd(STAT_COALESCED, plan->ncoalesced);
 	DeliveryStatAdd(STAT_FAILED, res.failed);
+	for (i = 0; i < n; i++)
+		done[i] = plan->done[i];
 	if (!res.redis_ok)
 	{
 		strlcpy(message, res.message, msglen);
@@ -910,7 +885,8 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 
 	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && DeliverySharedReady();
 	if (!commit_state.async)
-		commit_state.plan = DeliveryPlanBuild(commit_state.recs, commit_state.nrecs);
+		commit_state.plan = DeliveryPlanBuild(commit_state.recs, commit_state.nrecs,
+											   false);
 	commit_state.active = true;
 }
 

@@ -154,6 +154,9 @@ typedef struct DeliveryPlan
 	EffectRecord **recs;
 	bool	   *done;
 	bool	   *failed;			/* refused by Redis for good */
+	/* coalesced bumps: the record whose commands stand for this one, or -1 */
+	int		   *same_as;
+	int			ncoalesced;
 	bool		has_set;
 	char		clock[24];		/* for bumps of missing keys */
 	/* simple effects, one pipeline */
@@ -180,7 +183,8 @@ typedef struct PlanResult
 	char		first_error[128];	/* first error reply */
 } PlanResult;
 
-extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n);
+extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n,
+									   bool coalesce);
 extern void DeliveryPlanExecute(DeliveryPlan *plan, bool critical,
 								int budget_ms, PlanResult *res);
 

@@ -50,7 +50,7 @@ run_pattern_fully(const char *pattern, size_t len, bool bump)
 	mem = size <= sizeof(buf) ? buf : palloc(size);
 	r = EffectRecordWrite(mem, bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
 						  pattern, len, NULL, 0);
-	plan = DeliveryPlanBuild(&r, 1);
+	plan = DeliveryPlanBuild(&r, 1, false);
 	do
 	{
 		DeliveryPlanExecute(plan, false, 5000, &res);

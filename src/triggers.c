@@ -122,6 +122,34 @@ TemplateIsPattern(const char *template_text)
 }
 
 /*
+ * How many key templates a trigger has: its arguments, or the default
+ * template when a bump_version() trigger has none; an invalidate_keys()
+ * trigger without arguments is an ERROR (it would delete nothing).  With
+ * TriggerTemplateText, shared by the firing (GetTriggerCache) and the check
+ * at CREATE TRIGGER (cache_ext_check_new_triggers), so both agree.
+ */
+static int
+TriggerTemplateCount(int nargs, InvalidationKind kind, const char *tgname,
+					 Relation rel, const char *funcname)
+{
+	if (nargs == 0 && kind == KIND_DELETE)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("trigger \"%s\" on table \"%s\" gives %s() no key template",
+						tgname, RelationGetRelationName(rel), funcname),
+				 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION %s('catalog:{id}').",
+						 funcname)));
+	return nargs > 0 ? nargs : 1;
+}
+
+/* The text of a trigger's i-th key template (see TriggerTemplateCount). */
+static inline const char *
+TriggerTemplateText(int nargs, char **args, int i)
+{
+	return nargs > 0 ? args[i] : DEFAULT_VERSION_TEMPLATE;
+}
+
+/*
  * The templates of a trigger, parsed and cached in fn_extra.  Parsed again
  * when the cache belongs to another trigger or the table's descriptor has
  * changed since.
@@ -136,6 +164,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	MemoryContext oldcxt;
 	int			nargs;
+	int			ntemplates;
 	int			i;
 
 	if (cache != NULL && cache->tgoid == trigger->tgoid)
@@ -156,13 +185,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	}
 
 	nargs = trigger->tgnargs;
-	if (nargs == 0 && kind == KIND_DELETE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("trigger \"%s\" on table \"%s\" gives %s() no key template",
-						trigger->tgname, RelationGetRelationName(rel), funcname),
-				 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION %s('catalog:{id}').",
-						 funcname)));
+	ntemplates = TriggerTemplateCount(nargs, kind, trigger->tgname, rel, funcname);
 
 	/*
 	 * Build the cache in a context of its own under fn_mcxt, so a re-parse
@@ -181,7 +204,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 			cache->tgoid = trigger->tgoid;
 			cache->tupdesc = tupdesc;
 			cache->tupdesc_copy = CreateTupleDescCopy(tupdesc);
-			cache->ntemplates = nargs > 0 ? nargs : 1;
+			cache->ntemplates = ntemplates;
 			cache->templates = palloc0(sizeof(TriggerTemplate) * cache->ntemplates);
 			initStringInfo(&cache->buf);
 			MemoryContextSwitchTo(oldcxt);
@@ -189,7 +212,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 			for (i = 0; i < cache->ntemplates; i++)
 			{
 				TriggerTemplate *tt = &cache->templates[i];
-				const char *text = nargs > 0 ? trigger->tgargs[i] : DEFAULT_VERSION_TEMPLATE;
+				const char *text = TriggerTemplateText(nargs, trigger->tgargs, i);
 
 				tt->tmpl = ParseKeyTemplate(text, rel, cxt);
 				tt->is_pattern = (kind == KIND_DELETE && TemplateIsPattern(text));
@@ -968,26 +991,29 @@ cache_ext_check_new_triggers(PG_FUNCTION_ARGS)
 		bool		isnull;
 		Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		char	   *tgname = SPI_getvalue(tup, desc, 2);
-		char	   *funcname = SPI_getvalue(tup, desc, 3);
+		char	   *proname = SPI_getvalue(tup, desc, 3);
 		int			nargs = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
-		bytea	   *args = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
-		const char *p = VARDATA_ANY(args);
+		bytea	   *argbytes = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
+		const char *p = VARDATA_ANY(argbytes);
+		char	  **args = palloc(Max(nargs, 1) * sizeof(char *));
+		bool		deletes = strcmp(proname, "invalidate_keys") == 0;
 		Relation	rel = relation_open(relid, AccessShareLock);
+		int			ntemplates;
 		int			a;
 
-		if (nargs == 0 && strcmp(funcname, "invalidate_keys") == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("trigger \"%s\" on table \"%s\" gives cache_ext.invalidate_keys() no key template",
-							tgname, RelationGetRelationName(rel)),
-					 errhint("Pass the keys to delete as arguments, for example EXECUTE FUNCTION cache_ext.invalidate_keys('catalog:{id}').")));
-		if (nargs == 0)
-			(void) ParseKeyTemplate(DEFAULT_VERSION_TEMPLATE, rel, CurrentMemoryContext);
+		/* tgargs: the arguments one after the other, each NUL terminated */
 		for (a = 0; a < nargs; a++)
 		{
-			(void) ParseKeyTemplate(p, rel, CurrentMemoryContext);
+			args[a] = (char *) p;
 			p += strlen(p) + 1;
 		}
+		ntemplates = TriggerTemplateCount(nargs, deletes ? KIND_DELETE : KIND_BUMP,
+										  tgname, rel,
+										  deletes ? "cache_ext.invalidate_keys" :
+										  "cache_ext.bump_version");
+		for (a = 0; a < ntemplates; a++)
+			(void) ParseKeyTemplate(TriggerTemplateText(nargs, args, a), rel,
+									CurrentMemoryContext);
 		relation_close(rel, AccessShareLock);
 	}
 	SPI_finish();

@@ -1,16 +1,22 @@
 # cache_ext: PGXS build.
 #
-# The install script is assembled from the per-concern fragments in
-# sql/install/ (sorted by name), so each subsystem keeps its SQL beside the
-# others without one very long hand-edited file.
+# The install script of the current version is assembled from the
+# per-concern fragments in sql/install/ (sorted by name), so each subsystem
+# keeps its SQL beside the others without one very long hand-edited file.
+# Released versions are frozen: sql/cache_ext--OLD.sql is the install script
+# as it was released, and sql/cache_ext--OLD--NEW.sql updates an install of
+# it.  Every change to the SQL surface goes into a fragment AND into the
+# upgrade script to the current version (test/fault_upgrade.sh compares an
+# updated install with a fresh one).
 
 EXTENSION = cache_ext
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 
 MODULE_big = cache_ext
 OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 INSTALL_FRAGMENTS = $(sort $(wildcard sql/install/*.sql))
 
 SHLIB_LINK = -lhiredis

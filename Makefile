@@ -34,7 +34,7 @@ REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix invalida
 
 REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
 
-REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill profile_drop
+REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill security_profile profile_drop
 
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
 CONTRIB_TESTDB = cache_ext_regress

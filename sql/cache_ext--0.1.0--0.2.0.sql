@@ -20,3 +20,21 @@ BEGIN
 	END IF;
 END
 $roles$;
+
+-- 01_roles.sql: both roles use functions of the schema.
+GRANT USAGE ON SCHEMA cache_ext TO cache_ext_admin, cache_ext_app;
+
+-- 40_profile.sql: registration is for admins (issue 9, findings 1 and 10;
+-- the C functions check it themselves); the application reads and sets
+-- its users' flags.
+COMMENT ON FUNCTION cache_ext.register_profile_table(regclass, name, name) IS
+'Adopts the application''s profile table: adds the flag column as boolean NOT NULL DEFAULT true when missing (no table rewrite), installs the mirroring triggers and records the registration.  Idempotent.  Only superusers and members of cache_ext_admin who own the table may call it.';
+COMMENT ON FUNCTION cache_ext.unregister_profile_table(regclass) IS
+'Removes the profile triggers and the registration; the flag column and its data stay.  Only superusers and members of cache_ext_admin who own the table may call it.';
+GRANT EXECUTE ON FUNCTION cache_ext.register_profile_table(regclass, name, name) TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.unregister_profile_table(regclass) TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.profile_flag_changed() TO cache_ext_admin;
+GRANT EXECUTE ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.resync_profiles() TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint) TO cache_ext_admin, cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) TO cache_ext_admin, cache_ext_app;

@@ -1269,10 +1269,11 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 			cmds[i].script = NULL;
 			last_user = user_id;
 		}
-		MemoryContextSwitchTo(old_cxt);
 		SPI_freetuptable(SPI_tuptable);
 
+		/* the replies are copied into the current context: this batch's */
 		sent = RedisPipelineOrError((int) nrows, cmds, replies);
+		MemoryContextSwitchTo(old_cxt);
 		MemoryContextReset(batch_cxt);
 		if (!sent)
 		{

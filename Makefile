@@ -32,7 +32,7 @@ REGRESS_FOUNDATION = setup api connection errors parity privileges
 
 REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns
 
-REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
+REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless security_counters
 
 REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill security_profile profile_drop
 

@@ -24,6 +24,93 @@ $roles$;
 -- 01_roles.sql: both roles use functions of the schema.
 GRANT USAGE ON SCHEMA cache_ext TO cache_ext_admin, cache_ext_app;
 
+-- 30_counters.sql: gapless counters keyed by (table, key prefix, key)
+-- (issue 9, finding 6).  A 0.1.0 counter row is keyed by the rendered key
+-- alone; which table it numbered is not recorded.  It is copied to every
+-- table that has a gapless assign_number trigger (the partitioned table
+-- for one defined on a partitioned table), under the cache_ext.key_prefix
+-- of the session running the update: a table never renders the keys of
+-- the others, so extra copies are never read, and a table that finds no
+-- row starts from its own largest number.  Run the update with the
+-- application's key prefix set.
+ALTER TABLE cache_ext.gapless_counters RENAME TO gapless_counters_0_1_0;
+ALTER INDEX cache_ext.gapless_counters_pkey RENAME TO gapless_counters_0_1_0_pkey;
+
+CREATE TABLE cache_ext.gapless_counters (
+	tbl		regclass NOT NULL,
+	prefix	text NOT NULL,
+	key		text NOT NULL,
+	value	bigint NOT NULL,
+	PRIMARY KEY (tbl, prefix, key)
+);
+
+COMMENT ON TABLE cache_ext.gapless_counters IS
+'Counters of assign_number''s gapless mode, one row per numbered table, key prefix and rendered key template.  Numbers are taken under this row''s lock, so they commit or roll back with the row that uses them.  Changed only by the trigger, which runs its statements as this table''s owner, and by the event trigger that forgets the counters of dropped tables.';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.tbl IS
+'The numbered table (the partitioned table for the partitions of one).';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.prefix IS
+'The cache_ext.key_prefix in force when the row was numbered.';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.key IS
+'The rendered key template, e.g. invoice_seq:2024 (the Redis key without cache_ext.key_prefix).';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.value IS
+'The last number handed out (or synced from an explicit number) for this key.';
+
+SELECT pg_catalog.pg_extension_config_dump('cache_ext.gapless_counters', '');
+
+REVOKE ALL ON cache_ext.gapless_counters FROM PUBLIC;
+
+INSERT INTO cache_ext.gapless_counters (tbl, prefix, key, value)
+SELECT DISTINCT t.tbl,
+	   COALESCE(pg_catalog.current_setting('cache_ext.key_prefix', true), ''),
+	   o.key, o.value
+  FROM cache_ext.gapless_counters_0_1_0 o,
+	   (SELECT CASE WHEN c.relkind OPERATOR(pg_catalog.=) 'p'
+					THEN pg_catalog.pg_partition_root(c.oid)
+					ELSE c.oid::pg_catalog.regclass END AS tbl
+		  FROM pg_catalog.pg_trigger tg
+		  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) tg.tgrelid
+		 WHERE tg.tgfoid OPERATOR(pg_catalog.=) 'cache_ext.assign_number()'::pg_catalog.regprocedure
+		   AND tg.tgparentid OPERATOR(pg_catalog.=) '0'::pg_catalog.oid
+		   AND tg.tgnargs OPERATOR(pg_catalog.=) 3
+		   AND pg_catalog.lower(pg_catalog.split_part(pg_catalog.encode(tg.tgargs, 'escape'), '\000', 3))
+			   OPERATOR(pg_catalog.=) 'gapless') t;
+
+ALTER EXTENSION cache_ext DROP TABLE cache_ext.gapless_counters_0_1_0;
+DROP TABLE cache_ext.gapless_counters_0_1_0;
+
+CREATE FUNCTION cache_ext.gapless_counters_dropped()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM cache_ext.gapless_counters g
+	 USING pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid OPERATOR(pg_catalog.=) 0
+	   AND g.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+END
+$$;
+COMMENT ON FUNCTION cache_ext.gapless_counters_dropped() IS
+'Event trigger function: removes the gapless counters of dropped tables.';
+
+CREATE EVENT TRIGGER cache_ext_gapless_counters_dropped ON sql_drop
+	EXECUTE FUNCTION cache_ext.gapless_counters_dropped();
+COMMENT ON EVENT TRIGGER cache_ext_gapless_counters_dropped IS
+'Keeps cache_ext.gapless_counters free of dropped tables.';
+
+REVOKE ALL ON FUNCTION cache_ext.gapless_counters_dropped() FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION cache_ext.counter_next(text, bigint) TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.counter_sync(text, bigint) TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.counter_get(text) TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.assign_number() TO cache_ext_app;
+
 -- 40_profile.sql: registration is for admins (issue 9, findings 1 and 10;
 -- the C functions check it themselves); the application reads and sets
 -- its users' flags.

@@ -164,10 +164,64 @@ SELECT count(*) FROM cache_ext.gapless_counters;
 UPDATE cache_ext.gapless_counters SET value = 0;
 RESET ROLE;
 
+-- Cache mode: the Redis counter is shared by every table that uses the
+-- key (by design: the application INCRs it too).  Raised past the range
+-- of the application's column by someone else, it does not break the
+-- application's inserts: numbering resumes from the table's floor, the
+-- counter is set back, and a WARNING says so.
+CREATE FUNCTION sec_cnt_wait(k text, v bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+DECLARE
+	c bigint;
+BEGIN
+	FOR i IN 1..500 LOOP
+		c := cache_ext.counter_get(k);
+		IF c >= v THEN
+			RETURN c;
+		END IF;
+		PERFORM pg_sleep(0.02);
+	END LOOP;
+	RETURN c;
+END $$;
+CREATE TABLE sec_cnt_orders (year int, no int, UNIQUE (year, no));
+CREATE TRIGGER number_orders BEFORE INSERT OR UPDATE ON sec_cnt_orders
+	FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('no', 'order_seq:{year}');
+INSERT INTO sec_cnt_orders (year) VALUES (2024), (2024) RETURNING year, no;
+SET ROLE sec_cnt_att;
+CREATE TABLE sec_cnt_att.ord (year int, no bigint, UNIQUE (year, no));
+CREATE TRIGGER number_ord BEFORE INSERT OR UPDATE ON sec_cnt_att.ord
+	FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('no', 'order_seq:{year}');
+INSERT INTO sec_cnt_att.ord VALUES (2024, 2147483647);
+RESET ROLE;
+SELECT sec_cnt_wait('order_seq:2024', 2147483647);
+INSERT INTO sec_cnt_orders (year) VALUES (2024) RETURNING year, no;
+SELECT cache_ext.counter_get('order_seq:2024');
+INSERT INTO sec_cnt_orders (year) VALUES (2024) RETURNING year, no;
+-- a bigint column and a counter at the largest bigint
+CREATE TABLE sec_cnt_big (year int, no bigint, UNIQUE (year, no));
+CREATE TRIGGER number_big BEFORE INSERT OR UPDATE ON sec_cnt_big
+	FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('no', 'big_seq:{year}');
+INSERT INTO sec_cnt_big (year) VALUES (2024) RETURNING year, no;
+SELECT cache_ext.command('SET', 'big_seq:2024', '9223372036854775807');
+INSERT INTO sec_cnt_big (year) VALUES (2024) RETURNING year, no;
+SELECT cache_ext.counter_get('big_seq:2024');
+-- a smallint column whose counter another table raised
+CREATE TABLE sec_cnt_small (year int, no smallint, UNIQUE (year, no));
+CREATE TRIGGER number_small BEFORE INSERT OR UPDATE ON sec_cnt_small
+	FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('no', 'small_seq:{year}');
+INSERT INTO sec_cnt_small VALUES (2024, 40);
+SELECT cache_ext.command('SET', 'small_seq:2024', '32767');
+INSERT INTO sec_cnt_small (year) VALUES (2024) RETURNING year, no;
+-- a table whose numbers are used up is still an error
+INSERT INTO sec_cnt_small VALUES (2024, 32767);
+INSERT INTO sec_cnt_small (year) VALUES (2024) RETURNING year, no;
+
 SELECT rolsuper AS attacker_is_superuser FROM pg_roles WHERE rolname = 'sec_cnt_att';
 ALTER ROLE sec_cnt_att NOSUPERUSER;
 
-DROP TABLE sec_cnt_receipts, sec_cnt_tickets, sec_cnt_invoices;
+DROP TABLE sec_cnt_receipts, sec_cnt_tickets, sec_cnt_invoices, sec_cnt_orders,
+	sec_cnt_big, sec_cnt_small;
+DROP FUNCTION sec_cnt_wait(text, bigint);
 SET client_min_messages = warning;
 DROP SCHEMA sec_cnt_att CASCADE;
 RESET client_min_messages;

@@ -16,6 +16,10 @@
  *		When Redis cannot be reached the number is floor + 1, computed under
  *		a transaction-level advisory lock on (relation, key) so that such
  *		allocations serialize, and the Redis counter is raised after commit.
+ *		A counter at or above the largest number the column can hold
+ *		(another table numbering from the same key raised it, or a client)
+ *		is set back to the floor in the same step, with a WARNING: it never
+ *		makes the table's inserts fail.
  *		mode 'gapless' takes the number from cache_ext.gapless_counters
  *		under its row lock, so the number commits or rolls back with the
  *		row: committed numbers are 1..N without holes.  A gapless counter
@@ -726,6 +730,21 @@ AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	return floor + 1;
 }
 
+/* The largest number the column's type can hold. */
+static int64
+NumberCeiling(const AssignEntry *entry)
+{
+	switch (entry->numtype)
+	{
+		case INT2OID:
+			return PG_INT16_MAX;
+		case INT4OID:
+			return PG_INT32_MAX;
+		default:
+			return PG_INT64_MAX;
+	}
+}
+
 /*
  * A new number for a row; arranges for the Redis counter to be raised after
  * commit when Redis was not the allocator.
@@ -736,6 +755,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
+	int64		ceiling = NumberCeiling(entry);
 	int64		floor;
 	int64		value = 0;
 
@@ -754,24 +774,38 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		return value;
 	}
 
-	if (floor < PG_INT64_MAX)
+	/* a table whose numbers are used up gets its error from NumberDatum */
+	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
 		CounterStatus status;
+		int64		was = 0;
 
-		status = CounterStep(COUNTER_OP_NEXT, pkey, pkeylen, floor, &value,
+		status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
 							 &outcome);
-		/* the script never answers <= floor; a Redis that did is not trusted */
-		if (status == COUNTER_OK && value > floor)
+		/*
+		 * The script only answers in (floor, ceiling]; a Redis that did not
+		 * is not trusted.
+		 */
+		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+			value > floor && value <= ceiling)
 		{
 			SPI_finish();
+			if (status == COUNTER_CLAMPED)
+				ereport(WARNING,
+						(errcode(ERRCODE_WARNING),
+						 errmsg("counter \"%s\" was at " INT64_FORMAT ", past the largest number column \"%s\" of %s can hold; it was set back to the table's largest number",
+								pkey, was, entry->numname, entry->relname),
+						 errdetail("The row was numbered " INT64_FORMAT ", and the counter holds that number now.  Another table numbering from the same key, or a client, had raised the counter.",
+								   value),
+						 errhint("Give every table a counter key of its own: a key template or a cache_ext.key_prefix that no other table uses.")));
 			return value;
 		}
-		if (status == COUNTER_OK)
+		if (status == COUNTER_OK || status == COUNTER_CLAMPED)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not above the floor " INT64_FORMAT "; numbering the row of %s in PostgreSQL",
-							value, pkey, floor, entry->relname)));
+					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not between " INT64_FORMAT " and " INT64_FORMAT "; numbering the row of %s in PostgreSQL",
+							value, pkey, floor + 1, ceiling, entry->relname)));
 		else if (status == COUNTER_REDIS_ERROR)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
@@ -815,8 +849,7 @@ NumberDatum(AssignEntry *entry, int64 value)
 {
 	int64		lo = entry->numtype == INT2OID ? PG_INT16_MIN :
 		entry->numtype == INT4OID ? PG_INT32_MIN : PG_INT64_MIN;
-	int64		hi = entry->numtype == INT2OID ? PG_INT16_MAX :
-		entry->numtype == INT4OID ? PG_INT32_MAX : PG_INT64_MAX;
+	int64		hi = NumberCeiling(entry);
 
 	if (value < lo || value > hi)
 		ereport(ERROR,

@@ -190,6 +190,8 @@ ForgetEntry(AssignEntry *entry)
 	entry->mcxt = NULL;
 	entry->valid = false;
 	entry->busy = 0;
+	entry->relid = InvalidOid;
+	entry->query_relid = InvalidOid;
 }
 
 static bool
@@ -343,8 +345,11 @@ SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 
 /*
  * Derive everything one trigger needs; ERROR on any bad argument.  On
- * ERROR the entry stays unbuilt (mcxt NULL), so the next call retries and
- * reports the same problem.
+ * ERROR the entry is left invalid (valid false; mcxt may already hold a
+ * half-built derivation, relid and query_relid may still be InvalidOid), so
+ * the next call forgets what was built and retries, reporting the same
+ * problem.  The relcache callback may look at such an entry in between:
+ * GetEntry initialises everything it reads.
  */
 static void
 BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
@@ -525,6 +530,8 @@ GetEntry(Trigger *trigger, Relation rel)
 		entry->busy = 0;
 		entry->mcxt = NULL;
 		entry->floor_plan = NULL;
+		entry->relid = InvalidOid;
+		entry->query_relid = InvalidOid;
 	}
 	else if (entry->mcxt != NULL && entry->valid &&
 			 entry->relid == RelationGetRelid(rel) &&

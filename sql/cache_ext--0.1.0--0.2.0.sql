@@ -21,6 +21,48 @@ BEGIN
 END
 $roles$;
 
+-- 00_schema.sql: a schema cache_ext owned by someone else (issue 9, finding
+-- 11).  An install of 0.1.0 may have adopted a schema an ordinary role
+-- created beforehand: refuse to update it until a superuser owns the
+-- schema and nobody else may create objects in it.  (Its content is the
+-- extension's by now; the DBA who takes the schema over checks for objects
+-- that are not members.)
+DO $schema_check$
+DECLARE
+	owner_name pg_catalog.name;
+	owner_super boolean;
+	creator pg_catalog.name;
+BEGIN
+	SELECT r.rolname, r.rolsuper INTO owner_name, owner_super
+	  FROM pg_catalog.pg_namespace n
+	  JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+	 WHERE n.nspname OPERATOR(pg_catalog.=) 'cache_ext';
+	IF NOT owner_super THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = pg_catalog.format('schema cache_ext is owned by %I, who is not a superuser', owner_name),
+			DETAIL = 'cache_ext puts all its objects into schema cache_ext; the owner of the schema could change or drop them.',
+			HINT = 'As a superuser, ALTER SCHEMA cache_ext OWNER TO a superuser, drop whatever in it is not part of the extension, and update again.';
+	END IF;
+	SELECT r.rolname INTO creator
+	  FROM pg_catalog.pg_namespace n,
+		   pg_catalog.aclexplode(n.nspacl) a
+	  LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee
+	 WHERE n.nspname OPERATOR(pg_catalog.=) 'cache_ext'
+	   AND a.privilege_type OPERATOR(pg_catalog.=) 'CREATE'
+	   AND a.grantee OPERATOR(pg_catalog.<>) n.nspowner
+	 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION USING
+			ERRCODE = 'insufficient_privilege',
+			MESSAGE = pg_catalog.format('role %s may create objects in schema cache_ext',
+										COALESCE(pg_catalog.quote_ident(creator), 'PUBLIC')),
+			DETAIL = 'cache_ext puts all its objects into schema cache_ext; a role that may create objects there could plant one that cache_ext uses.',
+			HINT = 'REVOKE CREATE ON SCHEMA cache_ext FROM that role, drop whatever in the schema is not part of the extension, and update again.';
+	END IF;
+END
+$schema_check$;
+
 -- 01_roles.sql: both roles use functions of the schema.
 GRANT USAGE ON SCHEMA cache_ext TO cache_ext_admin, cache_ext_app;
 

@@ -5,7 +5,9 @@
 #   - 0.1.0's gapless counters (keyed by the rendered key alone) become one
 #     row per table that numbers gaplessly, under the key prefix of the
 #     session that updates; numbering goes on where it stopped (a deleted
-#     last number is not handed out again).
+#     last number is not handed out again);
+#   - an install of 0.1.0 in a schema cache_ext that an ordinary role had
+#     created beforehand is not updated until a superuser owns the schema.
 set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_upgrade_data
@@ -52,4 +54,32 @@ sb_psql -d upg_data -c "DROP TABLE inv" >/dev/null
 left=$(sb_psql -d upg_data -c "SELECT string_agg(DISTINCT tbl::text, ' ') FROM cache_ext.gapless_counters")
 assert_eq "parted" "$left" "a dropped table's gapless counters go with it"
 
+# A schema cache_ext prepared by an ordinary role before CREATE EXTENSION
+# (0.1.0 accepted it).
+sb_psql -d postgres -c "DROP DATABASE IF EXISTS upg_squat" >/dev/null
+sb_psql -d postgres -c "DROP ROLE IF EXISTS upg_squatter" >/dev/null
+sb_psql -d postgres -c "CREATE DATABASE upg_squat" >/dev/null
+sb_psql -d upg_squat >/dev/null <<'SQL'
+CREATE ROLE upg_squatter;
+GRANT CREATE ON DATABASE upg_squat TO upg_squatter;
+SET ROLE upg_squatter;
+CREATE SCHEMA cache_ext;
+RESET ROLE;
+CREATE EXTENSION cache_ext VERSION '0.1.0';
+SQL
+rc=0
+out=$(sb_psql -d upg_squat -c "ALTER EXTENSION cache_ext UPDATE" 2>&1) || rc=$?
+if ((rc != 0)); then ok "update refused while an ordinary role owns schema cache_ext"; else fail "update of a squatted schema went through"; fi
+assert_contains "schema cache_ext is owned by upg_squatter, who is not a superuser" "$out" "the refusal names the owner"
+sb_psql -d upg_squat -c "ALTER SCHEMA cache_ext OWNER TO CURRENT_USER" >/dev/null
+sb_psql -d upg_squat -c "GRANT CREATE ON SCHEMA cache_ext TO upg_squatter" >/dev/null
+rc=0
+out=$(sb_psql -d upg_squat -c "ALTER EXTENSION cache_ext UPDATE" 2>&1) || rc=$?
+if ((rc != 0)); then ok "update refused while another role may create objects in schema cache_ext"; else fail "update went through with CREATE granted to another role"; fi
+assert_contains "role upg_squatter may create objects in schema cache_ext" "$out" "the refusal names the role"
+sb_psql -d upg_squat -c "REVOKE CREATE ON SCHEMA cache_ext FROM upg_squatter" >/dev/null
+v=$(sb_psql -d upg_squat -c "ALTER EXTENSION cache_ext UPDATE; SELECT extversion FROM pg_extension WHERE extname = 'cache_ext'" | tail -n 1)
+assert_eq "0.2.0" "$v" "updated once a superuser owns the schema and nobody else may create in it"
+sb_psql -d postgres -c "DROP DATABASE upg_squat" >/dev/null
+sb_psql -d postgres -c "DROP ROLE upg_squatter" >/dev/null
 finish

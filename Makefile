@@ -28,13 +28,13 @@ PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 # server with cache_ext preloaded and a Redis: run them through
 # test/run_tests.sh, which starts both.
 # One line per subsystem, so each can grow without touching the others.
-REGRESS_FOUNDATION = setup api connection errors parity privileges
+REGRESS_FOUNDATION = setup api connection errors parity privileges security_schema
 
 REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns
 
-REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
+REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless security_counters
 
-REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill profile_drop
+REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill security_profile profile_drop
 
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
 CONTRIB_TESTDB = cache_ext_regress

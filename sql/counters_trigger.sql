@@ -124,9 +124,15 @@ CREATE TRIGGER number_tickets
 	BEFORE INSERT ON tickets
 	FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('no', 'ticket_seq');
 INSERT INTO tickets (subject) VALUES ('a'), ('b') RETURNING *;
--- a smallint column cannot take a number beyond its range
+-- a counter raised past the range of the smallint column (by another
+-- table or a client) is set back to the table's largest number, loudly
 SELECT cache_ext.counter_sync('ticket_seq', 32767);
-INSERT INTO tickets (subject) VALUES ('c');
+INSERT INTO tickets (subject) VALUES ('c') RETURNING *;
+SELECT cache_ext.counter_get('ticket_seq');
+-- a smallint column cannot take a number beyond its range: once the table
+-- holds the largest one, numbering stops with an error
+INSERT INTO tickets VALUES (32767, 'max');
+INSERT INTO tickets (subject) VALUES ('d');
 
 -- a domain over an integer is numbered, its constraint checked
 CREATE DOMAIN positive_no AS bigint CHECK (VALUE > 0 AND VALUE < 4);

@@ -90,8 +90,9 @@ SELECT pg_temp.try($$CALL cache_ext.mirror_profiles(0)$$);
 SELECT pg_temp.try($$CALL cache_ext.mirror_profiles(-5)$$);
 SELECT pg_temp.try($$CALL cache_ext.mirror_profiles(100001)$$);
 
--- Only the owner of the table may register it (the function is also
--- revoked from PUBLIC).
+-- Only superusers and members of cache_ext_admin may register or
+-- unregister, whatever EXECUTE grants an install has (the functions are
+-- also revoked from PUBLIC).
 CREATE ROLE profile_stranger;
 GRANT USAGE ON SCHEMA cache_ext TO profile_stranger;
 GRANT EXECUTE ON FUNCTION cache_ext.register_profile_table(regclass, name, name),
@@ -101,6 +102,13 @@ SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof2')$$);
 SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof')$$);
 SELECT pg_temp.try($$SELECT cache_ext.cache_enabled(1)$$);
 RESET ROLE;
+-- and an admin only the tables it owns.
+GRANT cache_ext_admin TO profile_stranger;
+SET ROLE profile_stranger;
+SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof2')$$);
+SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof')$$);
+RESET ROLE;
+REVOKE cache_ext_admin FROM profile_stranger;
 -- An application role needs EXECUTE and its usual rights on the profile
 -- table, nothing on cache_ext.profile_tables.
 GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint),
@@ -114,11 +122,17 @@ SET ROLE profile_stranger;
 SELECT pg_temp.try($$SELECT cache_ext.cache_enabled(1)$$);
 SELECT pg_temp.try($$SELECT cache_ext.set_cache_enabled(1, false)$$);
 RESET ROLE;
--- The owner of a table (not superuser) can register it with EXECUTE alone.
+-- The owner of a table (not superuser) who is a member of cache_ext_admin
+-- can register it: the role has EXECUTE on what registration needs.
 CREATE TABLE prof_owned (user_id integer PRIMARY KEY);
 ALTER TABLE prof_owned OWNER TO profile_stranger;
-GRANT EXECUTE ON FUNCTION cache_ext.profile_flag_changed() TO profile_stranger;
 SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof')$$);
+SET ROLE profile_stranger;
+SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof_owned')$$);
+RESET ROLE;
+GRANT cache_ext_admin TO profile_stranger;
+REVOKE EXECUTE ON FUNCTION cache_ext.register_profile_table(regclass, name, name),
+	cache_ext.unregister_profile_table(regclass) FROM profile_stranger;
 SET ROLE profile_stranger;
 SELECT pg_temp.try($$SELECT cache_ext.register_profile_table('prof_owned')$$);
 SELECT pg_temp.try($$SELECT cache_ext.unregister_profile_table('prof_owned')$$);

@@ -29,13 +29,20 @@ PG_FUNCTION_INFO_V1(cache_ext_counter_get);
 
 /*
  * KEYS[1] = the counter, ARGV[1] = 'next' | 'sync' | 'get', ARGV[2] = the
- * floor (next) or the value (sync), a canonical decimal integer.
+ * floor (next) or the value (sync), a canonical decimal integer, and for
+ * 'next' optionally ARGV[3] = the ceiling: the largest number the caller
+ * can use.
  *
  * Returns the counter as a bulk string, nil for a missing key (get), or an
  * array {problem, detail} when the key holds something that is not a 64-bit
  * integer counter, so that the caller can name the key in its own error
  * (an error reply would only carry Redis's wording).  SET ... KEEPTTL keeps
  * whatever expiry the application gave its counter.
+ *
+ * With a ceiling, a counter already at or above it (raised by another table
+ * numbering from the same key, or by a client) could only yield numbers the
+ * caller cannot store: it is set back to the floor before the increment,
+ * and the reply is {'clamped', the value it held, the new counter}.
  */
 static RedisScript counter_script = {
 	"cache_ext counter",
@@ -60,19 +67,25 @@ static RedisScript counter_script = {
 	"  if an then return a > b end\n"
 	"  return a < b\n"
 	"end\n"
-	"local key, op, bound = KEYS[1], ARGV[1], ARGV[2]\n"
+	"local key, op, bound, ceiling = KEYS[1], ARGV[1], ARGV[2], ARGV[3]\n"
 	"local kind = redis.call('TYPE', key)['ok']\n"
 	"if kind ~= 'none' and kind ~= 'string' then return {'wrongtype', kind} end\n"
 	"local cur = redis.call('GET', key)\n"
 	"if cur and not isint(cur) then return {'notint', ''} end\n"
 	"if op == 'get' then return cur end\n"
 	"if op == 'next' then\n"
+	"  local was\n"
+	"  if cur and ceiling and not lt(cur, ceiling) then\n"
+	"    was = cur\n"
+	"    cur = nil\n"
+	"  end\n"
 	"  if not cur or not lt(bound, cur) then\n"
 	"    cur = bound\n"
 	"    redis.call('SET', key, cur, 'KEEPTTL')\n"
 	"  end\n"
 	"  if cur == '9223372036854775807' then return {'overflow', cur} end\n"
 	"  redis.call('INCR', key)\n"
+	"  if was then return {'clamped', was, redis.call('GET', key)} end\n"
 	"  return redis.call('GET', key)\n"
 	"end\n"
 	"if not cur or lt(cur, bound) then\n"
@@ -142,14 +155,17 @@ ReportBadCounter(const RedisReply *reply, const char *key)
 }
 
 /*
- * The script call for one counter step; argv palloc'd.
+ * The script call for one counter step; argv palloc'd.  ceiling (a buffer
+ * of 32 bytes) is NULL for no ceiling.
  */
 static void
 BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
-					size_t *keylen, char *bound, size_t boundsize, int64 arg)
+					size_t *keylen, char *bound, size_t boundsize, int64 arg,
+					char *ceiling, int64 ceiling_value)
 {
-	const char *args[2];
-	size_t		arglens[2];
+	const char *args[3];
+	size_t		arglens[3];
+	int			nargs = 2;
 
 	switch (op)
 	{
@@ -168,17 +184,40 @@ BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
 	snprintf(bound, boundsize, INT64_FORMAT, arg);
 	args[1] = bound;
 	arglens[1] = strlen(bound);
+	if (ceiling != NULL)
+	{
+		snprintf(ceiling, 32, INT64_FORMAT, ceiling_value);
+		args[2] = ceiling;
+		arglens[2] = strlen(ceiling);
+		nargs = 3;
+	}
 
-	RedisScriptCommand(cmd, &counter_script, 1, key, keylen, 2, args, arglens);
+	RedisScriptCommand(cmd, &counter_script, 1, key, keylen, nargs, args,
+					   arglens);
+}
+
+/*
+ * The reply {'clamped', was, counter} of a 'next' with a ceiling?  Fills
+ * *was and *value.
+ */
+static bool
+ClampedReply(const RedisReply *reply, int64 *was, int64 *value)
+{
+	if (reply->elements != 3 || reply->element[0].str == NULL ||
+		strcmp(reply->element[0].str, "clamped") != 0)
+		return false;
+	return ParseCounter(reply->element[1].str, reply->element[1].len, was) &&
+		ParseCounter(reply->element[2].str, reply->element[2].len, value);
 }
 
 /*
  * Turn the script's reply into a status and value; ERROR for a key that
- * does not hold a usable counter.
+ * does not hold a usable counter.  *was is set for COUNTER_CLAMPED only
+ * (and may be NULL when the step had no ceiling).
  */
 static CounterStatus
 InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
-			   int64 *value)
+			   int64 *value, int64 *was)
 {
 	switch (reply->type)
 	{
@@ -194,6 +233,8 @@ InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
 					 pnstrdup(key, keylen));
 			return COUNTER_OK;
 		case REDIS_VALUE_ARRAY:
+			if (was != NULL && ClampedReply(reply, was, value))
+				return COUNTER_CLAMPED;
 			ReportBadCounter(reply, pnstrdup(key, keylen));
 			break;
 		case REDIS_VALUE_ERROR:
@@ -203,19 +244,21 @@ InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
 }
 
 CounterStatus
-CounterStep(CounterOp op, const char *key, size_t keylen, int64 arg,
-			int64 *value, RedisOutcome *outcome)
+CounterNext(const char *key, size_t keylen, int64 floor, int64 ceiling,
+			int64 *value, int64 *was, RedisOutcome *outcome)
 {
 	RedisCommand cmd;
 	RedisReply	reply;
 	char		bound[32];
+	char		ceilbuf[32];
 	CounterStatus status;
 
-	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg);
+	BuildCounterCommand(&cmd, COUNTER_OP_NEXT, &key, &keylen,
+						bound, sizeof(bound), floor, ceilbuf, ceiling);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
 		return COUNTER_UNREACHABLE;
-	status = InterpretReply(&reply, key, keylen, value);
+	status = InterpretReply(&reply, key, keylen, value, was);
 	if (status == COUNTER_REDIS_ERROR && outcome->first_error[0] == '\0' &&
 		reply.str != NULL)
 		strlcpy(outcome->first_error, reply.str, sizeof(outcome->first_error));
@@ -236,11 +279,12 @@ CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	size_t		keylen;
 	const char *key = KeyWithPrefixText(keyarg, &keylen);
 
-	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg);
+	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
+						NULL, 0);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisPipelineOrError(1, &cmd, &reply))
 		return false;
-	switch (InterpretReply(&reply, key, keylen, value))
+	switch (InterpretReply(&reply, key, keylen, value, NULL))
 	{
 		case COUNTER_OK:
 			return true;

@@ -16,6 +16,10 @@
 typedef enum CounterStatus
 {
 	COUNTER_OK = 0,				/* *value is the counter */
+	COUNTER_CLAMPED,			/* the counter was at or above the ceiling:
+								 * it was set back to the floor, then
+								 * incremented; *value is the counter, *was
+								 * what it held */
 	COUNTER_ABSENT,				/* the key does not exist (counter_get) */
 	COUNTER_UNREACHABLE,		/* transport failure: see outcome.message */
 	COUNTER_REDIS_ERROR			/* Redis answered with an error reply */
@@ -29,15 +33,20 @@ typedef enum CounterOp
 } CounterOp;
 
 /*
- * Run one counter step on the complete (prefixed) Redis key.  A counter
- * that holds something else than a 64-bit integer, or that would overflow,
- * raises an ERROR naming the key whatever the caller is; every other
- * problem is returned, with the details in *outcome and, for an error
- * reply, its text in outcome->first_error.  Never raises for a Redis that is
- * down, so a trigger can fall back to allocating in PostgreSQL.
+ * The next number of a counter, on the complete (prefixed) Redis key, for
+ * a caller that can use numbers in (floor, ceiling]: one atomic step that
+ * raises a counter missing or not above floor to floor, sets a counter at
+ * or above ceiling back to floor (COUNTER_CLAMPED, *was = what it held),
+ * then increments it.  A counter that holds something else than a 64-bit
+ * integer, or that would overflow, raises an ERROR naming the key whatever
+ * the caller is; every other problem is returned, with the details in
+ * *outcome and, for an error reply, its text in outcome->first_error.
+ * Never raises for a Redis that is down, so a trigger can fall back to
+ * allocating in PostgreSQL.
  */
-extern CounterStatus CounterStep(CounterOp op, const char *key, size_t keylen,
-								 int64 arg, int64 *value,
+extern CounterStatus CounterNext(const char *key, size_t keylen,
+								 int64 floor, int64 ceiling,
+								 int64 *value, int64 *was,
 								 RedisOutcome *outcome);
 
 /* counters_trigger.c: the relcache callback of the trigger's cache. */

@@ -16,9 +16,16 @@
  *		When Redis cannot be reached the number is floor + 1, computed under
  *		a transaction-level advisory lock on (relation, key) so that such
  *		allocations serialize, and the Redis counter is raised after commit.
+ *		A counter at or above the largest number the column can hold
+ *		(another table numbering from the same key raised it, or a client)
+ *		is set back to the floor in the same step, with a WARNING: it never
+ *		makes the table's inserts fail.
  *		mode 'gapless' takes the number from cache_ext.gapless_counters
  *		under its row lock, so the number commits or rolls back with the
- *		row: committed numbers are 1..N without holes.
+ *		row: committed numbers are 1..N without holes.  A gapless counter
+ *		belongs to one table and one key prefix: its row is keyed by
+ *		(table, cache_ext.key_prefix, rendered key), so another table's
+ *		trigger never reads or writes it.
  *	  - An explicit number, or an UPDATE that changes the number or the
  *		template columns, raises the counter to it after commit (and, in
  *		gapless mode, the gapless counter at once, under its row lock).
@@ -34,7 +41,13 @@
  *	  Internal queries run as the owner of the table they read, like the
  *	  foreign-key triggers do: the inserting role may lack SELECT on the
  *	  invoices, and a row-level security policy must not hide rows from the
- *	  floor.
+ *	  floor.  The gapless statements run as the owner of
+ *	  cache_ext.gapless_counters.  Since that is more than the inserting
+ *	  role may have, their text names every relation, function, cast and
+ *	  operator with its schema, and they are prepared and executed with
+ *	  search_path pinned to pg_catalog, pg_temp (safe_sql.h): the inserting
+ *	  role's search_path can neither capture an operator when a statement
+ *	  is prepared nor when a kept plan is re-analysed.
  *
  *-------------------------------------------------------------------------
  */
@@ -66,6 +79,7 @@
 #include "connection.h"
 #include "counters.h"
 #include "pending.h"
+#include "safe_sql.h"
 #include "settings.h"
 #include "templates.h"
 
@@ -176,6 +190,8 @@ ForgetEntry(AssignEntry *entry)
 	entry->mcxt = NULL;
 	entry->valid = false;
 	entry->busy = 0;
+	entry->relid = InvalidOid;
+	entry->query_relid = InvalidOid;
 }
 
 static bool
@@ -329,8 +345,11 @@ SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 
 /*
  * Derive everything one trigger needs; ERROR on any bad argument.  On
- * ERROR the entry stays unbuilt (mcxt NULL), so the next call retries and
- * reports the same problem.
+ * ERROR the entry is left invalid (valid false; mcxt may already hold a
+ * half-built derivation, relid and query_relid may still be InvalidOid), so
+ * the next call forgets what was built and retries, reporting the same
+ * problem.  The relcache callback may look at such an entry in between:
+ * GetEntry initialises everything it reads.
  */
 static void
 BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
@@ -346,6 +365,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	SPIPlanPtr	plan;
 	List	   *ancestors;
 	Relation	qrel;
+	int			nestlevel;
 
 	Assert(entry->mcxt == NULL);
 
@@ -482,12 +502,14 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
+	nestlevel = SafeSearchPathPush();
 	plan = SPI_prepare(sql.data, entry->nkeycols, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "could not prepare \"%s\": %s", sql.data,
 			 SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
 		elog(ERROR, "SPI_keepplan failed");
+	SafeSearchPathPop(nestlevel);
 	SPI_finish();
 
 	entry->floor_plan = plan;
@@ -508,6 +530,8 @@ GetEntry(Trigger *trigger, Relation rel)
 		entry->busy = 0;
 		entry->mcxt = NULL;
 		entry->floor_plan = NULL;
+		entry->relid = InvalidOid;
+		entry->query_relid = InvalidOid;
 	}
 	else if (entry->mcxt != NULL && entry->valid &&
 			 entry->relid == RelationGetRelid(rel) &&
@@ -564,6 +588,7 @@ FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 	char	   *nulls;
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 	int			rc;
 	bool		isnull;
 	Datum		d;
@@ -577,6 +602,7 @@ FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 		nulls[j] = isnull ? 'n' : ' ';
 	}
 
+	nestlevel = SafeSearchPathPush();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(entry->query_owner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
@@ -585,6 +611,7 @@ FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 							  GetLatestSnapshot(), InvalidSnapshot,
 							  false, false, 1);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	SafeSearchPathPop(nestlevel);
 
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "floor query of assign_number on %s failed: %s",
@@ -596,27 +623,63 @@ FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 }
 
 /*
- * Run one statement on cache_ext.gapless_counters as the table's owner:
- * (key, value) -> the counter's value afterwards.  Caller is connected to
- * SPI.
+ * The statements on cache_ext.gapless_counters.  Parameters: $1 the table
+ * (regclass), $2 the key prefix, $3 the rendered key, $4 a number; they
+ * return the counter's value afterwards.  Every operator and function is
+ * schema-qualified: they run as the owner of gapless_counters.
+ */
+static const char *const gapless_next_sql =
+"INSERT INTO cache_ext.gapless_counters AS g (tbl, prefix, key, value)"
+" VALUES ($1, $2, $3, $4 OPERATOR(pg_catalog.+) 1)"
+" ON CONFLICT (tbl, prefix, key) DO UPDATE"
+" SET value = pg_catalog.int8larger(g.value, $4) OPERATOR(pg_catalog.+) 1"
+" RETURNING g.value";
+static const char *const gapless_sync_sql =
+"INSERT INTO cache_ext.gapless_counters AS g (tbl, prefix, key, value)"
+" VALUES ($1, $2, $3, $4)"
+" ON CONFLICT (tbl, prefix, key) DO UPDATE"
+" SET value = pg_catalog.int8larger(g.value, $4)"
+" RETURNING g.value";
+
+/*
+ * Run one statement on cache_ext.gapless_counters, for the row of (the
+ * entry's table, the key prefix in force, key), as the owner of
+ * gapless_counters, with search_path pinned while it is prepared and run.
+ * Returns the counter's value afterwards.  Caller is connected to SPI.
  */
 static int64
-GaplessStatement(SPIPlanPtr *planp, const char *sql, const char *key,
-				 int64 value)
+GaplessStatement(SPIPlanPtr *planp, const char *sql, AssignEntry *entry,
+				 const char *key, int64 value)
 {
-	Oid			argtypes[2] = {TEXTOID, INT8OID};
-	Datum		params[2];
+	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTOID, INT8OID};
+	Datum		params[4];
 	Oid			nspid;
 	Oid			relid;
 	Oid			save_userid;
 	int			save_sec_context;
+	int			nestlevel;
 	int			rc;
 	bool		isnull;
 	Datum		d;
 
+	nspid = get_namespace_oid("cache_ext", false);
+	relid = get_relname_relid("gapless_counters", nspid);
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table cache_ext.gapless_counters does not exist"),
+				 errhint("Reinstall the extension: DROP EXTENSION cache_ext; CREATE EXTENSION cache_ext;")));
+	if (get_attnum(relid, "tbl") == InvalidAttrNumber)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table cache_ext.gapless_counters still has the layout of cache_ext 0.1.0"),
+				 errdetail("The cache_ext library installed is newer than the extension's objects in this database; gapless counters are now kept per table."),
+				 errhint("Run ALTER EXTENSION cache_ext UPDATE.")));
+
+	nestlevel = SafeSearchPathPush();
 	if (*planp == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, 2, argtypes);
+		SPIPlanPtr	plan = SPI_prepare(sql, 4, argtypes);
 
 		if (plan == NULL)
 			elog(ERROR, "could not prepare \"%s\": %s", sql,
@@ -626,22 +689,18 @@ GaplessStatement(SPIPlanPtr *planp, const char *sql, const char *key,
 		*planp = plan;
 	}
 
-	nspid = get_namespace_oid("cache_ext", false);
-	relid = get_relname_relid("gapless_counters", nspid);
-	if (!OidIsValid(relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("table cache_ext.gapless_counters does not exist"),
-				 errhint("Reinstall the extension: DROP EXTENSION cache_ext; CREATE EXTENSION cache_ext;")));
-
-	params[0] = CStringGetTextDatum(key);
-	params[1] = Int64GetDatum(value);
+	/* the numbers are the table's: a cloned trigger counts for the root */
+	params[0] = ObjectIdGetDatum(entry->query_relid);
+	params[1] = CStringGetTextDatum(cache_ext_key_prefix ? cache_ext_key_prefix : "");
+	params[2] = CStringGetTextDatum(key);
+	params[3] = Int64GetDatum(value);
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(RelationOwner(relid),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	rc = SPI_execute_plan(*planp, params, NULL, false, 1);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	SafeSearchPathPop(nestlevel);
 
 	if (rc != SPI_OK_INSERT_RETURNING || SPI_processed != 1)
 		elog(ERROR, "gapless counter statement failed: %s",
@@ -678,6 +737,21 @@ AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	return floor + 1;
 }
 
+/* The largest number the column's type can hold. */
+static int64
+NumberCeiling(const AssignEntry *entry)
+{
+	switch (entry->numtype)
+	{
+		case INT2OID:
+			return PG_INT16_MAX;
+		case INT4OID:
+			return PG_INT32_MAX;
+		default:
+			return PG_INT64_MAX;
+	}
+}
+
 /*
  * A new number for a row; arranges for the Redis counter to be raised after
  * commit when Redis was not the allocator.
@@ -688,6 +762,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
+	int64		ceiling = NumberCeiling(entry);
 	int64		floor;
 	int64		value = 0;
 
@@ -699,36 +774,45 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	if (entry->mode == NUMBER_GAPLESS)
 	{
 		/* floor + 1 seeds a missing counter and overtakes a stale one */
-		value = GaplessStatement(&gapless_next_plan,
-								 "INSERT INTO cache_ext.gapless_counters AS g (key, value)"
-								 " VALUES ($1, $2 + 1)"
-								 " ON CONFLICT (key) DO UPDATE"
-								 " SET value = pg_catalog.int8larger(g.value, $2) + 1"
-								 " RETURNING g.value",
-								 key, floor);
+		value = GaplessStatement(&gapless_next_plan, gapless_next_sql,
+								 entry, key, floor);
 		SPI_finish();
 		PendingAddRaise(pkey, pkeylen, value);
 		return value;
 	}
 
-	if (floor < PG_INT64_MAX)
+	/* a table whose numbers are used up gets its error from NumberDatum */
+	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
 		CounterStatus status;
+		int64		was = 0;
 
-		status = CounterStep(COUNTER_OP_NEXT, pkey, pkeylen, floor, &value,
+		status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
 							 &outcome);
-		/* the script never answers <= floor; a Redis that did is not trusted */
-		if (status == COUNTER_OK && value > floor)
+		/*
+		 * The script only answers in (floor, ceiling]; a Redis that did not
+		 * is not trusted.
+		 */
+		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+			value > floor && value <= ceiling)
 		{
 			SPI_finish();
+			if (status == COUNTER_CLAMPED)
+				ereport(WARNING,
+						(errcode(ERRCODE_WARNING),
+						 errmsg("counter \"%s\" was at " INT64_FORMAT ", past the largest number column \"%s\" of %s can hold; it was set back to the table's largest number",
+								pkey, was, entry->numname, entry->relname),
+						 errdetail("The row was numbered " INT64_FORMAT ", and the counter holds that number now.  Another table numbering from the same key, or a client, had raised the counter.",
+								   value),
+						 errhint("Give every table a counter key of its own: a key template or a cache_ext.key_prefix that no other table uses.")));
 			return value;
 		}
-		if (status == COUNTER_OK)
+		if (status == COUNTER_OK || status == COUNTER_CLAMPED)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
-					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not above the floor " INT64_FORMAT "; numbering the row of %s in PostgreSQL",
-							value, pkey, floor, entry->relname)));
+					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not between " INT64_FORMAT " and " INT64_FORMAT "; numbering the row of %s in PostgreSQL",
+							value, pkey, floor + 1, ceiling, entry->relname)));
 		else if (status == COUNTER_REDIS_ERROR)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
@@ -760,13 +844,8 @@ SyncNumber(AssignEntry *entry, const char *key, int64 number)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		(void) GaplessStatement(&gapless_sync_plan,
-								"INSERT INTO cache_ext.gapless_counters AS g (key, value)"
-								" VALUES ($1, $2)"
-								" ON CONFLICT (key) DO UPDATE"
-								" SET value = pg_catalog.int8larger(g.value, $2)"
-								" RETURNING g.value",
-								key, number);
+		(void) GaplessStatement(&gapless_sync_plan, gapless_sync_sql,
+								entry, key, number);
 		SPI_finish();
 	}
 	PendingAddRaise(pkey, pkeylen, number);
@@ -777,8 +856,7 @@ NumberDatum(AssignEntry *entry, int64 value)
 {
 	int64		lo = entry->numtype == INT2OID ? PG_INT16_MIN :
 		entry->numtype == INT4OID ? PG_INT32_MIN : PG_INT64_MIN;
-	int64		hi = entry->numtype == INT2OID ? PG_INT16_MAX :
-		entry->numtype == INT4OID ? PG_INT32_MAX : PG_INT64_MAX;
+	int64		hi = NumberCeiling(entry);
 
 	if (value < lo || value > hi)
 		ereport(ERROR,

@@ -25,15 +25,32 @@
  *	  back-fill, which writes values it has read under a row lock, so that
  *	  a concurrent flip is delivered after it, never overtaken by it.
  *
+ *	  Privileges.  Registration and unregistration are for superusers and
+ *	  members of cache_ext_admin (checked here, whatever EXECUTE grants an
+ *	  install has), who must also own the table.  The registry
+ *	  cache_ext.profile_tables is granted to nobody: it is read in C (a
+ *	  heap scan, no SQL, no privilege needed), and written by fixed,
+ *	  parameterised statements run as the extension's owner with
+ *	  search_path pinned (safe_sql.h) and every operator schema-qualified.
+ *	  That is the only SQL here that runs with more privileges than the
+ *	  caller; the rest (the DDL of registration, cache_enabled(),
+ *	  set_cache_enabled(), the back-fill, the TRUNCATE trigger) runs as the
+ *	  caller, under the caller's search_path (the application's own
+ *	  triggers and policies on the profile table may depend on it), and
+ *	  still names its operators and casts with their schema.
+ *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
@@ -47,10 +64,13 @@
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "connection.h"
 #include "pending.h"
+#include "roles.h"
+#include "safe_sql.h"
 #include "settings.h"
 
 /* Redis keys (before cache_ext.key_prefix); documented in the README. */
@@ -91,12 +111,17 @@ typedef struct ProfileTriggerColumns
 	AttrNumber	flag_attnum;
 } ProfileTriggerColumns;
 
+/* The columns of cache_ext.profile_tables, as ReadRegistration reads them. */
+#define Natts_profile_tables			3
+#define Anum_profile_tables_profile		1
+#define Anum_profile_tables_user_column 2
+#define Anum_profile_tables_flag_column 3
+
 /*
- * Plans kept for the life of the backend: the registry read and the flag
- * read of cache_enabled(), re-prepared when the registration they were made
- * for changes.  The plan cache re-plans them after DDL on the tables.
+ * The plan of the flag read of cache_enabled(), kept for the life of the
+ * backend and re-prepared when the registration it was made for changes.
+ * The plan cache re-plans it after DDL on the table.
  */
-static SPIPlanPtr registry_plan = NULL;
 static SPIPlanPtr enabled_plan = NULL;
 static Oid	enabled_plan_relid = InvalidOid;
 static NameData enabled_plan_user;
@@ -280,18 +305,30 @@ HasUniqueIndexOn(Relation rel, AttrNumber attnum)
 }
 
 /*
- * The registry is read and written with the rights of the extension's owner:
- * every role may call cache_enabled() once granted EXECUTE, and the owner of
- * a profile table may register it, without privileges on
- * cache_ext.profile_tables itself (nothing in the schema is granted to
- * PUBLIC).  Only our own fixed statements run under that identity.  An
- * ERROR in between is fine: (sub)transaction abort restores the user.
+ * The registry, cache_ext.profile_tables.  Nothing in the schema is granted
+ * to PUBLIC, and the registry is granted to nobody: every role may call
+ * cache_enabled() once granted EXECUTE, so it is read here in C, which
+ * needs no privilege on the table.  Writes (registration, by admins only)
+ * are fixed statements with parameters, run with the rights of the
+ * extension's owner, SECURITY_RESTRICTED_OPERATION, search_path pinned to
+ * pg_catalog, pg_temp and every operator schema-qualified: nothing the
+ * caller defined can run with those rights.  An ERROR in between is fine:
+ * (sub)transaction abort restores the user and the search_path.
  */
-typedef struct SavedUser
+static Oid
+RegistryRelid(void)
 {
-	Oid			userid;
-	int			sec_context;
-} SavedUser;
+	Oid			relid;
+
+	relid = get_relname_relid("profile_tables",
+							  get_namespace_oid("cache_ext", false));
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("table cache_ext.profile_tables does not exist"),
+				 errhint("Reinstall the extension: DROP EXTENSION cache_ext; CREATE EXTENSION cache_ext;")));
+	return relid;
+}
 
 static Oid
 ExtensionOwner(void)
@@ -320,22 +357,142 @@ ExtensionOwner(void)
 	return owner;
 }
 
+/*
+ * Read the registry (at most one row) with the given snapshot, or with the
+ * statement's when snapshot is NULL.
+ */
 static void
-BecomeExtensionOwner(SavedUser *saved)
+ReadRegistration(ProfileRegistration *reg, Snapshot snapshot)
+{
+	Relation	rel;
+	TupleDesc	tupdesc;
+	TableScanDesc scan;
+	HeapTuple	tuple;
+
+	memset(reg, 0, sizeof(*reg));
+
+	if (snapshot == NULL)
+		snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() :
+			GetTransactionSnapshot();
+	snapshot = RegisterSnapshot(snapshot);
+
+	rel = table_open(RegistryRelid(), AccessShareLock);
+	tupdesc = RelationGetDescr(rel);
+	if (tupdesc->natts != Natts_profile_tables ||
+		TupleDescAttr(tupdesc, Anum_profile_tables_profile - 1)->atttypid != REGCLASSOID ||
+		TupleDescAttr(tupdesc, Anum_profile_tables_user_column - 1)->atttypid != NAMEOID ||
+		TupleDescAttr(tupdesc, Anum_profile_tables_flag_column - 1)->atttypid != NAMEOID)
+		elog(ERROR, "cache_ext.profile_tables does not have the expected columns");
+
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	tuple = heap_getnext(scan, ForwardScanDirection);
+	if (tuple != NULL)
+	{
+		bool		isnull;
+		Datum		d;
+
+		reg->found = true;
+		d = heap_getattr(tuple, Anum_profile_tables_profile, tupdesc, &isnull);
+		reg->relid = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = heap_getattr(tuple, Anum_profile_tables_user_column, tupdesc, &isnull);
+		if (!isnull)
+			namestrcpy(&reg->user_column, NameStr(*DatumGetName(d)));
+		d = heap_getattr(tuple, Anum_profile_tables_flag_column, tupdesc, &isnull);
+		if (!isnull)
+			namestrcpy(&reg->flag_column, NameStr(*DatumGetName(d)));
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	UnregisterSnapshot(snapshot);
+}
+
+/*
+ * Registration and unregistration serialize on the registry (SHARE ROW
+ * EXCLUSIVE conflicts with itself and with the DELETE of the sql_drop
+ * event trigger, not with readers), then read it afresh: a registration
+ * committed while we waited is seen, not overwritten.
+ */
+static void
+LockRegistry(ProfileRegistration *reg)
+{
+	LockRelationOid(RegistryRelid(), ShareRowExclusiveLock);
+	ReadRegistration(reg, GetLatestSnapshot());
+}
+
+/*
+ * A write to the registry, as the extension's owner; returns the number of
+ * rows it affected.  Caller is connected to SPI.
+ */
+static uint64
+WriteRegistry(const char *sql, int expected, int nargs, Oid *argtypes,
+			  Datum *values)
 {
 	Oid			owner = ExtensionOwner();
+	Oid			save_userid;
+	int			save_sec_context;
+	int			nestlevel;
+	int			rc;
 
-	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+	nestlevel = SafeSearchPathPush();
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner,
-						   saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	rc = SPI_execute_with_args(sql, nargs, argtypes, values, NULL, false, 0);
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	SafeSearchPathPop(nestlevel);
+
+	if (rc != expected)
+		elog(ERROR, "SPI_execute_with_args failed (%s): %s",
+			 SPI_result_code_string(rc), sql);
+	return SPI_processed;
 }
 
+/* Forget every registration (left behind by a dropped table). */
 static void
-RestoreUser(const SavedUser *saved)
+RegistryDeleteAll(void)
 {
-	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+	(void) WriteRegistry("DELETE FROM cache_ext.profile_tables",
+						 SPI_OK_DELETE, 0, NULL, NULL);
 }
 
+/* Forget the registration of relid; true when there was one. */
+static bool
+RegistryDelete(Oid relid)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1];
+
+	values[0] = ObjectIdGetDatum(relid);
+	return WriteRegistry("DELETE FROM cache_ext.profile_tables"
+						 " WHERE profile::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+						 SPI_OK_DELETE, 1, argtypes, values) > 0;
+}
+
+/* Record (or update) the registration of relid. */
+static void
+RegistryUpsert(Oid relid, const char *user_column, const char *flag_column)
+{
+	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, NAMEOID};
+	Datum		values[3];
+	NameData	user_name;
+	NameData	flag_name;
+
+	namestrcpy(&user_name, user_column);
+	namestrcpy(&flag_name, flag_column);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = NameGetDatum(&user_name);
+	values[2] = NameGetDatum(&flag_name);
+	(void) WriteRegistry("INSERT INTO cache_ext.profile_tables"
+						 " (profile, user_column, flag_column)"
+						 " VALUES ($1, $2, $3)"
+						 " ON CONFLICT (profile) DO UPDATE"
+						 " SET user_column = excluded.user_column,"
+						 " flag_column = excluded.flag_column",
+						 SPI_OK_INSERT, 3, argtypes, values);
+}
+
+/* Run a statement as the caller (DDL on the caller's own table). */
 static void
 ExecuteOrError(const char *sql, int expected)
 {
@@ -346,65 +503,6 @@ ExecuteOrError(const char *sql, int expected)
 			 SPI_result_code_string(rc), sql);
 }
 
-/* A write to the registry, as the extension's owner. */
-static void
-WriteRegistry(const char *sql, int expected)
-{
-	SavedUser	saved;
-
-	BecomeExtensionOwner(&saved);
-	ExecuteOrError(sql, expected);
-	RestoreUser(&saved);
-}
-
-/*
- * Read the registry (at most one row).  Caller is connected to SPI.
- */
-static void
-ReadRegistration(ProfileRegistration *reg)
-{
-	SavedUser	saved;
-	int			rc;
-
-	memset(reg, 0, sizeof(*reg));
-
-	if (registry_plan == NULL)
-	{
-		SPIPlanPtr	plan;
-
-		plan = SPI_prepare("SELECT profile::pg_catalog.oid, user_column, flag_column"
-						   " FROM cache_ext.profile_tables",
-						   0, NULL);
-		if (plan == NULL)
-			elog(ERROR, "SPI_prepare failed: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(plan);
-		registry_plan = plan;
-	}
-
-	BecomeExtensionOwner(&saved);
-	rc = SPI_execute_plan(registry_plan, NULL, NULL, true, 0);
-	RestoreUser(&saved);
-	if (rc != SPI_OK_SELECT)
-		elog(ERROR, "reading cache_ext.profile_tables failed: %s",
-			 SPI_result_code_string(rc));
-
-	if (SPI_processed > 0)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[0];
-		TupleDesc	tupdesc = SPI_tuptable->tupdesc;
-		bool		isnull;
-
-		reg->found = true;
-		reg->relid = DatumGetObjectId(SPI_getbinval(tuple, tupdesc, 1, &isnull));
-		namestrcpy(&reg->user_column,
-				   NameStr(*DatumGetName(SPI_getbinval(tuple, tupdesc, 2, &isnull))));
-		namestrcpy(&reg->flag_column,
-				   NameStr(*DatumGetName(SPI_getbinval(tuple, tupdesc, 3, &isnull))));
-	}
-	SPI_freetuptable(SPI_tuptable);
-}
-
 /*
  * Read the registry and raise the usual error when nothing is registered
  * or the registered table is gone.
@@ -412,7 +510,7 @@ ReadRegistration(ProfileRegistration *reg)
 static void
 RequireRegistration(ProfileRegistration *reg, const char *funcname)
 {
-	ReadRegistration(reg);
+	ReadRegistration(reg, NULL);
 	if (!reg->found)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -465,6 +563,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 	ProfileRegistration reg;
 	StringInfoData sql;
 
+	RequireCacheExtAdmin("register a profile table");
 	RequireArgument(fcinfo, 0, "profile", funcname);
 	RequireArgument(fcinfo, 1, "user_column", funcname);
 	RequireArgument(fcinfo, 2, "flag_column", funcname);
@@ -546,7 +645,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	ReadRegistration(&reg);
+	LockRegistry(&reg);
 	if (reg.found && reg.relid != relid)
 	{
 		if (get_rel_name(reg.relid) != NULL)
@@ -558,7 +657,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 					 errhint("Call cache_ext.unregister_profile_table('%s') first.",
 							 QualifiedRelationName(reg.relid))));
 		/* Left behind by a dropped table: forget it. */
-		WriteRegistry("DELETE FROM cache_ext.profile_tables", SPI_OK_DELETE);
+		RegistryDeleteAll();
 	}
 	else if (reg.found &&
 			 strcmp(NameStr(reg.user_column), user_column) == 0 &&
@@ -624,16 +723,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
 	ExecuteOrError(sql.data, SPI_OK_UTILITY);
 
-	resetStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "INSERT INTO cache_ext.profile_tables (profile, user_column, flag_column)"
-					 " VALUES (%u, %s, %s)"
-					 " ON CONFLICT (profile) DO UPDATE"
-					 " SET user_column = excluded.user_column,"
-					 " flag_column = excluded.flag_column",
-					 relid,
-					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
-	WriteRegistry(sql.data, SPI_OK_INSERT);
+	RegistryUpsert(relid, user_column, flag_column);
 
 	SPI_finish();
 
@@ -663,8 +753,10 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
 	Oid			relid;
 	char	   *qualname;
 	bool		did_something = false;
+	ProfileRegistration reg;
 	StringInfoData sql;
 
+	RequireCacheExtAdmin("unregister a profile table");
 	RequireArgument(fcinfo, 0, "profile", funcname);
 	relid = PG_GETARG_OID(0);
 
@@ -674,6 +766,7 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
 	qualname = QualifiedRelationName(relid);
 
 	SPI_connect();
+	LockRegistry(&reg);
 	initStringInfo(&sql);
 
 	if (TriggerExists(relid, PROFILE_ROW_TRIGGER))
@@ -692,12 +785,7 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
 		did_something = true;
 	}
 
-	resetStringInfo(&sql);
-	appendStringInfo(&sql,
-					 "DELETE FROM cache_ext.profile_tables WHERE profile = %u",
-					 relid);
-	WriteRegistry(sql.data, SPI_OK_DELETE);
-	if (SPI_processed > 0)
+	if (RegistryDelete(relid))
 		did_something = true;
 
 	SPI_finish();
@@ -963,7 +1051,8 @@ cache_ext_cache_enabled(PG_FUNCTION_ARGS)
 		/* NOT EXISTS: no row, or a NULL flag, both mean enabled. */
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "SELECT NOT EXISTS (SELECT FROM %s WHERE %s = $1 AND %s IS FALSE)",
+						 "SELECT NOT EXISTS (SELECT FROM %s"
+						 " WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS FALSE)",
 						 QualifiedRelationName(reg.relid),
 						 quote_identifier(NameStr(reg.user_column)),
 						 quote_identifier(NameStr(reg.flag_column)));
@@ -1019,7 +1108,7 @@ cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
 	/* Only rows whose flag differs: an unchanged flag sends nothing anyway. */
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "UPDATE %s SET %s = $2 WHERE %s = $1",
+					 "UPDATE %s SET %s = $2 WHERE %s OPERATOR(pg_catalog.=) $1",
 					 QualifiedRelationName(reg.relid),
 					 quote_identifier(NameStr(reg.flag_column)),
 					 quote_identifier(NameStr(reg.user_column)));
@@ -1101,7 +1190,7 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 
 	SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
 
-	ReadRegistration(&reg);
+	ReadRegistration(&reg, NULL);
 	if (!reg.found && missing_ok)
 	{
 		SPI_finish();
@@ -1116,7 +1205,7 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	 */
 	qualname = QualifiedRelationName(reg.relid);
 	first_sql = backfill_batch_query(&reg, qualname, "IS NOT NULL");
-	next_sql = backfill_batch_query(&reg, qualname, "> $2");
+	next_sql = backfill_batch_query(&reg, qualname, "OPERATOR(pg_catalog.>) $2");
 
 	batch_cxt = AllocSetContextCreate(CurrentMemoryContext,
 									  "cache_ext mirror_profiles batch",
@@ -1180,10 +1269,11 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 			cmds[i].script = NULL;
 			last_user = user_id;
 		}
-		MemoryContextSwitchTo(old_cxt);
 		SPI_freetuptable(SPI_tuptable);
 
+		/* the replies are copied into the current context: this batch's */
 		sent = RedisPipelineOrError((int) nrows, cmds, replies);
+		MemoryContextSwitchTo(old_cxt);
 		MemoryContextReset(batch_cxt);
 		if (!sent)
 		{

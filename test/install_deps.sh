@@ -14,6 +14,7 @@ base=(
 	libhiredis-dev redis-server redis-tools
 	build-essential pkg-config
 	procps util-linux passwd # pgrep/ps; runuser/setpriv/flock; useradd
+	valgrind                 # test/fault_counters_valgrind.sh
 )
 bench=(memcached postgresql-15-pgmemcache procps libmemcached-tools)
 

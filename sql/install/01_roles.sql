@@ -23,3 +23,7 @@ BEGIN
 	END IF;
 END
 $roles$;
+
+-- Both roles use functions of the schema (what they may execute is granted
+-- by the fragment that creates each function).
+GRANT USAGE ON SCHEMA cache_ext TO cache_ext_admin, cache_ext_app;

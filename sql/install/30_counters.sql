@@ -39,13 +39,27 @@ AS 'MODULE_PATHNAME', 'cache_ext_assign_number';
 COMMENT ON FUNCTION cache_ext.assign_number() IS
 'BEFORE INSERT OR UPDATE row trigger, arguments (column, key template [, mode]): fills a NULL number column from a counter named by the template (mode ''cache'', the default: the Redis counter, never below the largest number already in the table for the same template columns; mode ''gapless'': cache_ext.gapless_counters under a row lock) and syncs the counter to explicit numbers after commit.  Needs a unique index over the template columns and the number column.';
 
+-- One gapless counter per (table, key prefix, rendered key): a trigger only
+-- ever reads and writes the rows of its own table under the key prefix in
+-- force, so another table using the same key template cannot touch them.
+-- tbl is a regclass (pg_upgrade accepts regclass columns; pg_dump writes
+-- the qualified name).
 CREATE TABLE cache_ext.gapless_counters (
-	key		text PRIMARY KEY,
-	value	bigint NOT NULL
+	tbl		regclass NOT NULL,
+	prefix	text NOT NULL,
+	key		text NOT NULL,
+	value	bigint NOT NULL,
+	PRIMARY KEY (tbl, prefix, key)
 );
 
 COMMENT ON TABLE cache_ext.gapless_counters IS
-'Counters of assign_number''s gapless mode, one row per rendered key template (without cache_ext.key_prefix).  Numbers are taken under this row''s lock, so they commit or roll back with the row that uses them.  Changed only by the trigger, which runs its queries as this table''s owner.';
+'Counters of assign_number''s gapless mode, one row per numbered table, key prefix and rendered key template.  Numbers are taken under this row''s lock, so they commit or roll back with the row that uses them.  Changed only by the trigger, which runs its statements as this table''s owner, and by the event trigger that forgets the counters of dropped tables.';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.tbl IS
+'The numbered table (the partitioned table for the partitions of one).';
+
+COMMENT ON COLUMN cache_ext.gapless_counters.prefix IS
+'The cache_ext.key_prefix in force when the row was numbered.';
 
 COMMENT ON COLUMN cache_ext.gapless_counters.key IS
 'The rendered key template, e.g. invoice_seq:2024 (the Redis key without cache_ext.key_prefix).';
@@ -58,6 +72,31 @@ SELECT pg_catalog.pg_extension_config_dump('cache_ext.gapless_counters', '');
 
 REVOKE ALL ON cache_ext.gapless_counters FROM PUBLIC;
 
+-- Forget the counters of dropped tables (a new table that reused the OID
+-- would otherwise continue the old numbering).  SECURITY DEFINER: whoever
+-- drops a table need not be able to write gapless_counters.
+CREATE FUNCTION cache_ext.gapless_counters_dropped()
+RETURNS event_trigger
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	DELETE FROM cache_ext.gapless_counters g
+	 USING pg_catalog.pg_event_trigger_dropped_objects() d
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND d.objsubid OPERATOR(pg_catalog.=) 0
+	   AND g.tbl::pg_catalog.oid OPERATOR(pg_catalog.=) d.objid;
+END
+$$;
+COMMENT ON FUNCTION cache_ext.gapless_counters_dropped() IS
+'Event trigger function: removes the gapless counters of dropped tables.';
+
+CREATE EVENT TRIGGER cache_ext_gapless_counters_dropped ON sql_drop
+	EXECUTE FUNCTION cache_ext.gapless_counters_dropped();
+COMMENT ON EVENT TRIGGER cache_ext_gapless_counters_dropped IS
+'Keeps cache_ext.gapless_counters free of dropped tables.';
+
 -- Nothing for PUBLIC (see 00_schema.sql).  A role creating assign_number
 -- triggers needs EXECUTE on it; the trigger itself then runs for whoever
 -- inserts, with no further grant.
@@ -65,3 +104,10 @@ REVOKE ALL ON FUNCTION cache_ext.counter_next(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.counter_sync(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.counter_get(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.assign_number() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.gapless_counters_dropped() FROM PUBLIC;
+
+-- The application role numbers its own tables.
+GRANT EXECUTE ON FUNCTION cache_ext.counter_next(text, bigint) TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.counter_sync(text, bigint) TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.counter_get(text) TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.assign_number() TO cache_ext_app;

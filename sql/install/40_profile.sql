@@ -22,7 +22,7 @@ COMMENT ON COLUMN cache_ext.profile_tables.flag_column IS 'Its boolean flag colu
 COMMENT ON INDEX cache_ext.profile_tables_single IS 'Allows at most one registered profile table.';
 
 -- Nobody but the extension's owner needs privileges on the registry: the C
--- functions read and write it with the owner's rights.
+-- functions read it without SQL and write it with the owner's rights.
 REVOKE ALL ON cache_ext.profile_tables FROM PUBLIC;
 
 CREATE FUNCTION cache_ext.profile_flag_changed()
@@ -40,14 +40,14 @@ RETURNS void
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'cache_ext_register_profile_table';
 COMMENT ON FUNCTION cache_ext.register_profile_table(regclass, name, name) IS
-'Adopts the application''s profile table: adds the flag column as boolean NOT NULL DEFAULT true when missing (no table rewrite), installs the mirroring triggers and records the registration.  Idempotent.';
+'Adopts the application''s profile table: adds the flag column as boolean NOT NULL DEFAULT true when missing (no table rewrite), installs the mirroring triggers and records the registration.  Idempotent.  Only superusers and members of cache_ext_admin who own the table may call it.';
 
 CREATE FUNCTION cache_ext.unregister_profile_table(profile regclass)
 RETURNS void
 LANGUAGE C
 AS 'MODULE_PATHNAME', 'cache_ext_unregister_profile_table';
 COMMENT ON FUNCTION cache_ext.unregister_profile_table(regclass) IS
-'Removes the profile triggers and the registration; the flag column and its data stay.';
+'Removes the profile triggers and the registration; the flag column and its data stay.  Only superusers and members of cache_ext_admin who own the table may call it.';
 
 CREATE FUNCTION cache_ext.cache_enabled(user_id bigint)
 RETURNS boolean
@@ -110,6 +110,17 @@ REVOKE ALL ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.resync_profiles() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.profile_tables_dropped() FROM PUBLIC;
+
+-- Registration is for admins (the functions check it themselves too, so an
+-- install that granted EXECUTE on every function to the application is
+-- protected); the application reads and sets its users' flags.
+GRANT EXECUTE ON FUNCTION cache_ext.register_profile_table(regclass, name, name) TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.unregister_profile_table(regclass) TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.profile_flag_changed() TO cache_ext_admin;
+GRANT EXECUTE ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.resync_profiles() TO cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint) TO cache_ext_admin, cache_ext_app;
+GRANT EXECUTE ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) TO cache_ext_admin, cache_ext_app;
 
 -- The delivery room's fallback invalidation calls every hook listed here
 -- when queued invalidations were lost (20_delivery.sql creates the table).

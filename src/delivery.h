@@ -148,6 +148,8 @@ extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
  * Everything needed to send a set of records without allocating: built
  * (palloc) before, executed (no palloc) after commit or by the worker.
  */
+#define PLAN_REPAIRS	4
+
 typedef struct DeliveryPlan
 {
 	int			nrecs;
@@ -171,6 +173,15 @@ typedef struct DeliveryPlan
 	char	  (*cursors)[24];
 	/* SETs: the stamp argument of each record, written at send time */
 	char	  (*stamps)[24];
+	/*
+	 * Bumps whose INCR failed (a poisoned version key): up to
+	 * PLAN_REPAIRS repair commands, built with the plan (no palloc after
+	 * commit), their key filled in at send time; more wait for a retry.
+	 */
+	int			nrepairs;		/* commands built: 0 or PLAN_REPAIRS */
+	RedisCommand repair_cmds[PLAN_REPAIRS];
+	RedisReply	repair_replies[PLAN_REPAIRS];
+	int			repair_rec[PLAN_REPAIRS];
 } DeliveryPlan;
 
 typedef struct PlanResult
@@ -181,11 +192,14 @@ typedef struct PlanResult
 	int			unfinished;		/* patterns out of budget */
 	char		message[256];	/* transport failure */
 	char		first_error[128];	/* first error reply */
+	int			repaired;		/* version keys re-created from the clock */
+	char		repaired_key[128];	/* the first, when a single bump's */
 } PlanResult;
 
 extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n,
 									   bool coalesce);
 extern void DeliveryPlanExecute(DeliveryPlan *plan, bool critical,
 								int budget_ms, PlanResult *res);
+extern void DeliveryReportRepairs(const PlanResult *res);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

@@ -991,6 +991,14 @@ hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 	return false;
 }
 
+Size
+DeliveryTransactionLimit(void)
+{
+	if (!DeliverySharedReady())
+		return 0;
+	return (Size) cache_ext_queue_size * 1024 / 4;
+}
+
 bool
 DeliveryWanted(void)
 {

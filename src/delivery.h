@@ -80,6 +80,12 @@ extern char *cache_ext_database;
  * its own still has to go through PreCommit (local retries due).
  */
 extern bool DeliveryWanted(void);
+
+/*
+ * Bytes of serialized effects one transaction may commit: a quarter of the
+ * shared queue; 0 (no limit) without it (pending.h).
+ */
+extern Size DeliveryTransactionLimit(void);
 extern void DeliveryPreCommit(char *batch, Size batchlen, int nrecords);
 extern void DeliveryCommitted(void);
 extern void DeliveryAfterCommit(void);

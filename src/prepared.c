@@ -157,6 +157,9 @@ DeliverPreparedEffects(bool missing_ok)
 	SPI_connect();
 	rc = SPI_execute("DELETE FROM cache_ext.prepared_effects RETURNING effects",
 					 false, 0);
+	/* other transactions' effects: not held to this one's limit */
+	if (SPI_processed > 0)
+		PendingExemptFromLimit();
 	if (rc != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "cache_ext: could not read cache_ext.prepared_effects: %s",
 			 SPI_result_code_string(rc));

@@ -36,8 +36,8 @@ REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_
 
 REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill profile_drop
 
-# Last: they flush Redis and run the fallback.
-REGRESS_SECURITY = security_poison
+# Last: they create and drop roles, flush Redis and run the fallback.
+REGRESS_SECURITY = security_capture security_templates security_fallback security_poison security_grants
 
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE) $(REGRESS_SECURITY)
 CONTRIB_TESTDB = cache_ext_regress

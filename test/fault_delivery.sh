@@ -239,7 +239,7 @@ if [[ $(q "SELECT to_regprocedure('cache_ext.namespace_patterns()') IS NULL") ==
 fi
 q "CREATE TABLE dlv_hook_calls (at timestamptz DEFAULT now());
    CREATE FUNCTION public.dlv_hook() RETURNS void LANGUAGE sql AS
-   \$\$ INSERT INTO dlv_hook_calls DEFAULT VALUES \$\$;
+   \$\$ INSERT INTO public.dlv_hook_calls DEFAULT VALUES \$\$;
    INSERT INTO cache_ext.fallback_hooks VALUES ('public.dlv_hook()')" >/dev/null
 plant() {
 	local kind pattern key
@@ -247,7 +247,7 @@ plant() {
 		key=${pattern//\*/x}
 		key=${key//\?/y}
 		if [[ $kind == bump ]]; then sb_redis set "$key" 5 >/dev/null; else sb_redis set "$key" cached >/dev/null; fi
-	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns()")
+	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns() WHERE reached")
 }
 check_planted() {
 	local kind pattern key bad=0
@@ -256,7 +256,7 @@ check_planted() {
 		key=${key//\?/y}
 		if [[ $kind == bump ]]; then (($(sb_redis get "$key") > 1600000000000000)) || bad=1
 		else [[ -z $(sb_redis get "$key") ]] || bad=1; fi
-	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns()")
+	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns() WHERE reached")
 	return $bad
 }
 sb_pg_set "cache_ext.queue_size = '4MB'"

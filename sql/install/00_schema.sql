@@ -4,15 +4,17 @@
 \echo Use "CREATE EXTENSION cache_ext" to load this file. \quit
 
 /*
- * Privileges: nothing cache_ext creates is usable by PUBLIC.  Grant what an
- * application role needs explicitly (see README, "Privileges"):
+ * Privileges: nothing cache_ext creates is usable by PUBLIC.  Two roles
+ * (01_roles.sql) carry what applications and operators need (see README,
+ * "Security"):
  *
- *   GRANT USAGE ON SCHEMA cache_ext TO app;
- *   GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cache_ext TO app;
+ *   GRANT cache_ext_app TO app;
+ *   ALTER ROLE app SET cache_ext.key_prefix = 'app:';
  *
- * Every fragment revokes EXECUTE from PUBLIC on the functions it creates;
- * the last statement of the script (99_privileges.sql) checks that none was
- * missed.
+ * Every fragment revokes from PUBLIC what it creates and grants it to
+ * cache_ext_app and/or cache_ext_admin; the last statement of the script
+ * (99_privileges.sql) checks that nothing is left to PUBLIC and that no
+ * function is forgotten, and makes CREATE EXTENSION fail otherwise.
  */
 REVOKE ALL ON SCHEMA cache_ext FROM PUBLIC;
 

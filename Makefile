@@ -36,7 +36,10 @@ REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_
 
 REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill security_profile profile_drop
 
-REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
+# Last: they create and drop roles, flush Redis and run the fallback.
+REGRESS_SECURITY = security_capture security_templates security_fallback security_poison security_grants
+
+REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE) $(REGRESS_SECURITY)
 CONTRIB_TESTDB = cache_ext_regress
 REGRESS_OPTS = --inputdir=.
 

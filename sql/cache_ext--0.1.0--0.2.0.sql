@@ -167,3 +167,264 @@ GRANT EXECUTE ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) TO cache_e
 GRANT EXECUTE ON FUNCTION cache_ext.resync_profiles() TO cache_ext_admin;
 GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint) TO cache_ext_admin, cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) TO cache_ext_admin, cache_ext_app;
+-- 00_schema.sql: nothing for PUBLIC (unchanged); 10_api.sql: the cache API
+-- for both roles, lock keys hold a digest of the token.
+REVOKE ALL ON FUNCTION cache_ext.ping() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.get_bytea(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.set(text, text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.set_bytea(text, bytea, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.add(text, text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.incr(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.delete(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.delete_many(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.ttl(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.lock_acquire(text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.lock_release(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_bump(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_last_event(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_reset(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.command(text[]) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+  cache_ext.ping(), cache_ext.get(text), cache_ext.get_bytea(text),
+  cache_ext.set(text, text, int), cache_ext.set_bytea(text, bytea, int),
+  cache_ext.add(text, text, int), cache_ext.incr(text, bigint),
+  cache_ext.delete(text), cache_ext.delete_many(text[]), cache_ext.ttl(text),
+  cache_ext.lock_acquire(text, int), cache_ext.lock_release(text, text),
+  cache_ext.cursor_bump(text, jsonb), cache_ext.cursor_get(text),
+  cache_ext.cursor_last_event(text), cache_ext.cursor_reset(text)
+  TO cache_ext_app, cache_ext_admin;
+
+COMMENT ON FUNCTION cache_ext.lock_acquire(text, int) IS
+  'Take a lock held for at most ttl_seconds; returns a random token to release it with (the key holds only the token''s SHA-256 digest, so reading it does not reveal the token), NULL when held by someone else';
+
+-- 20_delivery.sql: who registered a fallback hook; admin-only functions;
+-- the grants.
+ALTER TABLE cache_ext.fallback_hooks
+  ADD COLUMN registered_by name NOT NULL DEFAULT CURRENT_USER;
+COMMENT ON TABLE cache_ext.fallback_hooks IS
+  'Functions without arguments called by the fallback invalidation, after every namespace pattern was invalidated (to resynchronise mirrors or counters); each runs as its owner';
+COMMENT ON COLUMN cache_ext.fallback_hooks.hook IS
+  'Schema-qualified signature of a function without arguments, such as ''public.resync_my_mirror()'', called in its own subtransaction as the function''s owner (restricted, search_path pg_catalog, pg_temp, the owner''s cache_ext.key_prefix); a row naming no function is skipped with a WARNING';
+COMMENT ON COLUMN cache_ext.fallback_hooks.registered_by IS
+  'The role that registered the hook (its default, CURRENT_USER, cannot be overridden by cache_ext_admin): the hook runs only if this role is a superuser or has the privileges of the function''s owner';
+COMMENT ON FUNCTION cache_ext.reset_stats() IS
+  'Superusers and cache_ext_admin: reset the counters and the latency histogram of cache_ext.stats (not the queue)';
+COMMENT ON FUNCTION cache_ext.run_fallback() IS
+  'Superusers and cache_ext_admin: invalidate every namespace now (cache_ext.namespace_patterns()) and call cache_ext.fallback_hooks; what the worker does after lost effects';
+COMMENT ON FUNCTION cache_ext.deliver_prepared() IS
+  'Superusers and cache_ext_admin: deliver, when this transaction commits, the effects of committed prepared transactions still in cache_ext.prepared_effects; returns their number';
+
+REVOKE ALL ON TABLE cache_ext.prepared_effects FROM PUBLIC;
+REVOKE ALL ON SEQUENCE cache_ext.prepared_effects_id_seq FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.fallback_hooks FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.delivery_stats() FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.stats FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.reset_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.run_fallback() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.deliver_prepared() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.pending_effects() FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION cache_ext.delivery_stats(), cache_ext.pending_effects()
+  TO cache_ext_app, cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.stats TO cache_ext_app, cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.reset_stats(), cache_ext.run_fallback(),
+  cache_ext.deliver_prepared() TO cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.prepared_effects TO cache_ext_admin;
+GRANT SELECT, DELETE ON TABLE cache_ext.fallback_hooks TO cache_ext_admin;
+GRANT INSERT (hook) ON TABLE cache_ext.fallback_hooks TO cache_ext_admin;
+
+-- 21_invalidation.sql: the namespaces of the fallback come from trusted
+-- sources, each with its key prefix.  A pattern of extra_namespaces that
+-- starts with a glob would reach every key: such rows are removed, loudly.
+DO $extra$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT x.kind, x.pattern FROM cache_ext.extra_namespaces x
+			  WHERE x.pattern OPERATOR(pg_catalog.!~) '^([^*?[\\]|\\.)'
+	LOOP
+		RAISE WARNING 'cache_ext: removing (%, %) from cache_ext.extra_namespaces', r.kind, r.pattern
+			USING DETAIL = 'A namespace pattern must start with literal text; this one could reach every key of the Redis database.',
+				  HINT = 'Register the namespaces it was meant for, such as ''cache_catalog_version:*''.';
+		DELETE FROM cache_ext.extra_namespaces x
+		 WHERE x.kind OPERATOR(pg_catalog.=) r.kind AND x.pattern OPERATOR(pg_catalog.=) r.pattern;
+	END LOOP;
+END
+$extra$;
+ALTER TABLE cache_ext.extra_namespaces
+  DROP CONSTRAINT extra_namespaces_pattern_check,
+  ADD CONSTRAINT extra_namespaces_pattern_check CHECK (pattern ~ '^([^*?[\\]|\\.)'),
+  ADD COLUMN key_prefix text NOT NULL
+	DEFAULT COALESCE(pg_catalog.current_setting('cache_ext.key_prefix', true), ''),
+  DROP CONSTRAINT extra_namespaces_pkey,
+  ADD PRIMARY KEY (kind, pattern, key_prefix);
+
+COMMENT ON TABLE cache_ext.extra_namespaces IS
+'Namespaces the fallback invalidation must reach that no trigger of a trusted role names (keys bumped only through '
+'cache_ext.bump() or deleted only through cache_ext.invalidate(), or the namespaces of triggers created by other roles): '
+'Redis SCAN patterns such as ''cache_catalog_version:*'', each with its key prefix. kind bump: every matching version '
+'key is bumped; kind delete: every matching key is deleted. Written by cache_ext_admin.';
+COMMENT ON COLUMN cache_ext.extra_namespaces.pattern IS
+'Redis glob pattern, without the key prefix, starting with literal text (not with *, ? or [).';
+COMMENT ON COLUMN cache_ext.extra_namespaces.key_prefix IS
+'The cache_ext.key_prefix the pattern is applied with (escaped, so that it matches only itself); '
+'by default the prefix of the session that inserted the row.';
+
+CREATE TABLE cache_ext.trigger_namespaces (
+	kind			text NOT NULL CHECK (kind IN ('bump', 'delete')),
+	pattern			text NOT NULL CHECK (pattern ~ '^([^*?[\\]|\\.)'),
+	key_prefix		text NOT NULL,
+	trigger_name	text NOT NULL,
+	registered_by	name NOT NULL DEFAULT CURRENT_USER,
+	registered_at	timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	PRIMARY KEY (kind, pattern, key_prefix)
+);
+
+COMMENT ON TABLE cache_ext.trigger_namespaces IS
+'The namespaces of the invalidation triggers created by superusers and cache_ext_admin members, recorded by the '
+'CREATE TRIGGER event trigger (cache_ext.check_new_triggers) with the key prefix in force then: the fallback '
+'invalidation reaches them. A row stays when its trigger is dropped (reaching a namespace too many is safe); '
+'cache_ext_admin may delete it.';
+COMMENT ON COLUMN cache_ext.trigger_namespaces.kind IS
+'''bump'' (bump_version, invalidate_on_truncate) or ''delete'' (invalidate_keys).';
+COMMENT ON COLUMN cache_ext.trigger_namespaces.pattern IS
+'The trigger''s key template as a SCAN pattern (placeholders become *), without the key prefix.';
+COMMENT ON COLUMN cache_ext.trigger_namespaces.key_prefix IS
+'The cache_ext.key_prefix in force when the trigger was created; the fallback applies the pattern with it.';
+COMMENT ON COLUMN cache_ext.trigger_namespaces.trigger_name IS
+'The trigger that registered the namespace first, as name ON schema.table.';
+COMMENT ON COLUMN cache_ext.trigger_namespaces.registered_by IS
+'The role that created that trigger.';
+COMMENT ON COLUMN cache_ext.trigger_namespaces.registered_at IS
+'When it was created.';
+
+SELECT pg_catalog.pg_extension_config_dump('cache_ext.trigger_namespaces', '');
+
+DROP FUNCTION cache_ext.namespace_patterns();
+CREATE FUNCTION cache_ext.namespace_patterns()
+RETURNS TABLE (kind text, pattern text, key_prefix text, source text, reached boolean)
+AS 'MODULE_PATHNAME', 'cache_ext_namespace_patterns'
+LANGUAGE C STABLE PARALLEL UNSAFE;
+
+COMMENT ON FUNCTION cache_ext.namespace_patterns() IS
+'Superusers and cache_ext_admin: every Redis SCAN pattern of the fallback invalidation in this database, without '
+'the key prefix, with the prefix it is applied with (escaped): ''cache_user_version:*'' with the prefix of the '
+'session running the fallback, the rows of cache_ext.trigger_namespaces and cache_ext.extra_namespaces '
+'(reached true), and, with reached false and no prefix, the namespaces of this database''s invalidation triggers '
+'that neither table lists (triggers created by other roles, or before 0.2.0).';
+
+COMMENT ON FUNCTION cache_ext.check_new_triggers() IS
+'Event trigger function: at the end of CREATE TRIGGER, parses the key templates of new bump_version(), '
+'invalidate_keys() and invalidate_on_truncate() triggers against their table (an unknown column, a malformed '
+'template, a template starting with a placeholder or a glob, or one reaching the cache_enabled mirror or a '
+'counter of the table is an error), and records their namespaces in cache_ext.trigger_namespaces when a '
+'superuser or a cache_ext_admin member created them';
+
+REVOKE ALL ON FUNCTION cache_ext.namespace_patterns() FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.extra_namespaces FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.trigger_namespaces FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.check_new_triggers() FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+  cache_ext.bump_version(), cache_ext.invalidate_keys(), cache_ext.invalidate_on_truncate(),
+  cache_ext.bump(text), cache_ext.bump_user(bigint), cache_ext.invalidate(text),
+  cache_ext.version(text), cache_ext.user_version(bigint),
+  cache_ext.render_key(text, anyelement)
+  TO cache_ext_app, cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.namespace_patterns() TO cache_ext_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE cache_ext.extra_namespaces,
+  cache_ext.trigger_namespaces TO cache_ext_admin;
+
+-- The triggers of a 0.1 install were made before the fallback trusted only
+-- some roles: none is registered.  Say which namespaces the fallback no
+-- longer reaches, so that an administrator registers those that belong.
+DO $unreached$
+DECLARE
+	n bigint;
+BEGIN
+	SELECT pg_catalog.count(*) INTO n FROM cache_ext.namespace_patterns() p WHERE NOT p.reached;
+	IF n OPERATOR(pg_catalog.>) 0 THEN
+		RAISE WARNING 'cache_ext: the fallback invalidation no longer reaches % namespace(s) of existing triggers', n
+			USING DETAIL = 'Since 0.2.0 it reaches only the namespaces of triggers created by superusers and cache_ext_admin members, and those of cache_ext.extra_namespaces, each with its key prefix.',
+				  HINT = 'List them with SELECT * FROM cache_ext.namespace_patterns() WHERE NOT reached; and insert those of your applications into cache_ext.extra_namespaces (kind, pattern, key_prefix).';
+	END IF;
+END
+$unreached$;
+
+-- 99_privileges.sql: the schema for both roles, the counter and profile
+-- functions, and the check that nothing is left to PUBLIC.
+GRANT USAGE ON SCHEMA cache_ext TO cache_ext_app, cache_ext_admin;
+GRANT EXECUTE ON FUNCTION
+  cache_ext.counter_next(text, bigint), cache_ext.counter_sync(text, bigint),
+  cache_ext.counter_get(text), cache_ext.assign_number(),
+  cache_ext.cache_enabled(bigint), cache_ext.set_cache_enabled(bigint, boolean)
+  TO cache_ext_app, cache_ext_admin;
+GRANT EXECUTE ON FUNCTION
+  cache_ext.register_profile_table(regclass, name, name),
+  cache_ext.unregister_profile_table(regclass), cache_ext.resync_profiles()
+  TO cache_ext_admin;
+GRANT EXECUTE ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) TO cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.profile_tables, cache_ext.gapless_counters TO cache_ext_admin;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cache_ext FROM PUBLIC;
+REVOKE ALL ON ALL PROCEDURES IN SCHEMA cache_ext FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA cache_ext FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA cache_ext FROM PUBLIC;
+DO $check$
+DECLARE
+	ext oid;
+	bad text;
+BEGIN
+	SELECT e.oid INTO ext FROM pg_catalog.pg_extension e
+	 WHERE e.extname OPERATOR(pg_catalog.=) 'cache_ext';
+
+	-- Nothing of the extension is meant for PUBLIC (README, "Security").
+	SELECT pg_catalog.string_agg(pg_catalog.pg_describe_object(d.classid, d.objid, 0), ', ')
+	  INTO bad
+	  FROM pg_catalog.pg_depend d
+	  LEFT JOIN pg_catalog.pg_class c
+		ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+	   AND c.oid OPERATOR(pg_catalog.=) d.objid
+	 WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.=) ext
+	   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+	   AND CASE
+			WHEN d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass THEN
+				pg_catalog.has_function_privilege('public', d.objid, 'EXECUTE')
+			WHEN c.relkind OPERATOR(pg_catalog.=) 'S' THEN
+				pg_catalog.has_sequence_privilege('public', d.objid, 'USAGE, SELECT, UPDATE')
+			WHEN c.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'v', 'm', 'p', 'f']::pg_catalog."char"[]) THEN
+				pg_catalog.has_table_privilege('public', d.objid,
+					'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER')
+			ELSE false
+		   END;
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cache_ext install script leaves objects usable by PUBLIC: %', bad
+			USING HINT = 'Revoke them from PUBLIC in the fragment of sql/install/ that creates them.';
+	END IF;
+	IF pg_catalog.has_schema_privilege('public', 'cache_ext', 'USAGE, CREATE') THEN
+		RAISE EXCEPTION 'cache_ext install script leaves schema cache_ext usable by PUBLIC';
+	END IF;
+
+	-- Every function is in a grant set, or is called only by superusers
+	-- (command), the trigger manager or the event trigger manager.
+	SELECT pg_catalog.string_agg(p.oid::pg_catalog.regprocedure::pg_catalog.text, ', ')
+	  INTO bad
+	  FROM pg_catalog.pg_depend d
+	  JOIN pg_catalog.pg_proc p ON p.oid OPERATOR(pg_catalog.=) d.objid
+	 WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_proc'::pg_catalog.regclass
+	   AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_extension'::pg_catalog.regclass
+	   AND d.refobjid OPERATOR(pg_catalog.=) ext
+	   AND d.deptype OPERATOR(pg_catalog.=) 'e'
+	   AND NOT pg_catalog.has_function_privilege('cache_ext_app', p.oid, 'EXECUTE')
+	   AND NOT pg_catalog.has_function_privilege('cache_ext_admin', p.oid, 'EXECUTE')
+	   AND NOT p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['command', 'check_new_triggers',
+			'profile_flag_changed', 'profile_tables_dropped']::pg_catalog.name[]);
+	IF bad IS NOT NULL THEN
+		RAISE EXCEPTION 'cache_ext install script grants functions to neither cache_ext_app nor cache_ext_admin: %', bad
+			USING HINT = 'Grant them in the fragment of sql/install/ that creates them, or list them in 99_privileges.sql as called by no role.';
+	END IF;
+END
+$check$;

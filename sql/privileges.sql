@@ -29,15 +29,20 @@ CREATE TRIGGER priv_own_trg BEFORE UPDATE ON priv_own
 	FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();
 RESET ROLE;
 DROP TABLE priv_own;
--- with the grants the README recommends, it works
+-- with the grant the README recommends (the role cache_ext_app), it works
 CREATE ROLE cache_ext_priv_app;
-GRANT USAGE ON SCHEMA cache_ext TO cache_ext_priv_app;
-GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cache_ext TO cache_ext_priv_app;
+GRANT cache_ext_app TO cache_ext_priv_app;
 SET ROLE cache_ext_priv_app;
 SELECT cache_ext.ping();
 -- but the raw command stays reserved to superusers
 SELECT cache_ext.command('PING');
 RESET ROLE;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cache_ext FROM cache_ext_priv_app;
-REVOKE ALL ON SCHEMA cache_ext FROM cache_ext_priv_app;
 DROP ROLE cache_ext_priv_app, cache_ext_priv_nobody;
+-- the sequences, tables and views of the extension are not PUBLIC's either
+SELECT c.oid::regclass AS usable_by_public
+FROM pg_class c
+WHERE c.relnamespace = 'cache_ext'::regnamespace
+  AND c.relkind IN ('r', 'v', 'S')
+  AND (CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('public', c.oid, 'USAGE, SELECT, UPDATE')
+	   ELSE has_table_privilege('public', c.oid, 'SELECT, INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER') END)
+ORDER BY 1;

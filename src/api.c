@@ -5,8 +5,15 @@
  *	  callable from SQL.  get/set/add/incr/delete/delete_many/ttl, token
  *	  locks, stream cursors, and a superuser-only raw command.
  *
- *	  Each function is one round trip through the connection room.  Keys are
- *	  prefixed with cache_ext.key_prefix.  With cache_ext.ignore_errors, an
+ *	  Each function is one round trip through the connection layer.  Keys
+ *	  are prefixed with cache_ext.key_prefix: set per role by a superuser
+ *	  (the setting is PGC_SUSET), it is what keeps tenants sharing a Redis
+ *	  apart, so every key argument goes through KeyWithPrefix and no
+ *	  function here takes a pattern.
+ *
+ *	  Locks: the key of a lock holds the SHA-256 digest of its token, never
+ *	  the token, so a role that can read the key (get() with the same
+ *	  prefix) still cannot release someone else's lock.  With cache_ext.ignore_errors, an
  *	  unreachable Redis makes a function return NULL (false for the
  *	  booleans, nothing for the void ones) after a WARNING; error replies
  *	  always raise.
@@ -17,6 +24,7 @@
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
+#include "common/sha2.h"
 #include "mb/pg_wchar.h"
 #include "port/pg_bswap.h"
 #include "utils/array.h"
@@ -35,6 +43,7 @@
 
 /*
  * Compare-and-delete: only the holder of the token releases the lock.
+ * ARGV[1] is the digest of the token (lock_digest).
  */
 static RedisScript lock_release_script = {
 	"lock_release",
@@ -191,6 +200,24 @@ integer_from_string(const RedisReply *reply, const char *key)
 				 errdetail("It holds \"%.40s\".", reply->str),
 				 errhint("Delete or reset the key if it was written by something else.")));
 	return value;
+}
+
+/*
+ * The hex SHA-256 digest of a lock token, what the lock's key holds.
+ */
+static void
+lock_digest(const char *token, size_t len, char *out)
+{
+	bytea	   *data = palloc(VARHDRSZ + len);
+	bytea	   *digest;
+	int			i;
+
+	SET_VARSIZE(data, VARHDRSZ + len);
+	memcpy(VARDATA(data), token, len);
+	digest = DatumGetByteaPP(DirectFunctionCall1(sha256_bytea, PointerGetDatum(data)));
+	Assert(VARSIZE_ANY_EXHDR(digest) == PG_SHA256_DIGEST_LENGTH);
+	for (i = 0; i < PG_SHA256_DIGEST_LENGTH; i++)
+		snprintf(out + 2 * i, 3, "%02x", (unsigned char) VARDATA_ANY(digest)[i]);
 }
 
 /*
@@ -469,6 +496,7 @@ cache_ext_lock_acquire(PG_FUNCTION_ARGS)
 	int			ttl = ttl_argument(fcinfo, 1, true);
 	uint8		random_bytes[LOCK_TOKEN_BYTES];
 	char		token[LOCK_TOKEN_BYTES * 2 + 1];
+	char		digest[PG_SHA256_DIGEST_STRING_LENGTH];
 	char		ttlbuf[16];
 	const char *argv[6];
 	size_t		argvlen[6];
@@ -481,13 +509,14 @@ cache_ext_lock_acquire(PG_FUNCTION_ARGS)
 	for (int i = 0; i < LOCK_TOKEN_BYTES; i++)
 		snprintf(token + 2 * i, 3, "%02x", random_bytes[i]);
 	snprintf(ttlbuf, sizeof(ttlbuf), "%d", ttl);
+	lock_digest(token, LOCK_TOKEN_BYTES * 2, digest);
 
 	argv[0] = "SET";
 	argvlen[0] = 3;
 	argv[1] = key;
 	argvlen[1] = keylen;
-	argv[2] = token;
-	argvlen[2] = LOCK_TOKEN_BYTES * 2;
+	argv[2] = digest;
+	argvlen[2] = PG_SHA256_DIGEST_LENGTH * 2;
 	argv[3] = "NX";
 	argvlen[3] = 2;
 	argv[4] = "EX";
@@ -507,6 +536,7 @@ cache_ext_lock_release(PG_FUNCTION_ARGS)
 	size_t		keylen;
 	char	   *key = key_argument(fcinfo, 0, "name", &keylen);
 	text	   *token;
+	char		digest[PG_SHA256_DIGEST_STRING_LENGTH];
 	const char *args[1];
 	size_t		arglens[1];
 	RedisReply	reply;
@@ -517,8 +547,9 @@ cache_ext_lock_release(PG_FUNCTION_ARGS)
 				 errmsg("token must not be null"),
 				 errhint("Pass the token lock_acquire() returned.")));
 	token = PG_GETARG_TEXT_PP(1);
-	args[0] = VARDATA_ANY(token);
-	arglens[0] = VARSIZE_ANY_EXHDR(token);
+	lock_digest(VARDATA_ANY(token), VARSIZE_ANY_EXHDR(token), digest);
+	args[0] = digest;
+	arglens[0] = PG_SHA256_DIGEST_LENGTH * 2;
 	if (!run_script(&lock_release_script, 1, (const char **) &key, &keylen,
 					1, args, arglens, &reply, "the lock release"))
 		PG_RETURN_BOOL(false);

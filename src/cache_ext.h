@@ -30,6 +30,14 @@
 #define CreateWaitEventSetCompat(nevents) CreateWaitEventSet(TopMemoryContext, (nevents))
 #endif
 
+/* PostgreSQL 16 folded the per-object ACL checks into object_aclcheck. */
+#if PG_VERSION_NUM >= 160000
+#define FunctionAclCheckCompat(fn, role) \
+	object_aclcheck(ProcedureRelationId, (fn), (role), ACL_EXECUTE)
+#else
+#define FunctionAclCheckCompat(fn, role) pg_proc_aclcheck((fn), (role), ACL_EXECUTE)
+#endif
+
 /* True when the library was loaded through shared_preload_libraries. */
 extern bool cache_ext_preloaded;
 

@@ -101,15 +101,22 @@ static const struct config_enum_entry delivery_options[] = {
 	"  local t = redis.call('TIME')\n" \
 	"  return t[1] .. string.format('%06d', tonumber(t[2]))\n" \
 	"end\n" \
-	"-- max(current + 1, clock): the fallback's bump\n" \
+	"-- max(current + 1, clock): the fallback's bump.  A value that cannot\n" \
+	"-- be increased (the 64-bit maximum, or a number beyond it) is\n" \
+	"-- re-created from the clock: returns 1 then, 0 otherwise.\n" \
 	"local function bump(k)\n" \
 	"  local cur = redis.call('GET', k)\n" \
 	"  local now = clock()\n" \
 	"  if cur and isint(cur) and cmp(cur, now) >= 0 then\n" \
-	"    return redis.call('INCR', k)\n" \
+	"    if cmp(cur, '9223372036854775807') < 0 then\n" \
+	"      redis.call('INCR', k)\n" \
+	"      return 0\n" \
+	"    end\n" \
+	"    redis.call('SET', k, now)\n" \
+	"    return 1\n" \
 	"  end\n" \
 	"  redis.call('SET', k, now)\n" \
-	"  return tonumber(now)\n" \
+	"  return 0\n" \
 	"end\n"
 
 /*
@@ -132,11 +139,28 @@ static RedisScript raise_script = {
 };
 
 /*
- * One SCAN step of a pattern: unlink or bump the keys found (bump: only
- * integers, so that a pattern reaching a cache entry leaves it alone),
- * return the next cursor (0 when the iteration is complete).  Cursors are
- * below 2^53 for any real keyspace, so the Lua number is exact.
+ * A version key whose INCR failed (it holds the 64-bit maximum, or
+ * something that is not a number): re-created from the clock, as a missing
+ * one is, so that one poisoned key never leaves a bump undelivered.  1 when
+ * re-created; 0 when it had become an ordinary version meanwhile (bumped);
+ * WRONGTYPE when it is not a string at all (that stays an error).
  */
+static RedisScript repair_script = {
+	"cache_ext repair version",
+	LUA_HELPERS
+	"local t = redis.call('TYPE', KEYS[1])['ok']\n"
+	"if t ~= 'string' and t ~= 'none' then\n"
+	"  return redis.error_reply('WRONGTYPE cache_ext: the version key holds a ' .. t)\n"
+	"end\n"
+	"local cur = redis.call('GET', KEYS[1])\n"
+	"if cur and isint(cur) and cmp(cur, '9223372036854775807') < 0 then\n"
+	"  return bump(KEYS[1])\n"
+	"end\n"
+	"redis.call('SET', KEYS[1], clock())\n"
+	"return 1\n",
+	""
+};
+
 /*
  * A mirror SET (PENDING_SET), applied only if no later transaction's SET of
  * the same key got there first.  Delivery happens after the row lock is
@@ -162,11 +186,23 @@ static RedisScript mirror_script = {
 	""
 };
 
+/*
+ * One SCAN step of a pattern: unlink or bump the keys found (bump: only
+ * integers, so that a pattern reaching a cache entry leaves it alone).
+ * The reply is the next SCAN cursor (0 when the iteration is complete)
+ * times 1024 (PATTERN_REPAIRED_BITS), plus the number of version keys the
+ * step re-created from the clock (at most 1023).  Cursors stay below the
+ * table size of Redis's keyspace dictionary, far below 2^43 for any real
+ * keyspace, so the Lua number (a double, exact to 2^53) is exact.
+ */
+#define PATTERN_REPAIRED_BITS	10
+
 static RedisScript pattern_script = {
 	"cache_ext pattern",
 	LUA_HELPERS
 	"local r = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[1], 'COUNT', " PATTERN_SCAN_COUNT ")\n"
 	"local keys = r[2]\n"
+	"local repaired = 0\n"
 	"if ARGV[3] == 'delete' then\n"
 	"  for i = 1, #keys, 500 do\n"
 	"    redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
@@ -174,11 +210,11 @@ static RedisScript pattern_script = {
 	"else\n"
 	"  for _, k in ipairs(keys) do\n"
 	"    if redis.call('TYPE', k)['ok'] == 'string' and isint(redis.call('GET', k)) then\n"
-	"      bump(k)\n"
+	"      repaired = repaired + bump(k)\n"
 	"    end\n"
 	"  end\n"
 	"end\n"
-	"return tonumber(r[1])\n",
+	"return tonumber(r[1]) * 1024 + math.min(repaired, 1023)\n",
 	""
 };
 
@@ -490,7 +526,85 @@ DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 		}
 		plan->ncmds++;
 	}
+
+	/* Repairs of poisoned version keys, ready in case a bump fails. */
+	for (i = 0; i < n; i++)
+	{
+		if (recs[i]->kind == PENDING_BUMP)
+		{
+			const char *nokey = "";
+			size_t		nokeylen = 0;
+
+			for (plan->nrepairs = 0; plan->nrepairs < PLAN_REPAIRS; plan->nrepairs++)
+				RedisScriptCommand(&plan->repair_cmds[plan->nrepairs], &repair_script,
+								   1, &nokey, &nokeylen, 0, NULL, NULL);
+			break;
+		}
+	}
 	return plan;
+}
+
+/*
+ * Bumps refused for good: when the INCR of a version key failed, the key
+ * holds something a bump cannot increase (the 64-bit maximum, a value that
+ * is not a number): re-create it from the clock (repair_script) instead of
+ * leaving the invalidation undelivered.  Up to PLAN_REPAIRS per round trip;
+ * the others are left not done, so that they are retried.  After commit
+ * too (no palloc: the commands were built with the plan).  False when Redis
+ * could not be reached.
+ */
+static bool
+repair_version_keys(DeliveryPlan *plan, int flags, int nerrors, PlanResult *res)
+{
+	RedisOutcome outcome;
+	int			nrep = 0;
+	int			nfixed = 0;
+	int			i;
+
+	for (i = 0; i < plan->nrecs; i++)
+	{
+		EffectRecord *r = plan->recs[i];
+		RedisCommand *cmd;
+
+		if (!plan->failed[i] || r->kind != PENDING_BUMP || plan->same_as[i] >= 0)
+			continue;
+		if (nrep >= plan->nrepairs)
+		{
+			plan->done[i] = plan->failed[i] = false;	/* next time */
+			continue;
+		}
+		cmd = &plan->repair_cmds[nrep];
+		((const char **) cmd->argv)[3] = EffectKey(r);
+		((size_t *) cmd->argvlen)[3] = r->keylen;
+		plan->repair_rec[nrep++] = i;
+	}
+	if (nrep == 0)
+		return true;
+	if (!RedisExecute(nrep, plan->repair_cmds, plan->repair_replies, flags, &outcome) ||
+		!OUTCOME_OK(outcome))
+	{
+		for (i = 0; i < nrep; i++)
+			plan->done[plan->repair_rec[i]] = plan->failed[plan->repair_rec[i]] = false;
+		res->redis_ok = false;
+		strlcpy(res->message, outcome.message, sizeof(res->message));
+		return false;
+	}
+	for (i = 0; i < nrep; i++)
+	{
+		int			rec = plan->repair_rec[i];
+
+		if (plan->repair_replies[i].type != REDIS_VALUE_INTEGER)
+			continue;			/* WRONGTYPE: stays refused */
+		plan->failed[rec] = false;
+		nfixed++;
+		if (plan->repair_replies[i].integer == 1 && res->repaired++ == 0)
+			strlcpy(res->repaired_key, EffectKey(plan->recs[rec]),
+					sizeof(res->repaired_key));
+	}
+	/* every error reply of the pipeline was a repaired bump */
+	if (nfixed == nerrors)
+		res->first_error[0] = '\0';
+	return true;
 }
 
 /*
@@ -565,6 +679,8 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 			else
 				plan->failed[rec] = true;	/* never retried */
 		}
+		if (!repair_version_keys(plan, flags, outcome.nerrors, res))
+			return;
 		/* Coalesced bumps share the fate of the bump that was sent. */
 		for (i = 0; i < plan->nrecs; i++)
 			if (plan->same_as[i] >= 0)
@@ -627,7 +743,8 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 				}
 				break;
 			}
-			r->cursor = (uint64) reply.integer;
+			r->cursor = (uint64) reply.integer >> PATTERN_REPAIRED_BITS;
+			res->repaired += (int) (reply.integer & ((1 << PATTERN_REPAIRED_BITS) - 1));
 			if (r->cursor == 0)
 			{
 				plan->done[plan->pattern_rec[i]] = true;
@@ -643,6 +760,27 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 	}
 }
 
+/*
+ * Log the version keys a plan re-created from the clock (repair_version_keys
+ * and the pattern script).  LOG only: ereport at that level neither raises
+ * nor needs memory beyond ErrorContext's, so this is safe after commit.
+ */
+void
+DeliveryReportRepairs(const PlanResult *res)
+{
+	if (res->repaired == 0)
+		return;
+	if (res->repaired_key[0] != '\0')
+		ereport(LOG,
+				(errmsg("cache_ext re-created version key \"%s\" from the clock%s",
+						res->repaired_key, res->repaired > 1 ? " (and others)" : ""),
+				 errdetail("It held something a bump cannot increase: the 64-bit integer maximum, a number beyond it, or text.")));
+	else
+		ereport(LOG,
+				(errmsg("cache_ext re-created %d version key(s) from the clock", res->repaired),
+				 errdetail("They held the 64-bit integer maximum, or a number beyond it.")));
+}
+
 bool
 DeliverRecords(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
 {
@@ -656,6 +794,7 @@ DeliverRecords(EffectRecord **recs, int n, bool *done, char *message, Size msgle
 	DeliveryStatAdd(STAT_FAILED, res.failed);
 	for (i = 0; i < n; i++)
 		done[i] = plan->done[i];
+	DeliveryReportRepairs(&res);
 	if (!res.redis_ok)
 	{
 		strlcpy(message, res.message, msglen);
@@ -852,6 +991,14 @@ hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 	return false;
 }
 
+Size
+DeliveryTransactionLimit(void)
+{
+	if (!DeliverySharedReady())
+		return 0;
+	return (Size) cache_ext_queue_size * 1024 / 4;
+}
+
 bool
 DeliveryWanted(void)
 {
@@ -947,6 +1094,7 @@ DeliveryAfterCommit(void)
 	DeliveryPlanExecute(cs->plan, true, cache_ext_command_timeout, &res);
 	DeliveryStatAdd(STAT_SENT, res.sent);
 	DeliveryStatAdd(STAT_FAILED, res.failed);
+	DeliveryReportRepairs(&res);
 
 	/* Gather what is left, in order, reusing the records array. */
 	for (i = 0; i < cs->nrecs; i++)
@@ -1128,6 +1276,7 @@ DeliveryInit(void)
 	RedisRegisterScript(&raise_script);
 	RedisRegisterScript(&mirror_script);
 	RedisRegisterScript(&pattern_script);
+	RedisRegisterScript(&repair_script);
 
 	PreparedInit();
 

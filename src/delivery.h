@@ -80,6 +80,12 @@ extern char *cache_ext_database;
  * its own still has to go through PreCommit (local retries due).
  */
 extern bool DeliveryWanted(void);
+
+/*
+ * Bytes of serialized effects one transaction may commit: a quarter of the
+ * shared queue; 0 (no limit) without it (pending.h).
+ */
+extern Size DeliveryTransactionLimit(void);
 extern void DeliveryPreCommit(char *batch, Size batchlen, int nrecords);
 extern void DeliveryCommitted(void);
 extern void DeliveryAfterCommit(void);
@@ -148,6 +154,8 @@ extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
  * Everything needed to send a set of records without allocating: built
  * (palloc) before, executed (no palloc) after commit or by the worker.
  */
+#define PLAN_REPAIRS	4
+
 typedef struct DeliveryPlan
 {
 	int			nrecs;
@@ -171,6 +179,15 @@ typedef struct DeliveryPlan
 	char	  (*cursors)[24];
 	/* SETs: the stamp argument of each record, written at send time */
 	char	  (*stamps)[24];
+	/*
+	 * Bumps whose INCR failed (a poisoned version key): up to
+	 * PLAN_REPAIRS repair commands, built with the plan (no palloc after
+	 * commit), their key filled in at send time; more wait for a retry.
+	 */
+	int			nrepairs;		/* commands built: 0 or PLAN_REPAIRS */
+	RedisCommand repair_cmds[PLAN_REPAIRS];
+	RedisReply	repair_replies[PLAN_REPAIRS];
+	int			repair_rec[PLAN_REPAIRS];
 } DeliveryPlan;
 
 typedef struct PlanResult
@@ -181,11 +198,14 @@ typedef struct PlanResult
 	int			unfinished;		/* patterns out of budget */
 	char		message[256];	/* transport failure */
 	char		first_error[128];	/* first error reply */
+	int			repaired;		/* version keys re-created from the clock */
+	char		repaired_key[128];	/* the first, when a single bump's */
 } PlanResult;
 
 extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n,
 									   bool coalesce);
 extern void DeliveryPlanExecute(DeliveryPlan *plan, bool critical,
 								int budget_ms, PlanResult *res);
+extern void DeliveryReportRepairs(const PlanResult *res);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

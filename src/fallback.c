@@ -5,50 +5,72 @@
  *	  done when cache effects were lost (the queue or a retry list was full,
  *	  the previous postmaster stopped with effects queued, Redis restarted
  *	  or failed over).  It bumps or unlinks every key of every namespace
- *	  (the patterns of cache_ext.namespace_patterns(), with the key prefix
- *	  in force) and then calls each function of cache_ext.fallback_hooks.
+ *	  (namespaces.h: trusted sources only, each pattern with the key prefix
+ *	  recorded for it) and then calls each function of
+ *	  cache_ext.fallback_hooks.
  *
  *	  The "fallback needed" flag that says one is owed is kept by stats.c;
  *	  the worker's SQL helper runs RunFallbackInvalidation when it is
  *	  raised, cache_ext.run_fallback() does so on request.  Redis comes
  *	  first: when it cannot be reached the run raises an ERROR and the flag
- *	  stays raised.  Each hook runs in a subtransaction, so a failing hook is
- *	  a WARNING and does not stop the others.
+ *	  stays raised.  A version key holding a value that cannot be bumped
+ *	  (the 64-bit maximum, a number too large) is re-created from the clock
+ *	  by the pattern script and logged here, so one poisoned key never
+ *	  blocks the run.
+ *
+ *	  Trust.  This runs as the bootstrap superuser in the worker, so it runs
+ *	  no SQL text: namespaces and hooks are read in C from the extension's
+ *	  own tables (members.h), and nothing happens in a database where the
+ *	  extension is not installed.  Each hook runs in its own subtransaction
+ *	  (a failing hook is a WARNING and does not stop the others) as its
+ *	  owner, in a restricted security context, with search_path pinned to
+ *	  pg_catalog, pg_temp and the owner's own cache_ext.key_prefix (ALTER
+ *	  ROLE ... SET), and only if the role that registered it
+ *	  (fallback_hooks.registered_by) is a superuser or has the privileges of
+ *	  that owner: registering a hook never makes anyone else's function run.
  *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
 
-#include "catalog/namespace.h"
-#include "commands/dbcommands.h"
-#include "executor/spi.h"
-#include "lib/stringinfo.h"
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_db_role_setting.h"
+#include "catalog/pg_proc.h"
+#include "executor/tuptable.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
 
 #include "delivery.h"
+#include "members.h"
+#include "namespaces.h"
+#include "roles.h"
 #include "settings.h"
 #include "stats.h"
 
-typedef struct FallbackPattern
-{
-	bool		bump;
-	char	   *pattern;
-	size_t		len;
-} FallbackPattern;
+#define SAFE_SEARCH_PATH	"pg_catalog, pg_temp"
 
 /* Run one pattern to the end (outside commit; each step bounded). */
 static void
-run_pattern_fully(const char *pattern, size_t len, bool bump)
+run_pattern_fully(const char *pattern, size_t len, bool bump, int *repaired)
 {
-	char		buf[1024];
-	EffectRecord *r;
-	char	   *mem = NULL;
 	Size		size = EffectRecordSize(len, 0);
+	EffectRecord *r;
 	DeliveryPlan *plan;
 	PlanResult	res;
 
-	mem = size <= sizeof(buf) ? buf : palloc(size);
-	r = EffectRecordWrite(mem, bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
+	/* palloc: a record must be MAXALIGN'd (it holds 64-bit fields) */
+	r = EffectRecordWrite(palloc(size),
+						  bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
 						  pattern, len, NULL, 0);
 	plan = DeliveryPlanBuild(&r, 1, false);
 	do
@@ -63,150 +85,334 @@ run_pattern_fully(const char *pattern, size_t len, bool bump)
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("cache_ext fallback invalidation of \"%s\" failed: %s",
 							pattern, res.first_error)));
+		*repaired += res.repaired;
 		CHECK_FOR_INTERRUPTS();
 	} while (!plan->done[0]);
 }
 
+/* ----------------------------------------------------------------- hooks */
+
+typedef struct FallbackHook
+{
+	char	   *signature;		/* as registered */
+	char	   *registered_by;
+} FallbackHook;
+
+/* The rows of cache_ext.fallback_hooks, ordered by signature. */
+static int
+compare_hooks(const ListCell *a, const ListCell *b)
+{
+	return strcmp(((FallbackHook *) lfirst(a))->signature,
+				  ((FallbackHook *) lfirst(b))->signature);
+}
+
+static List *
+read_hooks(void)
+{
+	Oid			relid = MembersRelation("fallback_hooks");
+	List	   *hooks = NIL;
+	Relation	rel;
+	TupleTableSlot *slot;
+	TableScanDesc scan;
+	AttrNumber	hook_att = InvalidAttrNumber;
+	AttrNumber	by_att = InvalidAttrNumber;
+	int			i;
+
+	if (!OidIsValid(relid))
+		return NIL;
+	rel = table_open(relid, AccessShareLock);
+	for (i = 0; i < RelationGetDescr(rel)->natts; i++)
+	{
+		Form_pg_attribute attr = TupleDescAttr(RelationGetDescr(rel), i);
+
+		if (attr->attisdropped)
+			continue;
+		if (strcmp(NameStr(attr->attname), "hook") == 0)
+			hook_att = attr->attnum;
+		else if (strcmp(NameStr(attr->attname), "registered_by") == 0)
+			by_att = attr->attnum;
+	}
+	slot = table_slot_create(rel, NULL);
+	scan = table_beginscan(rel, GetActiveSnapshot(), 0, NULL);
+	while (table_scan_getnextslot(scan, ForwardScanDirection, slot))
+	{
+		bool		isnull;
+		Datum		d;
+		FallbackHook *h;
+
+		if (hook_att == InvalidAttrNumber)
+			break;
+		d = slot_getattr(slot, hook_att, &isnull);
+		if (isnull)
+			continue;
+		h = palloc0(sizeof(FallbackHook));
+		h->signature = TextDatumGetCString(d);
+		if (by_att != InvalidAttrNumber)
+		{
+			d = slot_getattr(slot, by_att, &isnull);
+			if (!isnull)
+				h->registered_by = pstrdup(NameStr(*DatumGetName(d)));
+		}
+		hooks = lappend(hooks, h);
+	}
+	table_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	table_close(rel, AccessShareLock);
+	list_sort(hooks, compare_hooks);
+	return hooks;
+}
+
+/*
+ * The value of cache_ext.key_prefix that ALTER ROLE role [IN DATABASE this]
+ * SET gives the role, or NULL: the prefix a session of the hook's owner
+ * would have.
+ */
+static char *
+role_key_prefix(Oid roleid)
+{
+	static const char name[] = "cache_ext.key_prefix=";
+	Oid			databases[2] = {MyDatabaseId, InvalidOid};
+	Relation	rel;
+	char	   *result = NULL;
+	int			d;
+
+	rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+	for (d = 0; d < 2 && result == NULL; d++)
+	{
+		ScanKeyData keys[2];
+		SysScanDesc scan;
+		HeapTuple	tup;
+
+		ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase,
+					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(databases[d]));
+		ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole,
+					BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(roleid));
+		scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true,
+								  NULL, 2, keys);
+		tup = systable_getnext(scan);
+		if (HeapTupleIsValid(tup))
+		{
+			bool		isnull;
+			Datum		config = heap_getattr(tup, Anum_pg_db_role_setting_setconfig,
+											  RelationGetDescr(rel), &isnull);
+
+			if (!isnull)
+			{
+				Datum	   *elems;
+				bool	   *nulls;
+				int			n,
+							i;
+
+				deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false,
+								  TYPALIGN_INT, &elems, &nulls, &n);
+				for (i = 0; i < n; i++)
+				{
+					char	   *s;
+
+					if (nulls[i])
+						continue;
+					s = TextDatumGetCString(elems[i]);
+					if (strncmp(s, name, sizeof(name) - 1) == 0)
+						result = pstrdup(s + sizeof(name) - 1);
+				}
+			}
+		}
+		systable_endscan(scan);
+	}
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+typedef struct HookCall
+{
+	Oid			fn;
+	Oid			owner;
+	char	   *key_prefix;		/* the owner's, or NULL */
+} HookCall;
+
+/* Run in a subtransaction: the hook as its owner, restricted, path pinned. */
 static void
 fallback_hook_step(void *arg)
 {
-	if (SPI_execute((const char *) arg, false, 0) < 0)
-		elog(ERROR, "SPI_execute failed");
+	HookCall   *call = (HookCall *) arg;
+	Oid			save_userid;
+	int			save_sec;
+	int			nest;
+	FmgrInfo	flinfo;
+
+	LOCAL_FCINFO(fcinfo, 0);
+
+	/* the settings first, while still the caller */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", SAFE_SEARCH_PATH,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (call->key_prefix != NULL)
+		(void) set_config_option("cache_ext.key_prefix", call->key_prefix,
+								 PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(call->owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	fmgr_info(call->fn, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	(void) FunctionCallInvoke(fcinfo);
+
+	/* (on ERROR, the subtransaction's abort restores both) */
+	SetUserIdAndSecContext(save_userid, save_sec);
+	AtEOXact_GUC(false, nest);
 }
 
-/* Call one fallback hook in a subtransaction; false (and a WARNING) on error. */
+/*
+ * Call one hook; true when it ran without error.  Every refusal is a
+ * WARNING naming the row and saying what to do.
+ */
 static bool
-call_fallback_hook(const char *query)
+call_fallback_hook(const FallbackHook *h)
 {
-	char	   *error = RunInSubtransaction(fallback_hook_step, (void *) query);
+	Datum		d;
+	Oid			fn;
+	HeapTuple	tup;
+	Form_pg_proc proc;
+	Oid			registrant;
+	HookCall	call;
+	char	   *error;
+	bool		usable;
 
+	/*
+	 * to_regprocedure resolves the signature under the pinned path (it
+	 * returns NULL for no function: called directly, not through
+	 * DirectFunctionCall, which refuses NULL)
+	 */
+	{
+		int			nest = NewGUCNestLevel();
+
+		LOCAL_FCINFO(regfcinfo, 1);
+
+		(void) set_config_option("search_path", SAFE_SEARCH_PATH,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		InitFunctionCallInfoData(*regfcinfo, NULL, 1, InvalidOid, NULL, NULL);
+		regfcinfo->args[0].value = CStringGetTextDatum(h->signature);
+		regfcinfo->args[0].isnull = false;
+		d = to_regprocedure(regfcinfo);
+		fn = regfcinfo->isnull ? InvalidOid : DatumGetObjectId(d);
+		AtEOXact_GUC(false, nest);
+	}
+	if (!OidIsValid(fn))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("cache_ext fallback hook \"%s\" names no function; skipped",
+						h->signature),
+				 errhint("Fix or delete the row in cache_ext.fallback_hooks; write the signature with its schema, such as public.my_resync().")));
+		return false;
+	}
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	usable = proc->prokind == PROKIND_FUNCTION && proc->pronargs == 0 && !proc->proretset;
+	call.fn = fn;
+	call.owner = proc->proowner;
+	ReleaseSysCache(tup);
+	if (!usable)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("cache_ext fallback hook \"%s\" is not a function without arguments returning one row; skipped",
+						h->signature),
+				 errhint("Fix or delete the row in cache_ext.fallback_hooks.")));
+		return false;
+	}
+
+	registrant = h->registered_by ? get_role_oid(h->registered_by, true) : InvalidOid;
+	if (!OidIsValid(registrant) ||
+		!(superuser_arg(registrant) || has_privs_of_role(registrant, call.owner)))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cache_ext fallback hook \"%s\" skipped: it runs as its owner \"%s\", and \"%s\", who registered it, has no privileges of that role",
+						h->signature, GetUserNameFromId(call.owner, false),
+						h->registered_by ? h->registered_by : "?"),
+				 errhint("A role with the privileges of \"%s\" (or a superuser) must register the hook.",
+						 GetUserNameFromId(call.owner, false))));
+		return false;
+	}
+	if (FunctionAclCheckCompat(fn, call.owner) != ACLCHECK_OK)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cache_ext fallback hook \"%s\" skipped: its owner may not execute it",
+						h->signature)));
+		return false;
+	}
+	call.key_prefix = role_key_prefix(call.owner);
+
+	error = RunInSubtransaction(fallback_hook_step, &call);
 	if (error == NULL)
 		return true;
 	ereport(WARNING,
-			(errmsg("cache_ext fallback hook \"%s\" failed: %s", query + 7, error)));
+			(errmsg("cache_ext fallback hook \"%s\" failed: %s", h->signature, error)));
 	return false;
 }
+
+/* ------------------------------------------------------------------ run */
 
 void
 RunFallbackInvalidation(const char *reason)
 {
-	Oid			nsp = get_namespace_oid("cache_ext", true);
-	List	   *patterns = NIL;
-	List	   *hooks = NIL;
+	List	   *namespaces;
+	List	   *hooks;
 	ListCell   *lc;
-	MemoryContext outer = CurrentMemoryContext;
 	int			npatterns = 0,
 				nhooks = 0,
-				nfailedhooks = 0;
-	uint64		i;
-	bool		have_patterns = false;
+				nfailedhooks = 0,
+				repaired = 0;
+	bool		pushed = false;
 
-	if (!OidIsValid(nsp))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("cache_ext is not installed in database \"%s\"",
-						get_database_name(MyDatabaseId)),
-				 errhint("Set cache_ext.database to a database where CREATE EXTENSION cache_ext was run.")));
-
-	SPI_connect();
-	/* namespace_patterns() belongs to the invalidation triggers. */
-	if (SPI_execute("SELECT 1 FROM pg_proc WHERE proname = 'namespace_patterns' "
-					"AND pronamespace = 'cache_ext'::regnamespace", true, 0) == SPI_OK_SELECT &&
-		SPI_processed > 0)
-		have_patterns = true;
-	if (have_patterns)
+	(void) MembersExtension(false, "run the fallback invalidation");
+	if (!ActiveSnapshotSet())
 	{
-		if (SPI_execute("SELECT kind, pattern FROM cache_ext.namespace_patterns()",
-						true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "cache_ext: could not read cache_ext.namespace_patterns()");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-			char	   *pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-			MemoryContext old;
-			FallbackPattern *fp;
-			size_t		plen;
-
-			if (kind == NULL || pattern == NULL || pattern[0] == '\0')
-				continue;
-			old = MemoryContextSwitchTo(outer);
-			fp = palloc(sizeof(FallbackPattern));
-			fp->bump = strcmp(kind, "bump") == 0;
-			/*
-			 * namespace_patterns() returns patterns without the key prefix;
-			 * add the prefix in force here (escaped: it matches only itself).
-			 */
-			fp->pattern = PatternWithPrefix(pattern, strlen(pattern), &plen);
-			fp->len = plen;
-			patterns = lappend(patterns, fp);
-			MemoryContextSwitchTo(old);
-		}
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pushed = true;
 	}
-	/* hooks are signatures as text (pg_upgrade refuses reg* columns) */
-	if (SPI_execute("SELECT pg_catalog.to_regprocedure(hook)::pg_catalog.oid, hook "
-					"FROM cache_ext.fallback_hooks ORDER BY hook",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "cache_ext: could not read cache_ext.fallback_hooks");
-	for (i = 0; i < SPI_processed; i++)
-	{
-		bool		isnull;
-		Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull);
-		MemoryContext old;
-
-		if (isnull)
-		{
-			ereport(WARNING,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("cache_ext fallback hook \"%s\" names no function; skipped",
-							SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2)),
-					 errhint("Fix or delete the row in cache_ext.fallback_hooks.")));
-			nfailedhooks++;
-			continue;
-		}
-		old = MemoryContextSwitchTo(outer);
-		hooks = lappend_oid(hooks, DatumGetObjectId(d));
-		MemoryContextSwitchTo(old);
-	}
+	namespaces = NamespacesCollect(false);
+	hooks = read_hooks();
 
 	/* Redis first: if it is unreachable we stop here, flag still owed. */
-	foreach(lc, patterns)
+	foreach(lc, namespaces)
 	{
-		FallbackPattern *fp = lfirst(lc);
+		FallbackNamespace *ns = lfirst(lc);
+		size_t		len;
+		char	   *pattern = NamespacePatternWithPrefix(ns->key_prefix, ns->pattern, &len);
 
-		run_pattern_fully(fp->pattern, fp->len, fp->bump);
+		run_pattern_fully(pattern, len, ns->bump, &repaired);
 		npatterns++;
 	}
+	if (repaired > 0)
+		ereport(LOG,
+				(errmsg("cache_ext fallback invalidation re-created %d version key(s) from the clock",
+						repaired),
+				 errdetail("They held values a bump cannot increase: the 64-bit integer maximum, or a number beyond it.")));
 
 	foreach(lc, hooks)
 	{
-		Oid			fn = lfirst_oid(lc);
-		char	   *fname = get_func_name(fn);
-		char	   *nspname = fname ? get_namespace_name(get_func_namespace(fn)) : NULL;
-		StringInfoData q;
-
-		if (fname == NULL || nspname == NULL || get_func_nargs(fn) != 0)
-		{
-			ereport(WARNING,
-					(errmsg("cache_ext fallback hook %u is not a function without arguments; skipped", fn)));
-			nfailedhooks++;
-			continue;
-		}
-		initStringInfo(&q);
-		appendStringInfo(&q, "SELECT %s()", quote_qualified_identifier(nspname, fname));
-		if (call_fallback_hook(q.data))
+		if (call_fallback_hook(lfirst(lc)))
 			nhooks++;
 		else
 			nfailedhooks++;
 	}
-	SPI_finish();
+	if (pushed)
+		PopActiveSnapshot();
 
 	StatsRecordFallback();
 	ereport(LOG,
 			(errmsg("cache_ext performed a fallback invalidation: %d namespace pattern(s) invalidated, %d fallback hook(s) called%s",
 					npatterns, nhooks,
-					nfailedhooks ? " (some hooks failed)" : ""),
-			 errdetail("Reason: %s.", reason),
-			 have_patterns ? 0 : errhint("cache_ext.namespace_patterns() does not exist in this database; only the hooks were run.")));
+					nfailedhooks ? " (some hooks failed or were skipped)" : ""),
+			 errdetail("Reason: %s.", reason)));
 }
 
 /* ------------------------------------------------------------ SQL level */
@@ -215,8 +421,10 @@ PG_FUNCTION_INFO_V1(cache_ext_run_fallback);
 Datum
 cache_ext_run_fallback(PG_FUNCTION_ARGS)
 {
-	uint64		mark = FallbackMark();
+	uint64		mark;
 
+	RequireCacheExtAdmin("run the fallback invalidation");
+	mark = FallbackMark();
 	RunFallbackInvalidation("requested by SELECT cache_ext.run_fallback()");
 	FallbackDone(mark);
 	PG_RETURN_VOID();

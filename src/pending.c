@@ -84,6 +84,7 @@ static int	undo_len = 0;
 static int	undo_cap = 0;
 static PendingState pending_state = PSTATE_OPEN;
 static bool delivery_armed = false;
+static bool pending_limit_exempt = false;	/* PendingExemptFromLimit */
 
 static void pending_xact_callback(XactEvent event, void *arg);
 static void pending_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
@@ -131,6 +132,7 @@ pending_reset(void)
 	undo_len = undo_cap = 0;
 	pending_state = PSTATE_OPEN;
 	delivery_armed = false;
+	pending_limit_exempt = false;
 	MemoryContextReset(PendingContext);
 	DeliveryReset();
 }
@@ -391,6 +393,35 @@ PendingCount(void)
 	return pending_count;
 }
 
+void
+PendingExemptFromLimit(void)
+{
+	pending_limit_exempt = true;
+}
+
+/*
+ * The per-transaction limit (pending.h), checked on the serialized set at
+ * PRE_COMMIT or PRE_PREPARE, where an ERROR still aborts the transaction.
+ */
+static void
+pending_check_limit(Size len, int nrecords)
+{
+	Size		limit;
+
+	if (pending_limit_exempt)
+		return;
+	limit = DeliveryTransactionLimit();
+	if (limit == 0 || len <= limit)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("cache effects of this transaction need %zu bytes, more than the %zu bytes one transaction may queue",
+					(size_t) len, (size_t) limit),
+			 errdetail("The transaction has %d distinct effects.  One transaction may use at most a quarter of cache_ext.queue_size, so that none can fill the delivery queue by itself and force a fallback invalidation of every namespace.",
+					   nrecords),
+			 errhint("Split the work into smaller transactions, invalidate a whole namespace with one pattern such as cache_ext.invalidate('catalog:*'), or raise cache_ext.queue_size.")));
+}
+
 /* Undo the changes made at nesting level >= level. */
 static void
 pending_rollback_to(int level)
@@ -489,6 +520,7 @@ pending_xact_callback(XactEvent event, void *arg)
 				int			n;
 				char	   *batch = pending_serialize(&len, &n);
 
+				pending_check_limit(len, n);
 				DeliveryPreCommit(batch, len, n);
 				MemoryContextSwitchTo(old);
 				pending_state = PSTATE_BUILT;
@@ -513,6 +545,7 @@ pending_xact_callback(XactEvent event, void *arg)
 				int			n;
 				char	   *batch = pending_serialize(&len, &n);
 
+				pending_check_limit(len, n);
 				DeliveryPrePrepare(batch, len, n);
 				MemoryContextSwitchTo(old);
 			}

@@ -45,4 +45,15 @@ extern void PendingAddRaise(const char *key, size_t keylen, int64 value);
 /* Number of distinct effects pending in the current transaction. */
 extern int	PendingCount(void);
 
+/*
+ * One transaction may not commit more effects than a quarter of the shared
+ * queue holds (with the library preloaded): a transaction that could
+ * overflow the queue by itself would force a fallback invalidation of
+ * every tenant's namespaces.  PRE_COMMIT and PRE_PREPARE raise a clear
+ * ERROR beyond it.  A transaction carrying the effects of other, prepared
+ * transactions (COMMIT PREPARED, the worker's sweep) is exempt: call this
+ * when adding them.
+ */
+extern void PendingExemptFromLimit(void);
+
 #endif							/* CACHE_EXT_PENDING_H */

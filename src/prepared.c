@@ -31,25 +31,31 @@
 #include "utils/syscache.h"
 
 #include "delivery.h"
+#include "members.h"
 #include "pending.h"
+#include "roles.h"
 #include "stats.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-/* The owner of cache_ext's tables, to act with their rights. */
+/*
+ * The extension's table of prepared effects: never a look-alike table in a
+ * database without the extension, whose rows would be delivered as they
+ * are, key prefix or not (members.h).
+ */
 static Oid
 prepared_effects_relid(bool missing_ok)
 {
-	Oid			nsp = get_namespace_oid("cache_ext", true);
-	Oid			relid = InvalidOid;
+	Oid			relid = MembersRelation("prepared_effects");
 
-	if (OidIsValid(nsp))
-		relid = get_relname_relid("prepared_effects", nsp);
 	if (!OidIsValid(relid) && !missing_ok)
+	{
+		(void) MembersExtension(false, "deliver the effects of prepared transactions");
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("table cache_ext.prepared_effects does not exist"),
-				 errhint("Run CREATE EXTENSION cache_ext in this database.")));
+				 errhint("Run ALTER EXTENSION cache_ext UPDATE.")));
+	}
 	return relid;
 }
 
@@ -157,6 +163,9 @@ DeliverPreparedEffects(bool missing_ok)
 	SPI_connect();
 	rc = SPI_execute("DELETE FROM cache_ext.prepared_effects RETURNING effects",
 					 false, 0);
+	/* other transactions' effects: not held to this one's limit */
+	if (SPI_processed > 0)
+		PendingExemptFromLimit();
 	if (rc != SPI_OK_DELETE_RETURNING)
 		elog(ERROR, "cache_ext: could not read cache_ext.prepared_effects: %s",
 			 SPI_result_code_string(rc));
@@ -271,6 +280,7 @@ PG_FUNCTION_INFO_V1(cache_ext_deliver_prepared);
 Datum
 cache_ext_deliver_prepared(PG_FUNCTION_ARGS)
 {
+	RequireCacheExtAdmin("deliver the effects of prepared transactions");
 	PG_RETURN_INT64(DeliverPreparedEffects(false));
 }
 

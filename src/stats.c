@@ -31,6 +31,7 @@
 #include "connection.h"
 #include "delivery.h"
 #include "queue.h"
+#include "roles.h"
 #include "stats.h"
 
 static DeliveryStats local_stats;	/* without shared memory */
@@ -325,6 +326,8 @@ cache_ext_reset_stats(PG_FUNCTION_ARGS)
 {
 	int			i;
 
+	/* cluster-wide when preloaded: operators only, as pg_stat_statements_reset() */
+	RequireCacheExtAdmin("reset cache_ext statistics");
 	for (i = 0; i < NUM_STATS; i++)
 		pg_atomic_write_u64(&stats->counters[i], 0);
 	for (i = 0; i < LAT_BUCKETS; i++)

@@ -552,3 +552,90 @@ KeyPatternTemplateToPattern(const char *template_text)
 {
 	return TemplateToPattern(template_text, true);
 }
+
+char *
+GlobLiteralPrefix(const char *pattern, size_t len)
+{
+	StringInfoData buf;
+	size_t		i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < len; i++)
+	{
+		char		c = pattern[i];
+
+		if (c == '*' || c == '?' || c == '[')
+			break;
+		if (c == '\\')
+		{
+			if (i + 1 >= len)
+				break;			/* a trailing backslash matches nothing */
+			c = pattern[++i];
+		}
+		appendStringInfoChar(&buf, c);
+	}
+	return buf.data;
+}
+
+char *
+KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
+{
+	TemplateToken *tokens;
+	int			ntokens;
+	char	   *result;
+	int			i;
+
+	ntokens = TokenizeTemplate(template_text, &tokens);
+	if (ntokens == 0 || tokens[0].is_placeholder)
+		result = pstrdup("");
+	else if (is_pattern)
+		result = GlobLiteralPrefix(tokens[0].text.data, tokens[0].text.len);
+	else
+		result = pstrdup(tokens[0].text.data);
+	for (i = 0; i < ntokens; i++)
+		pfree(tokens[i].text.data);
+	pfree(tokens);
+	return result;
+}
+
+bool
+LiteralPrefixesOverlap(const char *a, const char *b)
+{
+	size_t		la = strlen(a);
+	size_t		lb = strlen(b);
+
+	return strncmp(a, b, Min(la, lb)) == 0;
+}
+
+bool
+KeyTemplateValid(const char *template_text)
+{
+	const char *p = template_text;
+
+	if (p == NULL || *p == '\0')
+		return false;
+	while (*p)
+	{
+		if (*p == '{' && p[1] == '{')
+			p += 2;
+		else if (*p == '{')
+		{
+			const char *start = ++p;
+
+			while (*p && *p != '}' && *p != '{')
+				p++;
+			if (*p != '}' || p == start)
+				return false;
+			p++;
+		}
+		else if (*p == '}')
+		{
+			if (p[1] != '}')
+				return false;
+			p += 2;
+		}
+		else
+			p++;
+	}
+	return true;
+}

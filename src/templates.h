@@ -62,4 +62,39 @@ extern char *KeyTemplateToPattern(const char *template_text);
  */
 extern char *KeyPatternTemplateToPattern(const char *template_text);
 
+/*
+ * Is the template well formed (what ParseKeyTemplate would not refuse for
+ * its syntax)?  Never raises: for code listing the templates of existing
+ * triggers, where one bad template must not hide the others.
+ */
+extern bool KeyTemplateValid(const char *template_text);
+
+/*
+ * The literal text every key of a template starts with: what comes before
+ * its first placeholder (braces unescaped), and, for a template that is a
+ * SCAN pattern (is_pattern), before its first glob character.  palloc'd;
+ * "" when the template starts with a placeholder or a glob.  A template
+ * whose keys start with nothing fixed could name any key of the Redis
+ * database: invalidation triggers refuse it (triggers.c).
+ */
+extern char *KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern);
+
+/*
+ * The literal text every key matching a SCAN pattern starts with (backslash
+ * escapes resolved), palloc'd; "" when it starts with *, ? or [.
+ */
+extern char *GlobLiteralPrefix(const char *pattern, size_t len);
+
+/*
+ * May a key starting with literal a and one starting with literal b be the
+ * same key?  (One is a prefix of the other.)
+ */
+extern bool LiteralPrefixesOverlap(const char *a, const char *b);
+
+/*
+ * The namespace of the profile mirrors (profile.c): "cache_user_enabled:"
+ * followed by a user id.  No invalidation template may reach it.
+ */
+#define MIRROR_KEY_PREFIX		"cache_user_enabled:"
+
 #endif							/* CACHE_EXT_TEMPLATES_H */

@@ -4,8 +4,17 @@
  *	  The invalidation hooks: the trigger functions bump_version,
  *	  invalidate_keys and invalidate_on_truncate, the transactional SQL
  *	  functions bump, bump_user and invalidate, the version readers, and
- *	  namespace_patterns (every key pattern the fallback invalidation must
- *	  reach).
+ *	  the CREATE TRIGGER check (check_new_triggers), which also records the
+ *	  namespaces of trusted roles' triggers for the fallback invalidation
+ *	  (namespaces.h).
+ *
+ *	  How far a template reaches is checked at CREATE TRIGGER and again
+ *	  when the trigger fires (CheckTemplateReach): it must start with
+ *	  literal text, since its pattern (TRUNCATE, the fallback) reaches every
+ *	  key it could produce, and may not reach the cache_enabled mirror, nor
+ *	  a version namespace the counters of its table.  Patterns passed to
+ *	  invalidate() obey the first rule unless the caller is an
+ *	  administrator.
  *
  *	  Nothing here talks to Redis to invalidate: every effect is added to
  *	  the transaction's pending set (pending.h) and delivered after commit.
@@ -19,10 +28,13 @@
  */
 #include "cache_ext.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/event_trigger.h"
 #include "commands/trigger.h"
@@ -32,13 +44,17 @@
 #include "storage/proc.h"
 #include "parser/parse_type.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
 #include "connection.h"
+#include "members.h"
+#include "namespaces.h"
 #include "pending.h"
+#include "roles.h"
 #include "settings.h"
 #include "templates.h"
 
@@ -55,7 +71,8 @@
 typedef enum InvalidationKind
 {
 	KIND_BUMP,					/* bump_version, invalidate_on_truncate */
-	KIND_DELETE					/* invalidate_keys */
+	KIND_DELETE,				/* invalidate_keys */
+	KIND_COUNTER				/* assign_number (only checked here) */
 } InvalidationKind;
 
 /* One parsed trigger argument. */
@@ -105,7 +122,6 @@ PG_FUNCTION_INFO_V1(cache_ext_invalidate);
 PG_FUNCTION_INFO_V1(cache_ext_version);
 PG_FUNCTION_INFO_V1(cache_ext_user_version);
 PG_FUNCTION_INFO_V1(cache_ext_render_key);
-PG_FUNCTION_INFO_V1(cache_ext_namespace_patterns);
 PG_FUNCTION_INFO_V1(cache_ext_check_new_triggers);
 
 void
@@ -147,6 +163,119 @@ static inline const char *
 TriggerTemplateText(int nargs, char **args, int i)
 {
 	return nargs > 0 ? args[i] : DEFAULT_VERSION_TEMPLATE;
+}
+
+/* Is fn the function name of the schema of ourfn (one of ours)? */
+static bool
+IsSiblingFunction(Oid fn, Oid ourfn, const char *name)
+{
+	char	   *fname = get_func_name(fn);
+
+	return fname != NULL && strcmp(fname, name) == 0 &&
+		get_func_namespace(fn) == get_func_namespace(ourfn);
+}
+
+/*
+ * ERROR when a version namespace (bump template) reaches the counters of
+ * an assign_number template of the same table: bumping them, one key at a
+ * time or by pattern on TRUNCATE and in the fallback invalidation, would
+ * skip or overflow numbers.
+ */
+static void
+CheckCounterOverlap(Relation rel, const char *bump_text, const char *bump_tgname,
+					const char *counter_text, const char *counter_tgname)
+{
+	char	   *bump_literal;
+	char	   *counter_literal;
+
+	if (!KeyTemplateValid(counter_text) || !KeyTemplateValid(bump_text))
+		return;
+	bump_literal = KeyTemplateLiteralPrefix(bump_text, false);
+	counter_literal = KeyTemplateLiteralPrefix(counter_text, false);
+	if (bump_literal[0] == '\0' || counter_literal[0] == '\0' ||
+		!LiteralPrefixesOverlap(bump_literal, counter_literal))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("key template \"%s\" of trigger \"%s\" reaches the counters of trigger \"%s\" on table \"%s\"",
+					bump_text, bump_tgname, counter_tgname, RelationGetRelationName(rel)),
+			 errdetail("Version keys of the template start with \"%s\" and counter keys of assign_number template \"%s\" with \"%s\": bumping a counter (on TRUNCATE and in the fallback invalidation every key matching the template) would skip numbers or turn them into clock values.",
+					   bump_literal, counter_text, counter_literal),
+			 errhint("Give version keys and counters distinct names, such as 'cache_invoice_version:{id}' and 'invoice_seq:{year}'.")));
+}
+
+/*
+ * How far one key template of an invalidation trigger reaches (see the
+ * header comment); ourfn is the trigger's function, to find its siblings
+ * among the table's other triggers.  At CREATE TRIGGER and at each parse
+ * when the trigger fires: syscache lookups only.
+ */
+static void
+CheckTemplateReach(const char *text, InvalidationKind kind, Relation rel,
+				   const char *tgname, Oid ourfn)
+{
+	bool		is_pattern = kind == KIND_DELETE && TemplateIsPattern(text);
+	char	   *literal = KeyTemplateLiteralPrefix(text, is_pattern);
+	char	   *pattern;
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	if (literal[0] == '\0')
+	{
+		pattern = is_pattern ? KeyPatternTemplateToPattern(text) : KeyTemplateToPattern(text);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key template \"%s\" of trigger \"%s\" on table \"%s\" does not start with literal text",
+						text, tgname, RelationGetRelationName(rel)),
+				 errdetail("It starts with a %s, so its keys could be any key of the Redis database: TRUNCATE and the fallback invalidation would %s every key matching \"%s\".",
+						   is_pattern ? "placeholder or a glob character" : "placeholder",
+						   kind == KIND_BUMP ? "bump" : "delete", pattern),
+				 errhint("Start the template with a fixed name, such as 'cache_user_version:{user_id}'.")));
+	}
+	if (LiteralPrefixesOverlap(literal, MIRROR_KEY_PREFIX))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("key template \"%s\" of trigger \"%s\" on table \"%s\" reaches the cache_enabled mirror",
+						text, tgname, RelationGetRelationName(rel)),
+				 errdetail("Keys starting with \"%s\" hold the users' cache_enabled flags (register_profile_table); its keys start with \"%s\".",
+						   MIRROR_KEY_PREFIX, literal),
+				 errhint("Use a namespace of its own, such as 'cache_user_version:{user_id}'.")));
+	if (kind != KIND_BUMP || trigdesc == NULL)
+		return;
+	for (i = 0; i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+
+		if (t->tgnargs >= 2 && IsSiblingFunction(t->tgfoid, ourfn, "assign_number"))
+			CheckCounterOverlap(rel, text, tgname, t->tgargs[1], t->tgname);
+	}
+}
+
+/*
+ * A new assign_number trigger: no version namespace of the table may reach
+ * its counters (CheckCounterOverlap from the other side).
+ */
+static void
+CheckCountersUnreached(Relation rel, const char *counter_text,
+					   const char *counter_tgname, Oid counterfn)
+{
+	TriggerDesc *trigdesc = rel->trigdesc;
+	int			i;
+
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+	{
+		Trigger    *t = &trigdesc->triggers[i];
+		int			n;
+		int			a;
+
+		if (!IsSiblingFunction(t->tgfoid, counterfn, "bump_version") &&
+			!IsSiblingFunction(t->tgfoid, counterfn, "invalidate_on_truncate"))
+			continue;
+		n = Max(t->tgnargs, 1);
+		for (a = 0; a < n; a++)
+			CheckCounterOverlap(rel, TriggerTemplateText(t->tgnargs, t->tgargs, a),
+								t->tgname, counter_text, counter_tgname);
+	}
 }
 
 /*
@@ -215,6 +344,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 				const char *text = TriggerTemplateText(nargs, trigger->tgargs, i);
 
 				tt->tmpl = ParseKeyTemplate(text, rel, cxt);
+				CheckTemplateReach(text, kind, rel, trigger->tgname, trigger->tgfoid);
 				tt->is_pattern = (kind == KIND_DELETE && TemplateIsPattern(text));
 				tt->ncolumns = KeyTemplateColumns(tt->tmpl, &tt->columns);
 				oldcxt = MemoryContextSwitchTo(cxt);
@@ -667,6 +797,19 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 	arg = PG_GETARG_TEXT_PP(0);
 	if (memchr(VARDATA_ANY(arg), '*', VARSIZE_ANY_EXHDR(arg)) != NULL)
 	{
+		/*
+		 * A pattern starting with a glob matches every key under the key
+		 * prefix (a FLUSHDB of the tenant): operators only.
+		 */
+		if (GlobLiteralPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg))[0] == '\0' &&
+			!CacheExtAdminUser())
+			ereport(ERROR,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("permission denied to invalidate pattern \"%s\"",
+							text_to_cstring(arg)),
+					 errdetail("A pattern starting with a glob character can match every key of the key prefix; only superusers and members of %s may invalidate that much.",
+							   CACHE_EXT_ADMIN_ROLE),
+					 errhint("Start the pattern with literal text, such as 'catalog:*'.")));
 		key = PatternWithPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), &keylen);
 		PendingAddDeletePattern(key, keylen);
 	}
@@ -844,178 +987,185 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(key, keylen));
 }
 
-/* Add (kind, pattern) to the result unless it is there already. */
-static void
-EmitPattern(ReturnSetInfo *rsinfo, List **seen, const char *kind,
-			const char *pattern)
+/* ------------------------------------------------- the CREATE TRIGGER check */
+
+/* The new triggers of the current command (pg_event_trigger_ddl_commands). */
+static List *
+NewTriggerOids(void)
 {
-	char	   *entry;
-	ListCell   *lc;
-	Datum		values[2];
-	bool		nulls[2] = {false, false};
-
-	entry = psprintf("%s %s", kind, pattern);
-	foreach(lc, *seen)
-	{
-		if (strcmp((char *) lfirst(lc), entry) == 0)
-			return;
-	}
-	*seen = lappend(*seen, entry);
-
-	values[0] = CStringGetTextDatum(kind);
-	values[1] = CStringGetTextDatum(pattern);
-	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-/*
- * cache_ext.namespace_patterns() → (kind, pattern): every SCAN pattern the
- * fallback invalidation must reach in this database: 'bump' patterns for
- * the version keys of bump_version and invalidate_on_truncate triggers,
- * 'delete' patterns for the keys of invalidate_keys triggers, always
- * 'cache_user_version:*', and the rows of cache_ext.extra_namespaces.
- *
- * The patterns are WITHOUT cache_ext.key_prefix: the caller (the fallback
- * invalidation in fallback.c) applies it with PatternWithPrefix, in the
- * session that runs the fallback.  Literal glob characters of templates are
- * escaped; rows of extra_namespaces are returned as written.
- */
-Datum
-cache_ext_namespace_patterns(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	List	   *seen = NIL;
+	List	   *oids = NIL;
+	MemoryContext outer = CurrentMemoryContext;
 	uint64		i;
-	int			ret;
-	static const char *default_pattern = USER_VERSION_KEY_PREFIX "*";
-
-	InitMaterializedSRF(fcinfo, 0);
-
-	EmitPattern(rsinfo, &seen, "bump", default_pattern);
+	int			nest;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-
-	ret = SPI_execute("SELECT p.proname::text, t.tgnargs, t.tgargs"
-					  "  FROM pg_catalog.pg_trigger t"
-					  "  JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid"
-					  " WHERE t.tgfoid IN ('cache_ext.bump_version()'::pg_catalog.regprocedure,"
-					  "                    'cache_ext.invalidate_on_truncate()'::pg_catalog.regprocedure,"
-					  "                    'cache_ext.invalidate_keys()'::pg_catalog.regprocedure)"
-					  " ORDER BY t.oid", true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading pg_trigger failed: %s", SPI_result_code_string(ret));
-
+	/* no operator, no cast; the function qualified; the path pinned */
+	nest = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (SPI_execute("SELECT classid, objid FROM pg_catalog.pg_event_trigger_ddl_commands()",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not list the new triggers");
 	for (i = 0; i < SPI_processed; i++)
 	{
-		HeapTuple	row = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		char	   *proname = TextDatumGetCString(SPI_getbinval(row, desc, 1, &isnull));
-		int			nargs = DatumGetInt16(SPI_getbinval(row, desc, 2, &isnull));
-		bytea	   *args = DatumGetByteaPP(SPI_getbinval(row, desc, 3, &isnull));
-		bool		is_delete = strcmp(proname, "invalidate_keys") == 0;
-		const char *p = VARDATA_ANY(args);
-		const char *end = p + VARSIZE_ANY_EXHDR(args);
-		int			j;
+		bool		isnull1,
+					isnull2;
+		Oid			classid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull1));
+		Oid			objid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 2, &isnull2));
 
-		/* tgargs: each argument followed by a NUL */
-		for (j = 0; j < nargs && p < end; j++)
+		if (!isnull1 && !isnull2 && classid == TriggerRelationId)
 		{
-			size_t		len = strnlen(p, end - p);
-			char	   *arg = pnstrdup(p, len);
-			char	   *pattern;
+			MemoryContext old = MemoryContextSwitchTo(outer);
 
-			p += len + 1;
-			if (arg[0] == '\0')
-				continue;
-			pattern = (is_delete && TemplateIsPattern(arg))
-				? KeyPatternTemplateToPattern(arg)
-				: KeyTemplateToPattern(arg);
-			EmitPattern(rsinfo, &seen, is_delete ? "delete" : "bump", pattern);
+			oids = lappend_oid(oids, objid);
+			MemoryContextSwitchTo(old);
 		}
-		/* bump_version() without arguments uses the default: emitted above */
 	}
-
-	ret = SPI_execute("SELECT kind, pattern FROM cache_ext.extra_namespaces"
-					  " ORDER BY kind, pattern", true, 0);
-	if (ret != SPI_OK_SELECT)
-		elog(ERROR, "reading cache_ext.extra_namespaces failed: %s",
-			 SPI_result_code_string(ret));
-	for (i = 0; i < SPI_processed; i++)
-	{
-		char	   *kind = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-		char	   *pattern = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
-
-		if (kind == NULL || pattern == NULL || pattern[0] == '\0')
-			continue;
-		EmitPattern(rsinfo, &seen, kind, pattern);
-	}
-
+	AtEOXact_GUC(false, nest);
 	SPI_finish();
-	return (Datum) 0;
+	return oids;
+}
+
+/*
+ * Check, and for a trusted creator record, one new trigger of ours.  The
+ * relation's trigger descriptor (rel->trigdesc) holds it already: CREATE
+ * TRIGGER has made it visible to its own command.
+ */
+static void
+CheckNewTrigger(Oid tgoid)
+{
+	Relation	tgrel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			relid;
+	Oid			tgfoid;
+	char	   *tgname;
+	char	   *funcname;
+	Relation	rel;
+	TriggerDesc *trigdesc;
+	Trigger    *trigger = NULL;
+	InvalidationKind kind;
+	int			ntemplates;
+	int			i;
+
+	tgrel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(tgoid));
+	scan = systable_beginscan(tgrel, TriggerOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+	{
+		systable_endscan(scan);
+		table_close(tgrel, AccessShareLock);
+		return;
+	}
+	relid = ((Form_pg_trigger) GETSTRUCT(tup))->tgrelid;
+	tgfoid = ((Form_pg_trigger) GETSTRUCT(tup))->tgfoid;
+	systable_endscan(scan);
+	table_close(tgrel, AccessShareLock);
+
+	if (MembersIsFunction(tgfoid, "bump_version") ||
+		MembersIsFunction(tgfoid, "invalidate_on_truncate"))
+		kind = KIND_BUMP;
+	else if (MembersIsFunction(tgfoid, "invalidate_keys"))
+		kind = KIND_DELETE;
+	else if (MembersIsFunction(tgfoid, "assign_number"))
+		kind = KIND_COUNTER;
+	else
+		return;
+	funcname = psprintf("cache_ext.%s", get_func_name(tgfoid));
+
+	rel = relation_open(relid, AccessShareLock);
+	trigdesc = rel->trigdesc;
+	for (i = 0; trigdesc != NULL && i < trigdesc->numtriggers; i++)
+		if (trigdesc->triggers[i].tgoid == tgoid)
+			trigger = &trigdesc->triggers[i];
+	if (trigger == NULL)
+	{
+		relation_close(rel, AccessShareLock);
+		return;
+	}
+	tgname = pstrdup(trigger->tgname);
+
+	if (kind == KIND_COUNTER)
+	{
+		/* assign_number(column, template[, mode]): its counters' namespace */
+		if (trigger->tgnargs >= 2)
+			CheckCountersUnreached(rel, trigger->tgargs[1], tgname, tgfoid);
+		relation_close(rel, AccessShareLock);
+		return;
+	}
+
+	/* every template checked before anything is recorded */
+	ntemplates = TriggerTemplateCount(trigger->tgnargs, kind, tgname, rel, funcname);
+	for (i = 0; i < ntemplates; i++)
+	{
+		const char *text = TriggerTemplateText(trigger->tgnargs, trigger->tgargs, i);
+
+		(void) ParseKeyTemplate(text, rel, CurrentMemoryContext);
+		CheckTemplateReach(text, kind, rel, tgname, tgfoid);
+	}
+	for (i = 0; i < ntemplates; i++)
+	{
+		const char *text = TriggerTemplateText(trigger->tgnargs, trigger->tgargs, i);
+		bool		is_pattern = kind == KIND_DELETE && TemplateIsPattern(text);
+		char	   *pattern;
+		const char *prefix = cache_ext_key_prefix ? cache_ext_key_prefix : "";
+
+		pattern = is_pattern ? KeyPatternTemplateToPattern(text) : KeyTemplateToPattern(text);
+		if (CacheExtAdminUser())
+			NamespaceRegister(kind == KIND_BUMP, pattern, prefix,
+							  psprintf("%s ON %s", quote_identifier(tgname),
+									   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+																  RelationGetRelationName(rel))));
+		else if (!NamespaceListed(kind == KIND_BUMP, pattern, prefix))
+			ereport(WARNING,
+					(errmsg("the fallback invalidation will not reach namespace \"%s\" of trigger \"%s\" on table \"%s\"",
+							pattern, tgname, RelationGetRelationName(rel)),
+					 errdetail("The fallback invalidation, which runs for every tenant of the Redis database, trusts only the triggers of superusers and members of %s to name namespaces.",
+							   CACHE_EXT_ADMIN_ROLE),
+					 errhint("Ask an administrator to register it: INSERT INTO cache_ext.extra_namespaces (kind, pattern, key_prefix) VALUES ('%s', %s, %s);",
+							 kind == KIND_BUMP ? "bump" : "delete",
+							 quote_literal_cstr(pattern), quote_literal_cstr(prefix))));
+	}
+	relation_close(rel, AccessShareLock);
 }
 
 /*
  * cache_ext.check_new_triggers(): the event trigger that runs at the end of
- * every CREATE TRIGGER.  It parses the key templates of new bump_version()
- * and invalidate_keys() triggers against their table, exactly as the first
- * firing would (GetTriggerCache), so that an unknown column or a malformed
- * template is an ERROR naming table and column when the trigger is created
- * instead of at the application's first write.  A column dropped after the
- * trigger was created is still caught when the trigger fires.
+ * every CREATE TRIGGER.  For a new bump_version(), invalidate_keys() or
+ * invalidate_on_truncate() trigger it parses and checks the key templates
+ * against the table exactly as the first firing would (GetTriggerCache), so
+ * that an unknown column, a malformed template or one reaching too far is an
+ * ERROR naming table and column when the trigger is created instead of at
+ * the application's first write; then it records the trigger's namespaces
+ * for the fallback invalidation when a superuser or a cache_ext_admin member
+ * created it, and warns otherwise.  For a new assign_number() trigger it
+ * checks that no version namespace of the table reaches its counters.  A
+ * column dropped after the trigger was created is still caught when the
+ * trigger fires.
+ *
+ * It runs as whoever creates a trigger, superusers included, so it runs no
+ * SQL text but the one listing the command's objects (search_path pinned,
+ * no operator) and one INSERT for trusted roles (namespaces.c); the rest is
+ * catalog access in C.
  */
 Datum
 cache_ext_check_new_triggers(PG_FUNCTION_ARGS)
 {
-	uint64		i;
+	ListCell   *lc;
+	List	   *oids;
 
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "cache_ext.check_new_triggers() was not fired by the event trigger manager");
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT t.tgrelid, t.tgname::text, p.proname::text, t.tgnargs, t.tgargs"
-					"  FROM pg_catalog.pg_event_trigger_ddl_commands() c"
-					"  JOIN pg_catalog.pg_trigger t ON t.oid = c.objid"
-					"  JOIN pg_catalog.pg_proc p ON p.oid = t.tgfoid"
-					" WHERE c.classid = 'pg_catalog.pg_trigger'::pg_catalog.regclass"
-					"   AND p.pronamespace = 'cache_ext'::pg_catalog.regnamespace"
-					"   AND p.proname IN ('bump_version', 'invalidate_keys')",
-					false, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not list the new triggers");
-
-	for (i = 0; i < SPI_processed; i++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		Oid			relid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *tgname = SPI_getvalue(tup, desc, 2);
-		char	   *proname = SPI_getvalue(tup, desc, 3);
-		int			nargs = DatumGetInt16(SPI_getbinval(tup, desc, 4, &isnull));
-		bytea	   *argbytes = DatumGetByteaPP(SPI_getbinval(tup, desc, 5, &isnull));
-		const char *p = VARDATA_ANY(argbytes);
-		char	  **args = palloc(Max(nargs, 1) * sizeof(char *));
-		bool		deletes = strcmp(proname, "invalidate_keys") == 0;
-		Relation	rel = relation_open(relid, AccessShareLock);
-		int			ntemplates;
-		int			a;
-
-		/* tgargs: the arguments one after the other, each NUL terminated */
-		for (a = 0; a < nargs; a++)
-		{
-			args[a] = (char *) p;
-			p += strlen(p) + 1;
-		}
-		ntemplates = TriggerTemplateCount(nargs, deletes ? KIND_DELETE : KIND_BUMP,
-										  tgname, rel,
-										  deletes ? "cache_ext.invalidate_keys" :
-										  "cache_ext.bump_version");
-		for (a = 0; a < ntemplates; a++)
-			(void) ParseKeyTemplate(TriggerTemplateText(nargs, args, a), rel,
-									CurrentMemoryContext);
-		relation_close(rel, AccessShareLock);
-	}
-	SPI_finish();
+	oids = NewTriggerOids();
+	foreach(lc, oids)
+		CheckNewTrigger(lfirst_oid(lc));
 	PG_RETURN_VOID();
 }

@@ -14,6 +14,11 @@
  *	  when a fallback is owed and every 30 s for the prepared sweep.  A
  *	  missing database thus never stops the queue from draining.
  *
+ *	  The helper runs as the bootstrap superuser: it pins its search_path,
+ *	  does nothing in a database where the extension is not installed
+ *	  (members.h), runs no SQL text of its own, and runs the fallback hooks
+ *	  as their owners (fallback.c).
+ *
  *-------------------------------------------------------------------------
  */
 #include "cache_ext.h"
@@ -21,7 +26,6 @@
 #include <ctype.h>
 
 #include "access/xact.h"
-#include "executor/spi.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -34,6 +38,7 @@
 
 #include "connection.h"
 #include "delivery.h"
+#include "members.h"
 #include "queue.h"
 #include "settings.h"
 #include "stats.h"
@@ -189,6 +194,23 @@ do_fallback(void *arg)
 	RunFallbackInvalidation((const char *) arg);
 }
 
+/*
+ * Is the extension installed in this database (members.h)?  A schema
+ * called cache_ext alone is not enough: anyone who may create schemas
+ * here could have made one, with a look-alike namespace_patterns() or
+ * fallback_hooks.  When a fallback is owed, say loudly that it cannot be
+ * done here.
+ */
+static void
+check_installed(void *arg)
+{
+	bool	   *installed = (bool *) arg;
+
+	*installed = OidIsValid(MembersExtension(true, NULL));
+	if (!*installed && FallbackNeeded())
+		MembersReportMissing(LOG, "run the owed fallback invalidation");
+}
+
 static void
 do_prepared(void *arg)
 {
@@ -284,9 +306,24 @@ drain_queue(char *buf, MemoryContext batchcxt)
 void
 cache_ext_sql_worker_main(Datum main_arg)
 {
+	bool		installed = false;
+
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(cache_ext_database, NULL, 0);
+
+	/*
+	 * This process is the bootstrap superuser: nothing on the database's
+	 * search_path ("$user", public, an ALTER DATABASE SET of its owner) may
+	 * take part in what it runs.  (What it runs resolves no name through
+	 * the path anyway: see fallback.c and prepared.c.)
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
+
+	/* Nothing at all in a database without the extension. */
+	if (!run_in_transaction(check_installed, &installed, "cache_ext: looking for the extension") ||
+		!installed)
+		proc_exit(0);
 
 	if (FallbackNeeded())
 	{

@@ -6,8 +6,10 @@
 # COMMIT returns within cache_ext.command_timeout + slack with a WARNING and
 # the bump arrives later through the worker; a stalled Redis does not keep
 # the committed rows locked; async hand-off; eviction-policy warning;
-# prepared transactions across a restart; queue overflow and crash restart
-# fall back to invalidating every namespace; a clean restart does not.
+# prepared transactions across a restart; one transaction too large for the
+# queue is refused at commit, while queue overflow by many transactions and
+# crash restart fall back to invalidating every namespace; a clean restart
+# does not.
 # Run inside test/sandbox.sh.
 set -euo pipefail
 source "$SANDBOX_LIB"
@@ -237,7 +239,7 @@ if [[ $(q "SELECT to_regprocedure('cache_ext.namespace_patterns()') IS NULL") ==
 fi
 q "CREATE TABLE dlv_hook_calls (at timestamptz DEFAULT now());
    CREATE FUNCTION public.dlv_hook() RETURNS void LANGUAGE sql AS
-   \$\$ INSERT INTO dlv_hook_calls DEFAULT VALUES \$\$;
+   \$\$ INSERT INTO public.dlv_hook_calls DEFAULT VALUES \$\$;
    INSERT INTO cache_ext.fallback_hooks VALUES ('public.dlv_hook()')" >/dev/null
 plant() {
 	local kind pattern key
@@ -245,7 +247,7 @@ plant() {
 		key=${pattern//\*/x}
 		key=${key//\?/y}
 		if [[ $kind == bump ]]; then sb_redis set "$key" 5 >/dev/null; else sb_redis set "$key" cached >/dev/null; fi
-	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns()")
+	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns() WHERE reached")
 }
 check_planted() {
 	local kind pattern key bad=0
@@ -254,15 +256,30 @@ check_planted() {
 		key=${key//\?/y}
 		if [[ $kind == bump ]]; then (($(sb_redis get "$key") > 1600000000000000)) || bad=1
 		else [[ -z $(sb_redis get "$key") ]] || bad=1; fi
-	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns()")
+	done < <(q "SELECT kind, pattern FROM cache_ext.namespace_patterns() WHERE reached")
 	return $bad
 }
 sb_pg_set "cache_ext.queue_size = '4MB'"
 sb_pg_ctl restart -m fast -w >/dev/null
 plant
+# One transaction may not queue more than a quarter of the queue: refused
+# at commit, so that no single transaction (a tenant's) can force a
+# fallback of every namespace; nothing dropped, nothing owed.
+err=$(sb_psql -d postgres -c "SET cache_ext.delivery = async" \
+	-c "SELECT count(eff('bump', 'dlv:one:' || g)) FROM generate_series(1, 100000) g" 2>&1 >/dev/null || true)
+assert_contains "more than the 1048576 bytes one transaction may queue" "$err" \
+	"overflow: one transaction of 100,000 bumps is refused at commit, naming the limit"
+assert_contains "raise cache_ext.queue_size" "$err" "overflow: the error says what to do"
+assert_eq "f|0" "$(q "SELECT fallback_pending, effects_dropped FROM cache_ext.stats")" \
+	"overflow: the refused transaction dropped nothing and owes no fallback"
 sb_redis_stop
-err=$(q "SELECT count(eff('bump', 'dlv:overflow:' || g)) FROM generate_series(1, 100000) g" 2>&1 >/dev/null || true)
-st=$(q "SELECT fallback_pending, effects_dropped >= 100000 FROM cache_ext.stats")
+# Many transactions together still overflow it: 20 of 5,000 bumps each.
+cmds=(-c "SET cache_ext.delivery = async")
+for ((i = 0; i < 20; i++)); do
+	cmds+=(-c "SELECT count(eff('bump', 'dlv:overflow:' || g)) FROM generate_series($((i * 5000 + 1)), $((i * 5000 + 5000))) g")
+done
+err=$(sb_psql -d postgres "${cmds[@]}" 2>&1 >/dev/null || true)
+st=$(q "SELECT fallback_pending, effects_dropped > 0 FROM cache_ext.stats")
 assert_eq "t|t" "$st" "overflow: effects dropped and a fallback owed"
 assert_contains "the delivery queue is full" "$err" "overflow: WARNING says effects were dropped"
 sb_redis_cont

@@ -66,13 +66,17 @@ END
 $schema_check$;
 
 /*
- * Privileges: nothing cache_ext creates is usable by PUBLIC.  Roles get
- * what they need through cache_ext_app and cache_ext_admin (01_roles.sql,
- * and the grants of each fragment); see README, "Privileges".
+ * Privileges: nothing cache_ext creates is usable by PUBLIC.  Two roles
+ * (01_roles.sql) carry what applications and operators need (see README,
+ * "Security"):
  *
- * Every fragment revokes EXECUTE from PUBLIC on the functions it creates;
- * the last statement of the script (99_privileges.sql) checks that none was
- * missed.
+ *   GRANT cache_ext_app TO app;
+ *   ALTER ROLE app SET cache_ext.key_prefix = 'app:';
+ *
+ * Every fragment revokes from PUBLIC what it creates and grants it to
+ * cache_ext_app and/or cache_ext_admin; the last statement of the script
+ * (99_privileges.sql) checks that nothing is left to PUBLIC and that no
+ * function is forgotten, and makes CREATE EXTENSION fail otherwise.
  */
 REVOKE ALL ON SCHEMA cache_ext FROM PUBLIC;
 

@@ -79,7 +79,7 @@ RETURNS text
 AS 'MODULE_PATHNAME', 'cache_ext_lock_acquire'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION cache_ext.lock_acquire(text, int) IS
-  'Take a lock held for at most ttl_seconds; returns a random token to release it with, NULL when held by someone else';
+  'Take a lock held for at most ttl_seconds; returns a random token to release it with (the key holds only the token''s SHA-256 digest, so reading it does not reveal the token), NULL when held by someone else';
 
 CREATE FUNCTION cache_ext.lock_release(name text, token text)
 RETURNS boolean
@@ -122,3 +122,34 @@ AS 'MODULE_PATHNAME', 'cache_ext_command'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION cache_ext.command(text[]) IS
   'Superusers only: run a raw Redis command (no key prefix); arrays are rendered as JSON';
+
+-- Privileges: nothing for PUBLIC (00_schema.sql).  The cache API is the
+-- application's (every key gets the role's cache_ext.key_prefix); raw
+-- commands stay with superusers (cache_ext_command checks it too).
+REVOKE ALL ON FUNCTION cache_ext.ping() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.get_bytea(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.set(text, text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.set_bytea(text, bytea, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.add(text, text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.incr(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.delete(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.delete_many(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.ttl(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.lock_acquire(text, int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.lock_release(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_bump(text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_get(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_last_event(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.cursor_reset(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.command(text[]) FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION
+  cache_ext.ping(), cache_ext.get(text), cache_ext.get_bytea(text),
+  cache_ext.set(text, text, int), cache_ext.set_bytea(text, bytea, int),
+  cache_ext.add(text, text, int), cache_ext.incr(text, bigint),
+  cache_ext.delete(text), cache_ext.delete_many(text[]), cache_ext.ttl(text),
+  cache_ext.lock_acquire(text, int), cache_ext.lock_release(text, text),
+  cache_ext.cursor_bump(text, jsonb), cache_ext.cursor_get(text),
+  cache_ext.cursor_last_event(text), cache_ext.cursor_reset(text)
+  TO cache_ext_app, cache_ext_admin;

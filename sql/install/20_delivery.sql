@@ -18,14 +18,19 @@ COMMENT ON COLUMN cache_ext.prepared_effects.prepared_at IS 'When the transactio
 COMMENT ON COLUMN cache_ext.prepared_effects.neffects IS 'Number of effects in the row';
 COMMENT ON COLUMN cache_ext.prepared_effects.effects IS 'The serialized effects (internal format of cache_ext)';
 
--- hook is text, not regprocedure: pg_upgrade refuses tables with reg* columns
+-- hook is text, not regprocedure: pg_upgrade refuses tables with reg* columns.
+-- registered_by is filled by its default only: cache_ext_admin may insert
+-- the hook column alone, and may not update rows (see 99_privileges.sql).
 CREATE TABLE cache_ext.fallback_hooks (
-  hook text PRIMARY KEY
+  hook text PRIMARY KEY,
+  registered_by name NOT NULL DEFAULT CURRENT_USER
 );
 COMMENT ON TABLE cache_ext.fallback_hooks IS
-  'Functions without arguments called by the fallback invalidation, after every namespace pattern was invalidated (to resynchronise mirrors or counters)';
+  'Functions without arguments called by the fallback invalidation, after every namespace pattern was invalidated (to resynchronise mirrors or counters); each runs as its owner';
 COMMENT ON COLUMN cache_ext.fallback_hooks.hook IS
-  'Signature of a function without arguments, such as ''public.resync_my_mirror()'', called in its own subtransaction; a row naming no function is skipped with a WARNING';
+  'Schema-qualified signature of a function without arguments, such as ''public.resync_my_mirror()'', called in its own subtransaction as the function''s owner (restricted, search_path pg_catalog, pg_temp, the owner''s cache_ext.key_prefix); a row naming no function is skipped with a WARNING';
+COMMENT ON COLUMN cache_ext.fallback_hooks.registered_by IS
+  'The role that registered the hook (its default, CURRENT_USER, cannot be overridden by cache_ext_admin): the hook runs only if this role is a superuser or has the privileges of the function''s owner';
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.fallback_hooks', '');
 
 CREATE FUNCTION cache_ext.delivery_stats(
@@ -132,21 +137,21 @@ RETURNS void
 AS 'MODULE_PATHNAME', 'cache_ext_reset_stats'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION cache_ext.reset_stats() IS
-  'Reset the counters and the latency histogram of cache_ext.stats (not the queue)';
+  'Superusers and cache_ext_admin: reset the counters and the latency histogram of cache_ext.stats (not the queue)';
 
 CREATE FUNCTION cache_ext.run_fallback()
 RETURNS void
 AS 'MODULE_PATHNAME', 'cache_ext_run_fallback'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION cache_ext.run_fallback() IS
-  'Invalidate every namespace now (cache_ext.namespace_patterns()) and call cache_ext.fallback_hooks; what the worker does after lost effects';
+  'Superusers and cache_ext_admin: invalidate every namespace now (cache_ext.namespace_patterns()) and call cache_ext.fallback_hooks; what the worker does after lost effects';
 
 CREATE FUNCTION cache_ext.deliver_prepared()
 RETURNS bigint
 AS 'MODULE_PATHNAME', 'cache_ext_deliver_prepared'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION cache_ext.deliver_prepared() IS
-  'Deliver, when this transaction commits, the effects of committed prepared transactions still in cache_ext.prepared_effects; returns their number';
+  'Superusers and cache_ext_admin: deliver, when this transaction commits, the effects of committed prepared transactions still in cache_ext.prepared_effects; returns their number';
 
 CREATE FUNCTION cache_ext.pending_effects(
   OUT kind text, OUT key text, OUT value text, OUT level integer)
@@ -155,3 +160,24 @@ AS 'MODULE_PATHNAME', 'cache_ext_pending_effects'
 LANGUAGE C VOLATILE PARALLEL UNSAFE;
 COMMENT ON FUNCTION cache_ext.pending_effects() IS
   'The effects the current transaction will deliver at commit (deduplicated), with the savepoint level of their last change';
+
+-- Privileges: nothing for PUBLIC (00_schema.sql); the roles of 01_roles.sql.
+REVOKE ALL ON TABLE cache_ext.prepared_effects FROM PUBLIC;
+REVOKE ALL ON SEQUENCE cache_ext.prepared_effects_id_seq FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.fallback_hooks FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.delivery_stats() FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.stats FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.reset_stats() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.run_fallback() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.deliver_prepared() FROM PUBLIC;
+REVOKE ALL ON FUNCTION cache_ext.pending_effects() FROM PUBLIC;
+
+GRANT EXECUTE ON FUNCTION cache_ext.delivery_stats(), cache_ext.pending_effects()
+  TO cache_ext_app, cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.stats TO cache_ext_app, cache_ext_admin;
+GRANT EXECUTE ON FUNCTION cache_ext.reset_stats(), cache_ext.run_fallback(),
+  cache_ext.deliver_prepared() TO cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.prepared_effects TO cache_ext_admin;
+-- hooks: add and remove, never rewrite a row another role registered
+GRANT SELECT, DELETE ON TABLE cache_ext.fallback_hooks TO cache_ext_admin;
+GRANT INSERT (hook) ON TABLE cache_ext.fallback_hooks TO cache_ext_admin;

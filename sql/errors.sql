@@ -47,11 +47,11 @@ SET cache_ext.redis_url = 'http://example.com';
 SET cache_ext.redis_url = 'redis://:hunter2@';
 SET cache_ext.redis_url = 'redis://127.0.0.1:99999';
 SET cache_ext.redis_url = 'redis://127.0.0.1:6379/x';
-SET cache_ext.redis_url = 'rediss://127.0.0.1:6379';
+SET cache_ext.redis_url = 'rediss://[not-an-address]:6379';
 SET cache_ext.redis_url = 'unix://relative/path';
-SET cache_ext.redis_url = 'redis://user@127.0.0.1';
+SET cache_ext.redis_url = 'redis://bad host:6379';
 SET cache_ext.redis_url = '';
--- the password is masked by SHOW
+-- a password given by SET is kept out of the stored setting (SHOW, pg_settings)
 SET cache_ext.redis_url = 'redis://app:hunter2@127.0.0.1:1/0';
 SHOW cache_ext.redis_url;
 -- unreachable Redis: class 08 error naming host:port, never the password

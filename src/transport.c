@@ -694,6 +694,20 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 
 /* ------------------------------------------------------------------ I/O */
 
+/*
+ * A plain TCP connection the server dropped at once may have reached a TLS
+ * port (Redis closes on the first bytes that are no TLS handshake).
+ */
+static const char *
+plain_tcp_hint(void)
+{
+	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+
+	if (endpoint->tls || endpoint->is_unix)
+		return "";
+	return " (is the port a TLS one? use rediss://)";
+}
+
 /* errno values that mean "nothing moved within the slice, try again" */
 #define RETRYABLE_ERRNO(e) ((e) == EAGAIN || (e) == EWOULDBLOCK || (e) == EINTR)
 
@@ -796,16 +810,15 @@ TransportRead(char *buf, size_t len, RedisOutcome *outcome)
 	{
 		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
 						 "lost the connection to Redis at %s: the server closed the connection%s",
-						 RedisEndpointDescription(),
-						 CurrentRedisEndpoint()->tls || CurrentRedisEndpoint()->is_unix ? "" :
-						 " (is the port a TLS one? use rediss://)");
+						 RedisEndpointDescription(), plain_tcp_hint());
 		return -1;
 	}
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
 	RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-					 "lost the connection to Redis at %s: %s",
-					 RedisEndpointDescription(), strerror(errno));
+					 "lost the connection to Redis at %s: %s%s",
+					 RedisEndpointDescription(), strerror(errno),
+					 plain_tcp_hint());
 	return -1;
 }
 

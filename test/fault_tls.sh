@@ -121,6 +121,14 @@ assert_eq by-ip "$(sb_redis get tls:ip)" "the value went to the same Redis over 
 run -c "$CA SET cache_ext.redis_url = 'rediss://localhost:$TP/0';" \
 	-c "SELECT 'got:' || cache_ext.get('tls:ip')"
 assert_contains "got:by-ip" "$OUT" "full verification by DNS name (localhost, SNI sent)"
+# an idle TLS connection (TLS 1.3 sends session tickets after the handshake,
+# which make the socket readable) is reused, not taken for a closed one
+run -c "$CA SET cache_ext.redis_url = 'rediss://localhost:$TP/0';" \
+	-c "SELECT 'id1:' || cache_ext.command('CLIENT', 'ID')" -c "SELECT pg_sleep(1.3)" \
+	-c "SELECT 'id2:' || cache_ext.command('CLIENT', 'ID')"
+id1=$(grep -o 'id1:[0-9]*' <<<"$OUT" | cut -d: -f2)
+id2=$(grep -o 'id2:[0-9]*' <<<"$OUT" | cut -d: -f2)
+if [[ -n $id1 && $id1 == "$id2" ]]; then ok "an idle TLS connection is reused (client id $id1)"; else fail "an idle TLS connection was replaced ($id1 -> $id2): $OUT"; fi
 
 run -c "SET cache_ext.tls_ca_file = '$T/wrong-ca.crt'; SET cache_ext.redis_url = 'rediss://127.0.0.1:$TP/0';" \
 	-c "SELECT cache_ext.get('tls:ip')"
@@ -221,13 +229,20 @@ fi
 # ---------------------------------------------------- protocol mix-ups
 run -c "SET cache_ext.connect_timeout = 1000; SET cache_ext.command_timeout = 1000;
         SET cache_ext.redis_url = 'redis://127.0.0.1:$TP/0';" -c "SELECT cache_ext.get('tls:ip')"
-assert_contains "ERROR" "$OUT" "redis:// to a TLS port fails"
+assert_contains "use rediss://" "$OUT" "redis:// to a TLS port fails, naming the likely mix-up"
 within 5000 "redis:// to a TLS port fails within the timeouts"
 echo "    ($(echo "$OUT" | grep ERROR | head -1))"
 run -c "$CA SET cache_ext.connect_timeout = 1000; SET cache_ext.command_timeout = 1000;
         SET cache_ext.redis_url = 'rediss://127.0.0.1:$REDIS_PORT/0';" -c "SELECT cache_ext.get('tls:ip')"
 assert_contains "plain-text" "$OUT" "rediss:// to a plain port fails, naming the likely mix-up"
 within 5000 "rediss:// to a plain port fails within the timeouts"
+
+# a TLS handshake that hangs (a plain Redis waits for a line end that never
+# comes) is interrupted by statement_timeout, like any wait
+run -c "$CA SET cache_ext.connect_timeout = 20000; SET statement_timeout = 300;
+        SET cache_ext.redis_url = 'rediss://127.0.0.1:$REDIS_PORT/0';" -c "SELECT cache_ext.get('tls:ip')"
+assert_contains "canceling statement due to statement timeout" "$OUT" "statement_timeout interrupts a hanging TLS handshake"
+within 4000 "... promptly"
 
 # ------------------------------------------------------- hostile servers
 HP=$(sb__pick_port "$REDIS_PORT" "$TP" "$PGPORT" "$OTHER" "$MUTUAL")
@@ -240,6 +255,8 @@ declare -A expect=(
 for tls in plain tls; do
 	for mode in garbage bighead hugearray deep flood truncated resp3 close onebyte extra hshake; do
 		[[ $mode == hshake && $tls == plain ]] && continue
+		# a fresh port each time: a killed listener's port may linger
+		HP=$(sb__pick_port "$REDIS_PORT" "$TP" "$PGPORT" "$OTHER" "$MUTUAL")
 		if [[ $tls == tls ]]; then
 			hostile "$HP" "$mode" --tls
 			url="rediss://127.0.0.1:$HP/0"

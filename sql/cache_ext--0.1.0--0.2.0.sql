@@ -137,3 +137,4 @@ COMMENT ON COLUMN cache_ext.stats.worker_pid IS
 COMMENT ON COLUMN cache_ext.stats.stats_reset IS
   'When the counters were last reset';
 REVOKE ALL ON FUNCTION cache_ext.delivery_stats() FROM PUBLIC;
+REVOKE ALL ON cache_ext.stats FROM PUBLIC;

@@ -87,6 +87,9 @@ hostile() {
 	[[ ${3:-} == --tls ]] && extra=(--tls "$T/server.crt" "$T/server.key")
 	local attempt
 	for attempt in 1 2 3 4 5; do
+		# removed here, not truncated by the child's redirection, which may
+		# happen after the grep below read the previous server's "ready"
+		rm -f "$SANDBOX_DIR/hostile.out"
 		python3 "$here/hostile_redis.py" "$port" "$mode" "${extra[@]}" --lifetime 120 \
 			>"$SANDBOX_DIR/hostile.out" 2>&1 &
 		HOSTILE_PID=$!

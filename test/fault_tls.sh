@@ -372,11 +372,15 @@ fi
 sb_pg_set "ssl = off"
 
 # ------------------------------------------------- name resolution (root)
-if ((EUID == 0)) && command -v unshare >/dev/null; then
+# PostgreSQL restarted in a private mount namespace whose /etc/hosts maps
+# cacheext-twoaddr to ::1 (where nothing listens) first and 127.0.0.1
+# second, and whose /etc/resolv.conf names a DNS server on the loopback that
+# never answers.  Nothing outside the namespace changes.
+ns_ok=0
+if ((EUID == 0)) && command -v unshare >/dev/null && unshare -m true 2>/dev/null; then
 	NS=$SANDBOX_DIR/ns
 	mkdir -p "$NS"
 	printf '127.0.0.1 localhost\n::1 cacheext-twoaddr\n127.0.0.1 cacheext-twoaddr\n' >"$NS/hosts"
-	# a DNS server on the loopback that never answers
 	printf 'nameserver 127.0.0.1\noptions timeout:5 attempts:1\n' >"$NS/resolv.conf"
 	python3 -u -c '
 import socket, time
@@ -392,33 +396,43 @@ while time.time() < end:
         pass
 ' >"$SANDBOX_DIR/dns.out" 2>&1 &
 	pids+=($!)
+	dns_ok=0
 	for ((i = 0; i < 50; i++)); do
-		grep -q ready "$SANDBOX_DIR/dns.out" && break
+		if grep -q ready "$SANDBOX_DIR/dns.out" 2>/dev/null; then dns_ok=1; break; fi
 		sleep 0.1
 	done
 	sb_pg_ctl stop -m fast -w >/dev/null
-	unshare -m bash -c "mount --bind '$NS/hosts' /etc/hosts && mount --bind '$NS/resolv.conf' /etc/resolv.conf &&
-		runuser -u '$SANDBOX_OWNER' -- '$PG_BINDIR/pg_ctl' -D '$PGDATA' -l '$SANDBOX_DIR/postgres.log' -w -t 60 start" >/dev/null
+	if unshare -m bash -c "mount --bind '$NS/hosts' /etc/hosts && mount --bind '$NS/resolv.conf' /etc/resolv.conf &&
+		runuser -u '$SANDBOX_OWNER' -- '$PG_BINDIR/pg_ctl' -D '$PGDATA' -l '$SANDBOX_DIR/postgres.log' -w -t 60 start" >/dev/null 2>&1; then
+		ns_ok=1
+	else
+		sb_pg_ctl start -w >/dev/null
+	fi
+fi
+if ((ns_ok)); then
 	sb_redis set tls:twoaddr found >/dev/null
 	run -c "$CA SET cache_ext.redis_url = 'rediss://cacheext-twoaddr:$TP/0';" \
 		-c "SELECT 'got:' || cache_ext.get('tls:twoaddr')"
 	assert_contains "got:found" "$OUT" "a name resolving to a closed address (::1) first and a working one second connects"
-	run -c "SET cache_ext.connect_timeout = 700; SET cache_ext.redis_url = 'redis://no-such-host.cacheext.test:1/0';" \
-		-c "SELECT cache_ext.get('k')"
-	assert_contains "within cache_ext.connect_timeout (700 ms)" "$OUT" "a resolver that never answers is bounded by connect_timeout"
-	within 4000 "... and the call returns"
-	run -c "SET cache_ext.connect_timeout = 20000; SET statement_timeout = 300;
-	        SET cache_ext.redis_url = 'redis://other-host.cacheext.test:1/0';" -c "SELECT cache_ext.get('k')"
-	assert_contains "canceling statement due to statement timeout" "$OUT" "statement_timeout interrupts name resolution"
-	within 4000 "... promptly"
+	if ((dns_ok)); then
+		run -c "SET cache_ext.connect_timeout = 700; SET cache_ext.redis_url = 'redis://no-such-host.cacheext.test:1/0';" \
+			-c "SELECT cache_ext.get('k')"
+		assert_contains "within cache_ext.connect_timeout (700 ms)" "$OUT" "a resolver that never answers is bounded by connect_timeout"
+		within 4000 "... and the call returns"
+		run -c "SET cache_ext.connect_timeout = 20000; SET statement_timeout = 300;
+		        SET cache_ext.redis_url = 'redis://other-host.cacheext.test:1/0';" -c "SELECT cache_ext.get('k')"
+		assert_contains "canceling statement due to statement timeout" "$OUT" "statement_timeout interrupts name resolution"
+		within 4000 "... promptly"
+	else
+		ok "silent-DNS tests skipped (127.0.0.1:53 is taken: $(head -c 200 "$SANDBOX_DIR/dns.out"))"
+	fi
 	run -c "SET cache_ext.redis_url = 'redis://127.0.0.1:$REDIS_PORT/0';" -c "SELECT 'numeric:' || cache_ext.ping()"
-	assert_contains "numeric:PONG" "$OUT" "a numeric address never waits for the resolver"
-	within 2000 "... (no resolver involved)"
+	assert_contains "numeric:PONG" "$OUT" "a numeric address connects while the DNS server is silent"
 	# back outside the namespace
 	sb_pg_ctl stop -m fast -w >/dev/null
 	sb_pg_ctl start -w >/dev/null
 else
-	ok "name-resolution tests skipped (need root and unshare for a private /etc/hosts)"
+	ok "name-resolution tests skipped (they need root and a private mount namespace)"
 fi
 
 # ------------------------------------------------------------ no crash

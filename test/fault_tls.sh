@@ -287,6 +287,20 @@ for tls in plain tls; do
 	done
 done
 
+# failover answers from a server: the connection is dropped and the next
+# call connects again (the server counts its connections)
+for mode in loading masterdown; do
+	HP=$(sb__pick_port "$REDIS_PORT" "$TP" "$PGPORT" "$OTHER" "$MUTUAL")
+	hostile "$HP" "$mode" --tls
+	run -c "$CA SET cache_ext.tls_verify = ca; SET cache_ext.redis_url = 'rediss://127.0.0.1:$HP/0';" \
+		-c "SELECT cache_ext.get('k')" -c "SELECT cache_ext.get('k')"
+	n=$(grep -c accepted "$SANDBOX_DIR/hostile.out" || true)
+	assert_contains "${mode^^}" "$OUT" "$mode: the answer is reported"
+	assert_eq 2 "$n" "$mode: the connection is dropped after it, and the next call reconnects"
+	kill -KILL "$HOSTILE_PID" 2>/dev/null || true
+	wait "$HOSTILE_PID" 2>/dev/null || true
+done
+
 # -------------------------------------- the server itself over TLS (worker)
 sb_pg_set "cache_ext.tls_ca_file = '$T/ca.crt'" "cache_ext.redis_url = 'rediss://localhost:$TP/0'" \
 	"cache_ext.command_timeout = '500ms'" "cache_ext.reconnect_interval = '200ms'"

@@ -16,9 +16,12 @@ PING) like Redis, then answers the first other command according to MODE:
   onebyte    a correct reply ($5 hello), written one byte at a time
   extra      a correct reply followed by one nobody asked for
   resp3      a RESP3 double, which a RESP2 client never asks for
+  loading    -LOADING to every command after the handshake (a failover answer)
+  masterdown -MASTERDOWN likewise
   close      closes as soon as a connection arrives (mid-handshake for TLS)
   hshake     (TLS) reads the ClientHello, then closes
 
+Prints "ready" once listening and "accepted" for each connection.
 Exits after --lifetime seconds (default 300).  Loopback only.
 """
 import argparse
@@ -113,6 +116,12 @@ def misbehave(conn, mode):
     elif mode == "extra":
         conn.sendall(b"$5\r\nhello\r\n$5\r\nextra\r\n")
         return True
+    elif mode == "loading":
+        conn.sendall(b"-LOADING Redis is loading the dataset in memory\r\n")
+        return True
+    elif mode == "masterdown":
+        conn.sendall(b"-MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.\r\n")
+        return True
     elif mode == "resp3":
         conn.sendall(b",1.5\r\n")
         time.sleep(30)
@@ -181,6 +190,7 @@ def main():
             raw, _ = lsock.accept()
         except socket.timeout:
             continue
+        print("accepted", flush=True)
         raw.settimeout(60)
         threading.Thread(target=accept_one, args=(raw, ctx, args.mode),
                          daemon=True).start()

@@ -287,6 +287,16 @@ for tls in plain tls; do
 	done
 done
 
+# SNI: the host name is sent, an IP address is not (RFC 6066)
+HP=$(sb__pick_port "$REDIS_PORT" "$TP" "$PGPORT" "$OTHER" "$MUTUAL")
+hostile "$HP" onebyte --tls
+run -c "$CA SET cache_ext.redis_url = 'rediss://localhost:$HP/0';" -c "SELECT cache_ext.get('k')"
+run -c "$CA SET cache_ext.redis_url = 'rediss://127.0.0.1:$HP/0';" -c "SELECT cache_ext.get('k')"
+assert_eq "sni: localhost|sni: None" "$(grep sni: "$SANDBOX_DIR/hostile.out" | paste -sd '|')" \
+	"SNI carries the host name, and nothing for an IP address"
+kill -KILL "$HOSTILE_PID" 2>/dev/null || true
+wait "$HOSTILE_PID" 2>/dev/null || true
+
 # failover answers from a server: the connection is dropped and the next
 # call connects again (the server counts its connections)
 for mode in loading masterdown; do

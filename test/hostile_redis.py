@@ -21,7 +21,8 @@ PING) like Redis, then answers the first other command according to MODE:
   close      closes as soon as a connection arrives (mid-handshake for TLS)
   hshake     (TLS) reads the ClientHello, then closes
 
-Prints "ready" once listening and "accepted" for each connection.
+Prints "ready" once listening, "accepted" for each connection and, with
+--tls, "sni: NAME" for the server name the client sent (None without).
 Exits after --lifetime seconds (default 300).  Loopback only.
 """
 import argparse
@@ -177,6 +178,8 @@ def main():
     if args.tls:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.tls[0], args.tls[1])
+        # the server name the client sent (SNI), or None
+        ctx.sni_callback = lambda sock, name, c: print("sni:", name, flush=True)
 
     lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

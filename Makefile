@@ -19,7 +19,9 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 DATA = $(wildcard sql/$(EXTENSION)--*.sql)
 INSTALL_FRAGMENTS = $(sort $(wildcard sql/install/*.sql))
 
-SHLIB_LINK = -lhiredis
+# OpenSSL for rediss:: (src/transport.c); getaddrinfo_a is in glibc itself
+# since 2.34 (bookworm has 2.36).
+SHLIB_LINK = -lhiredis -lssl -lcrypto
 PG_CPPFLAGS = -Isrc
 # -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip it.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter

@@ -47,11 +47,11 @@ SET cache_ext.redis_url = 'http://example.com';
 SET cache_ext.redis_url = 'redis://:hunter2@';
 SET cache_ext.redis_url = 'redis://127.0.0.1:99999';
 SET cache_ext.redis_url = 'redis://127.0.0.1:6379/x';
-SET cache_ext.redis_url = 'rediss://127.0.0.1:6379';
+SET cache_ext.redis_url = 'rediss://[not-an-address]:6379';
 SET cache_ext.redis_url = 'unix://relative/path';
-SET cache_ext.redis_url = 'redis://user@127.0.0.1';
+SET cache_ext.redis_url = 'redis://bad host:6379';
 SET cache_ext.redis_url = '';
--- the password is masked by SHOW
+-- a password given by SET is kept out of the stored setting (SHOW, pg_settings)
 SET cache_ext.redis_url = 'redis://app:hunter2@127.0.0.1:1/0';
 SHOW cache_ext.redis_url;
 -- unreachable Redis: class 08 error naming host:port, never the password
@@ -86,3 +86,20 @@ RESET ROLE;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA cache_ext FROM cache_ext_errors_app;
 REVOKE ALL ON SCHEMA cache_ext FROM cache_ext_errors_app;
 DROP ROLE cache_ext_errors_app;
+-- what the setting stores: the URL without its password (the user stays)
+SET cache_ext.redis_url = 'rediss://:only%3Apass@[::1]:6380/2';
+SHOW cache_ext.redis_url;
+SET cache_ext.redis_url = 'unix://app:pw@/tmp/redis.sock?db=3';
+SHOW cache_ext.redis_url;
+SET cache_ext.redis_url = 'rediss://app@cache.example.com';
+SHOW cache_ext.redis_url;
+SELECT count(*) AS password_anywhere FROM pg_settings
+WHERE name LIKE 'cache_ext.%' AND (setting ~ 'pass|pw@' OR reset_val ~ 'pass|pw@' OR boot_val ~ 'pass|pw@');
+RESET cache_ext.redis_url;
+-- the TLS settings: superuser-only, and tls_verify takes full, ca or none
+SET cache_ext.tls_verify = 'sometimes';
+SHOW cache_ext.tls_verify;
+SELECT name, context FROM pg_settings
+WHERE name IN ('cache_ext.tls_ca_file', 'cache_ext.tls_cert_file', 'cache_ext.tls_key_file',
+               'cache_ext.tls_verify', 'cache_ext.redis_password_file')
+ORDER BY name;

@@ -43,7 +43,7 @@ extern bool cache_ext_preloaded;
 
 /* Each room's init, called once from _PG_init in this order. */
 extern void SettingsInit(void);		/* settings.c: connection GUCs */
-extern void ConnectionInit(void);	/* connection.c */
+extern void ConnectionInit(void);	/* protocol.c: the connection to Redis */
 extern void ApiInit(void);			/* api.c: SQL cache API scripts */
 extern void PendingInit(void);		/* pending.c: transaction callbacks */
 extern void DeliveryInit(void);		/* delivery.c: shared memory, stats */

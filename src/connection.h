@@ -9,8 +9,11 @@
  *
  *	  Replies are copied out of hiredis into RedisReply structs before the
  *	  hiredis objects are freed, so no hiredis allocation ever outlives a
- *	  call and nothing leaks when an ERROR unwinds the stack.  hiredis
- *	  itself is included by connection.c alone.
+ *	  call and nothing leaks when an ERROR unwinds the stack.
+ *
+ *	  Implemented in three layers: endpoint.c (URL, name resolution),
+ *	  transport.c (socket, TLS; the only file including OpenSSL) and
+ *	  protocol.c (RESP, this API; the only file including hiredis).
  *
  *-------------------------------------------------------------------------
  */
@@ -142,5 +145,22 @@ extern void RedisDisconnect(void);
 
 /* Count of (re)connections made by this process, for statistics. */
 extern uint64 RedisConnectCount(void);
+
+/*
+ * Why this process re-opened its connection, counted per cause: every
+ * connection attempt after the first has exactly one.
+ */
+typedef enum RedisReconnectCause
+{
+	REDIS_RECONNECT_LOST = 0,	/* connection failed, closed, or a round trip
+								 * was interrupted; or the attempt before
+								 * failed */
+	REDIS_RECONNECT_TIMEOUT,	/* a round trip or attempt timed out */
+	REDIS_RECONNECT_FAILOVER,	/* READONLY, LOADING or MASTERDOWN answer */
+	REDIS_RECONNECT_SETTINGS,	/* redis_url, TLS or password file changed */
+	REDIS_NUM_RECONNECT_CAUSES
+} RedisReconnectCause;
+
+extern uint64 RedisReconnectCount(RedisReconnectCause cause);
 
 #endif							/* CACHE_EXT_CONNECTION_H */

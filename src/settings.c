@@ -5,11 +5,14 @@
  *	  command_timeout, reconnect_interval, ignore_errors) and the key naming
  *	  rule (cache_ext.key_prefix).
  *
- *	  The URL is parsed once, in its check hook, into a malloc'd
- *	  RedisEndpoint; the connection compares generations to notice a change.
- *	  The password never leaves this file except towards Redis's AUTH: the
- *	  setting is hidden from non-superusers (GUC_SUPERUSER_ONLY), and SHOW
- *	  displays it masked.
+ *	  The URL is parsed once, in its check hook (the parser is endpoint.c's),
+ *	  into a RedisEndpoint; the connection compares generations to notice a
+ *	  change of the URL, the TLS settings or the password file setting.
+ *
+ *	  The password: it lives in cache_ext.redis_password_file (read at each
+ *	  connection by the endpoint layer), or, for one session, in a URL given
+ *	  by SET, whose stored value is stripped of it (see check_redis_url).
+ *	  No pg_settings column, log line or error message ever holds it.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,6 +20,8 @@
 
 #include <ctype.h>
 #include <limits.h>
+
+#include "tcop/tcopprot.h"
 
 #include "settings.h"
 
@@ -26,31 +31,112 @@ int			cache_ext_connect_timeout = 1000;
 int			cache_ext_command_timeout = 1000;
 int			cache_ext_reconnect_interval = 1000;
 bool		cache_ext_ignore_errors = false;
+char	   *cache_ext_tls_ca_file = NULL;
+char	   *cache_ext_tls_cert_file = NULL;
+char	   *cache_ext_tls_key_file = NULL;
+int			cache_ext_tls_verify = CACHE_EXT_TLS_VERIFY_FULL;
+char	   *cache_ext_redis_password_file = NULL;
 
 /* The endpoint parsed from the current URL, and when it last changed. */
 static RedisEndpoint current_endpoint;
 static uint64 endpoint_generation = 0;
 static char endpoint_description[300] = "";
 
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
 static bool check_redis_url(char **newval, void **extra, GucSource source);
 static void assign_redis_url(const char *newval, void *extra);
-static const char *show_redis_url(void);
+static void assign_tls_ca_file(const char *newval, void *extra);
+static void assign_tls_cert_file(const char *newval, void *extra);
+static void assign_tls_key_file(const char *newval, void *extra);
+static void assign_password_file(const char *newval, void *extra);
+static void assign_tls_verify(int newval, void *extra);
+static void hide_url_statements(ErrorData *edata);
 static bool check_key_prefix(char **newval, void **extra, GucSource source);
+
+static const struct config_enum_entry tls_verify_options[] = {
+	{"full", CACHE_EXT_TLS_VERIFY_FULL, false},
+	{"ca", CACHE_EXT_TLS_VERIFY_CA, false},
+	{"none", CACHE_EXT_TLS_VERIFY_NONE, false},
+	{NULL, 0, false}
+};
 
 void
 SettingsInit(void)
 {
 	DefineCustomStringVariable("cache_ext.redis_url",
 							   "Redis server cache_ext talks to.",
-							   "redis://[[user]:password@]host[:port][/db] or "
-							   "unix://[[user]:password@]/path/to/socket[?db=N].",
+							   "redis://[user@]host[:port][/db], rediss://... (TLS) or "
+							   "unix://[user@]/path/to/socket[?db=N]; the password goes "
+							   "in cache_ext.redis_password_file.",
 							   &cache_ext_redis_url,
 							   "redis://127.0.0.1:6379/0",
 							   PGC_SUSET,
 							   GUC_SUPERUSER_ONLY,
 							   check_redis_url,
 							   assign_redis_url,
-							   show_redis_url);
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.redis_password_file",
+							   "File holding the Redis password (password, user:password or :password).",
+							   "Owned by the server's user, mode 0600; read at every connection.",
+							   &cache_ext_redis_password_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL,
+							   assign_password_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_ca_file",
+							   "PEM bundle of the certificate authorities trusted for rediss:// "
+							   "(empty: the system's trust store).",
+							   NULL,
+							   &cache_ext_tls_ca_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_ca_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_cert_file",
+							   "Client certificate (PEM) for mutual TLS with Redis.",
+							   NULL,
+							   &cache_ext_tls_cert_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_cert_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_key_file",
+							   "Private key (PEM) of cache_ext.tls_cert_file.",
+							   "Must not be readable by group or others.",
+							   &cache_ext_tls_key_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_key_file,
+							   NULL);
+
+	DefineCustomEnumVariable("cache_ext.tls_verify",
+							 "What a rediss:// connection checks of the server's certificate.",
+							 "full: the chain and the host name or IP address; ca: the chain; "
+							 "none: nothing (encryption only).",
+							 &cache_ext_tls_verify,
+							 CACHE_EXT_TLS_VERIFY_FULL,
+							 tls_verify_options,
+							 PGC_SUSET,
+							 0,
+							 NULL,
+							 assign_tls_verify,
+							 NULL);
+
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = hide_url_statements;
 
 	DefineCustomStringVariable("cache_ext.key_prefix",
 							   "Prefix prepended to every Redis key cache_ext touches.",
@@ -106,300 +192,205 @@ SettingsInit(void)
 }
 
 /*
- * URL parsing
+ * The parsed URL travels from the check hook to the assign hook as the
+ * setting's "extra": one malloc'd chunk (the GUC machinery frees it with
+ * free()), holding the endpoint and its strings, password included.
  */
+typedef struct UrlExtra
+{
+	RedisEndpoint endpoint;
+	char		strings[FLEXIBLE_ARRAY_MEMBER];
+} UrlExtra;
 
 static char *
-malloc_strndup(const char *s, size_t len)
+extra_copy(char **cursor, const char *s)
 {
-	char	   *copy = malloc(len + 1);
+	char	   *copy;
 
-	if (copy == NULL)
+	if (s == NULL)
 		return NULL;
-	memcpy(copy, s, len);
-	copy[len] = '\0';
+	copy = *cursor;
+	strcpy(copy, s);
+	*cursor += strlen(s) + 1;
 	return copy;
 }
 
-/*
- * Decode %XX escapes in place (user names and passwords may contain ':' or
- * '@').  Returns false on a malformed escape.
- */
-static bool
-percent_decode(char *s)
+static UrlExtra *
+make_url_extra(const RedisEndpoint *ep)
 {
-	char	   *out = s;
+	size_t		len = 0;
+	UrlExtra   *extra;
+	char	   *cursor;
 
-	while (*s)
-	{
-		if (*s == '%')
-		{
-			int			hi,
-						lo;
-
-			if (!isxdigit((unsigned char) s[1]) || !isxdigit((unsigned char) s[2]))
-				return false;
-			hi = isdigit((unsigned char) s[1]) ? s[1] - '0' : (tolower((unsigned char) s[1]) - 'a' + 10);
-			lo = isdigit((unsigned char) s[2]) ? s[2] - '0' : (tolower((unsigned char) s[2]) - 'a' + 10);
-			*out++ = (char) (hi * 16 + lo);
-			s += 3;
-		}
-		else
-			*out++ = *s++;
-	}
-	*out = '\0';
-	return true;
-}
-
-static bool
-parse_nonnegative_int(const char *s, size_t len, int max, int *result)
-{
-	long		value = 0;
-
-	if (len == 0)
-		return false;
-	for (size_t i = 0; i < len; i++)
-	{
-		if (!isdigit((unsigned char) s[i]))
-			return false;
-		value = value * 10 + (s[i] - '0');
-		if (value > max)
-			return false;
-	}
-	*result = (int) value;
-	return true;
-}
-
-void
-FreeRedisEndpoint(RedisEndpoint *endpoint)
-{
-	free(endpoint->host);
-	free(endpoint->path);
-	free(endpoint->user);
-	if (endpoint->password)
-	{
-		/* do not leave the secret lying around in freed memory */
-		explicit_bzero(endpoint->password, strlen(endpoint->password));
-		free(endpoint->password);
-	}
-	memset(endpoint, 0, sizeof(*endpoint));
+	len += ep->host ? strlen(ep->host) + 1 : 0;
+	len += ep->path ? strlen(ep->path) + 1 : 0;
+	len += ep->user ? strlen(ep->user) + 1 : 0;
+	len += ep->password ? strlen(ep->password) + 1 : 0;
+	extra = malloc(offsetof(UrlExtra, strings) + len);
+	if (extra == NULL)
+		return NULL;
+	extra->endpoint = *ep;
+	cursor = extra->strings;
+	extra->endpoint.host = extra_copy(&cursor, ep->host);
+	extra->endpoint.path = extra_copy(&cursor, ep->path);
+	extra->endpoint.user = extra_copy(&cursor, ep->user);
+	extra->endpoint.password = extra_copy(&cursor, ep->password);
+	return extra;
 }
 
 /*
- * Parse redis://[[user]:password@]host[:port][/db] or
- * unix://[[user]:password@]/path[?db=N].  IPv6 hosts go in brackets.
- *
- * Error messages are static strings that never quote the URL, because the
- * URL may contain a password.
+ * PostgreSQL 16 allocates setting strings in its own memory context;
+ * PostgreSQL 15 with malloc.
  */
-bool
-ParseRedisUrl(const char *url, RedisEndpoint *endpoint, const char **error)
-{
-	const char *rest;
-	const char *at;
-	const char *hostpart;
-	bool		is_unix;
+#if PG_VERSION_NUM >= 160000
+#define guc_string_free(p) guc_free(p)
+#define guc_string_dup(s) guc_strdup(LOG, s)
+#else
+#define guc_string_free(p) free(p)
+#define guc_string_dup(s) strdup(s)
+#endif
 
-	memset(endpoint, 0, sizeof(*endpoint));
-	endpoint->port = 6379;
-
-	if (url == NULL || url[0] == '\0')
-	{
-		*error = "the URL is empty";
-		return false;
-	}
-
-	if (strncmp(url, "redis://", 8) == 0)
-	{
-		is_unix = false;
-		rest = url + 8;
-	}
-	else if (strncmp(url, "unix://", 7) == 0)
-	{
-		is_unix = true;
-		rest = url + 7;
-	}
-	else if (strncmp(url, "rediss://", 9) == 0)
-	{
-		*error = "TLS (rediss://) is not supported: Debian's hiredis 0.14 has no TLS";
-		return false;
-	}
-	else
-	{
-		*error = "the URL must start with redis:// or unix://";
-		return false;
-	}
-	endpoint->is_unix = is_unix;
-
-	/* credentials: everything before the last '@' of the authority */
-	at = NULL;
-	for (const char *p = rest; *p && (is_unix || (*p != '/' && *p != '?')); p++)
-	{
-		if (*p == '@')
-			at = p;
-		/* in unix URLs the path starts with '/', after the credentials */
-		if (is_unix && *p == '/' && at == NULL)
-			break;
-	}
-	if (at != NULL)
-	{
-		const char *colon = memchr(rest, ':', at - rest);
-
-		if (colon == NULL)
-		{
-			/* redis-py accepts a lone password here only with a colon */
-			*error = "credentials must be written user:password@ or :password@";
-			goto fail;
-		}
-		if (colon > rest)
-		{
-			endpoint->user = malloc_strndup(rest, colon - rest);
-			if (endpoint->user == NULL || !percent_decode(endpoint->user))
-			{
-				*error = "the user name is malformed";
-				goto fail;
-			}
-		}
-		endpoint->password = malloc_strndup(colon + 1, at - colon - 1);
-		if (endpoint->password == NULL || !percent_decode(endpoint->password))
-		{
-			*error = "the password is malformed (use %XX escapes for reserved characters)";
-			goto fail;
-		}
-		if (endpoint->password[0] == '\0')
-		{
-			free(endpoint->password);
-			endpoint->password = NULL;
-		}
-		rest = at + 1;
-	}
-
-	if (is_unix)
-	{
-		const char *query = strchr(rest, '?');
-		size_t		pathlen = query ? (size_t) (query - rest) : strlen(rest);
-
-		if (pathlen == 0 || rest[0] != '/')
-		{
-			*error = "a unix:// URL needs an absolute socket path, as in unix:///run/redis/redis.sock";
-			goto fail;
-		}
-		endpoint->path = malloc_strndup(rest, pathlen);
-		if (endpoint->path == NULL)
-		{
-			*error = "out of memory";
-			goto fail;
-		}
-		if (query)
-		{
-			if (strncmp(query, "?db=", 4) != 0 ||
-				!parse_nonnegative_int(query + 4, strlen(query + 4), INT_MAX, &endpoint->db))
-			{
-				*error = "the only query parameter understood is ?db=N";
-				goto fail;
-			}
-		}
-		return true;
-	}
-
-	/* host, in brackets for IPv6 */
-	hostpart = rest;
-	if (*hostpart == '[')
-	{
-		const char *close = strchr(hostpart, ']');
-
-		if (close == NULL || close == hostpart + 1)
-		{
-			*error = "an IPv6 host must be written in brackets, as in [::1]";
-			goto fail;
-		}
-		endpoint->host = malloc_strndup(hostpart + 1, close - hostpart - 1);
-		rest = close + 1;
-	}
-	else
-	{
-		size_t		hostlen = strcspn(hostpart, ":/?");
-
-		if (hostlen == 0)
-		{
-			*error = "the URL names no host";
-			goto fail;
-		}
-		endpoint->host = malloc_strndup(hostpart, hostlen);
-		rest = hostpart + hostlen;
-	}
-	if (endpoint->host == NULL)
-	{
-		*error = "out of memory";
-		goto fail;
-	}
-
-	if (*rest == ':')
-	{
-		size_t		portlen = strcspn(rest + 1, "/?");
-
-		if (!parse_nonnegative_int(rest + 1, portlen, 65535, &endpoint->port) ||
-			endpoint->port == 0)
-		{
-			*error = "the port must be a number from 1 to 65535";
-			goto fail;
-		}
-		rest += 1 + portlen;
-	}
-	if (*rest == '/')
-	{
-		size_t		dblen = strcspn(rest + 1, "?");
-
-		if (dblen > 0 &&
-			!parse_nonnegative_int(rest + 1, dblen, INT_MAX, &endpoint->db))
-		{
-			*error = "the database must be a non-negative number, as in redis://host:6379/0";
-			goto fail;
-		}
-		rest += 1 + dblen;
-	}
-	if (*rest != '\0')
-	{
-		*error = "unexpected text after the host, port and database";
-		goto fail;
-	}
-	return true;
-
-fail:
-	FreeRedisEndpoint(endpoint);
-	return false;
-}
-
+/*
+ * A password in the URL.  pg_settings shows a setting's stored value in
+ * several columns (setting, reset_val, boot_val) to superusers and
+ * pg_read_all_settings members, where a show hook does not reach; a reload
+ * logs 'parameter "..." changed to "<the text of the file>"'; ALTER ROLE
+ * ... SET stores the text in a catalog anyone can read.  So:
+ * - in a session SET (PGC_S_SESSION) the password is accepted with a
+ *   WARNING, kept in the extra only, and stripped from the stored value;
+ * - from any other source (postgresql.conf, ALTER SYSTEM, ALTER ROLE/
+ *   DATABASE SET, connection options) the URL is refused, with a message
+ *   that quotes nothing of it: the password belongs in
+ *   cache_ext.redis_password_file.
+ * The statement of a SET or ALTER SYSTEM that failed is kept out of the
+ * server log by hide_url_statements below.
+ */
 static bool
 check_redis_url(char **newval, void **extra, GucSource source)
 {
 	RedisEndpoint endpoint;
 	const char *error;
+	UrlExtra   *result;
 
 	if (!ParseRedisUrl(*newval, &endpoint, &error))
 	{
 		GUC_check_errmsg("invalid value for cache_ext.redis_url: %s", error);
-		GUC_check_errhint("Use redis://[[user]:password@]host[:port][/db] or "
-						  "unix://[[user]:password@]/path/to/socket[?db=N].");
+		GUC_check_errhint("Use redis://[user[:password]@]host[:port][/db], "
+						  "rediss://... for TLS, or "
+						  "unix://[user[:password]@]/path/to/socket[?db=N].");
 		return false;
 	}
+
+	if (endpoint.password != NULL)
+	{
+		bool		had_password;
+		char	   *stripped;
+		char	   *stored;
+
+		if (source != PGC_S_SESSION)
+		{
+			FreeRedisEndpoint(&endpoint);
+			GUC_check_errmsg("cache_ext.redis_url must not contain a password here");
+			GUC_check_errdetail("A password in the URL is accepted only by SET in a session; "
+								"in postgresql.conf, ALTER SYSTEM or ALTER ROLE/DATABASE it would "
+								"be visible in the server log or the catalogs.");
+			GUC_check_errhint("Put the password in the file named by cache_ext.redis_password_file "
+							  "(owned by the server's user, mode 0600) and remove it from the URL.");
+			return false;
+		}
+		stripped = RedisUrlWithoutPassword(*newval, &had_password);
+		stored = stripped ? guc_string_dup(stripped) : NULL;
+		if (stripped)
+		{
+			explicit_bzero(stripped, strlen(stripped));
+			free(stripped);
+		}
+		if (stored == NULL)
+		{
+			FreeRedisEndpoint(&endpoint);
+			GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+			GUC_check_errmsg("out of memory");
+			return false;
+		}
+		explicit_bzero(*newval, strlen(*newval));
+		guc_string_free(*newval);
+		*newval = stored;
+		ereport(WARNING,
+				(errmsg("the password in cache_ext.redis_url is used by this session only and is not stored in the setting"),
+				 errhint("Put the password in the file named by cache_ext.redis_password_file instead.")));
+	}
+
+	result = make_url_extra(&endpoint);
 	FreeRedisEndpoint(&endpoint);
+	if (result == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	*extra = result;
 	return true;
+}
+
+static char *
+malloc_strdup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static void
+bump_generation(void)
+{
+	endpoint_generation++;
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
 }
 
 static void
 assign_redis_url(const char *newval, void *extra)
 {
-	RedisEndpoint endpoint;
-	const char *error;
+	const RedisEndpoint *ep = &((UrlExtra *) extra)->endpoint;
+	RedisEndpoint copy;
 
-	/* the check hook accepted it, so this parse succeeds barring OOM */
-	if (!ParseRedisUrl(newval, &endpoint, &error))
+	if (extra == NULL)
 		return;
+	if (current_endpoint.host != NULL || current_endpoint.path != NULL)
+	{
+		/* the same endpoint (a SET LOCAL undone, say): keep the connection */
+		if (current_endpoint.is_unix == ep->is_unix &&
+			current_endpoint.tls == ep->tls &&
+			current_endpoint.port == ep->port &&
+			current_endpoint.db == ep->db &&
+			same_string(current_endpoint.host, ep->host) &&
+			same_string(current_endpoint.path, ep->path) &&
+			same_string(current_endpoint.user, ep->user) &&
+			same_string(current_endpoint.password, ep->password))
+			return;
+	}
+
+	memset(&copy, 0, sizeof(copy));
+	copy = *ep;
+	copy.host = malloc_strdup_or_null(ep->host);
+	copy.path = malloc_strdup_or_null(ep->path);
+	copy.user = malloc_strdup_or_null(ep->user);
+	copy.password = malloc_strdup_or_null(ep->password);
+	if ((ep->host && !copy.host) || (ep->path && !copy.path) ||
+		(ep->user && !copy.user) || (ep->password && !copy.password))
+	{
+		/* out of memory: keep the previous endpoint */
+		FreeRedisEndpoint(&copy);
+		return;
+	}
 
 	FreeRedisEndpoint(&current_endpoint);
-	current_endpoint = endpoint;
-	endpoint_generation++;
+	current_endpoint = copy;
+	bump_generation();
 
 	if (current_endpoint.is_unix)
 		snprintf(endpoint_description, sizeof(endpoint_description),
@@ -413,31 +404,83 @@ assign_redis_url(const char *newval, void *extra)
 }
 
 /*
- * SHOW and pg_settings.setting display the URL with the password replaced
- * by '********'.  (The whole setting is invisible to roles that are not
- * superusers or members of pg_read_all_settings.)
+ * The TLS settings and the password file: any change makes every process
+ * reconnect at its next call (and rebuild its TLS context).
  */
-static const char *
-show_redis_url(void)
+static void
+assign_connection_string(const char *newval, char **seen)
 {
-	static char shown[1024];
-	const char *url = cache_ext_redis_url;
-	const char *scheme_end;
-	const char *at;
-	const char *colon;
+	if (same_string(*seen, newval))
+		return;
+	free(*seen);
+	*seen = malloc_strdup_or_null(newval);
+	bump_generation();
+}
 
-	if (url == NULL)
-		return "";
-	scheme_end = strstr(url, "://");
-	at = scheme_end ? strrchr(scheme_end, '@') : NULL;
-	if (at == NULL)
-		return url;
-	colon = memchr(scheme_end + 3, ':', at - (scheme_end + 3));
-	if (colon == NULL)
-		return url;
-	snprintf(shown, sizeof(shown), "%.*s:********%s",
-			 (int) (colon - url), url, at);
-	return shown;
+static char *seen_ca_file,
+		   *seen_cert_file,
+		   *seen_key_file,
+		   *seen_password_file;
+static int	seen_verify = -1;
+
+static void
+assign_tls_ca_file(const char *newval, void *extra)
+{
+	assign_connection_string(newval, &seen_ca_file);
+}
+
+static void
+assign_tls_cert_file(const char *newval, void *extra)
+{
+	assign_connection_string(newval, &seen_cert_file);
+}
+
+static void
+assign_tls_key_file(const char *newval, void *extra)
+{
+	assign_connection_string(newval, &seen_key_file);
+}
+
+static void
+assign_password_file(const char *newval, void *extra)
+{
+	assign_connection_string(newval, &seen_password_file);
+}
+
+static void
+assign_tls_verify(int newval, void *extra)
+{
+	if (seen_verify == newval)
+		return;
+	seen_verify = newval;
+	bump_generation();
+}
+
+/*
+ * A failed SET (or ALTER SYSTEM) of cache_ext.redis_url with credentials
+ * in it would be logged with its statement (log_min_error_statement):
+ * hide the statement.  The error message itself never quotes the URL.
+ */
+static bool
+mentions_redis_url(const char *query)
+{
+	static const char needle[] = "redis_url";
+
+	for (const char *p = query; *p; p++)
+		if (pg_strncasecmp(p, needle, sizeof(needle) - 1) == 0)
+			return true;
+	return false;
+}
+
+static void
+hide_url_statements(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && !edata->hide_stmt &&
+		debug_query_string != NULL && strchr(debug_query_string, '@') != NULL &&
+		mentions_redis_url(debug_query_string))
+		edata->hide_stmt = true;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
 }
 
 const RedisEndpoint *

@@ -1,25 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * settings.h
- *	  Connection settings (cache_ext.redis_url and friends) and the key
- *	  naming rules derived from them (cache_ext.key_prefix).
+ *	  Connection settings (cache_ext.redis_url, the TLS settings, the
+ *	  password file and the timeouts) and the key naming rules derived from
+ *	  them (cache_ext.key_prefix).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_SETTINGS_H
 #define CACHE_EXT_SETTINGS_H
 
-/* A parsed cache_ext.redis_url.  Strings are malloc'd, never palloc'd. */
-typedef struct RedisEndpoint
-{
-	bool		is_unix;		/* unix socket rather than TCP */
-	char	   *host;			/* TCP host, or NULL */
-	int			port;			/* TCP port */
-	char	   *path;			/* unix socket path, or NULL */
-	char	   *user;			/* ACL user (Redis 6+), or NULL */
-	char	   *password;		/* or NULL; never printed anywhere */
-	int			db;				/* SELECT index, 0 by default */
-} RedisEndpoint;
+#include "endpoint.h"
 
 /*
  * Size limits.  A key as the caller writes it may have up to
@@ -37,9 +28,25 @@ extern int	cache_ext_command_timeout;	/* ms */
 extern int	cache_ext_reconnect_interval;	/* ms */
 extern bool cache_ext_ignore_errors;
 
+/* TLS and credentials (superuser-only; a change makes every process reconnect) */
+typedef enum CacheExtTlsVerify
+{
+	CACHE_EXT_TLS_VERIFY_FULL,	/* chain, and host name or IP address */
+	CACHE_EXT_TLS_VERIFY_CA,	/* chain only */
+	CACHE_EXT_TLS_VERIFY_NONE	/* nothing: encryption only */
+} CacheExtTlsVerify;
+
+extern char *cache_ext_tls_ca_file;
+extern char *cache_ext_tls_cert_file;
+extern char *cache_ext_tls_key_file;
+extern int	cache_ext_tls_verify;	/* CacheExtTlsVerify */
+extern char *cache_ext_redis_password_file;
+
 /*
- * The endpoint of the current cache_ext.redis_url and a generation number
- * that changes whenever the URL does, so the connection knows to reconnect.
+ * The endpoint of the current cache_ext.redis_url (with the password a
+ * session SET gave, which the stored setting never holds) and a generation
+ * number that changes whenever the URL, a TLS setting or the password file
+ * setting does, so the connection knows to reconnect.
  */
 extern const RedisEndpoint *CurrentRedisEndpoint(void);
 extern uint64 RedisEndpointGeneration(void);
@@ -47,13 +54,6 @@ extern uint64 RedisEndpointGeneration(void);
 /* "host:port" or "unix:/path", for messages; never includes credentials. */
 extern const char *RedisEndpointDescription(void);
 
-/*
- * Parse a URL.  Returns false with a message in *error (malloc'd-free:
- * points to a static string) when the URL is malformed.
- */
-extern bool ParseRedisUrl(const char *url, RedisEndpoint *endpoint,
-						  const char **error);
-extern void FreeRedisEndpoint(RedisEndpoint *endpoint);
 
 /*
  * Key naming.  Every key cache_ext touches goes through KeyWithPrefix; SCAN

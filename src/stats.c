@@ -37,6 +37,15 @@
 static DeliveryStats local_stats;	/* without shared memory */
 static DeliveryStats *stats = NULL;
 static uint64 last_connect_count = 0;
+static uint64 last_cause_count[REDIS_NUM_RECONNECT_CAUSES];
+
+/* The statistic of each reconnection cause (connection.h). */
+static const StatCounter cause_stat[REDIS_NUM_RECONNECT_CAUSES] = {
+	[REDIS_RECONNECT_LOST] = STAT_RECONNECTS_LOST,
+	[REDIS_RECONNECT_TIMEOUT] = STAT_RECONNECTS_TIMEOUT,
+	[REDIS_RECONNECT_FAILOVER] = STAT_RECONNECTS_FAILOVER,
+	[REDIS_RECONNECT_SETTINGS] = STAT_RECONNECTS_SETTINGS,
+};
 
 void
 DeliveryStatAdd(StatCounter c, uint64 n)
@@ -107,6 +116,16 @@ StatsReconnects(void)
 			n--;
 		DeliveryStatAdd(STAT_RECONNECTS, n);
 		last_connect_count = count;
+	}
+	for (int c = 0; c < REDIS_NUM_RECONNECT_CAUSES; c++)
+	{
+		uint64		cause_count = RedisReconnectCount((RedisReconnectCause) c);
+
+		if (cause_count > last_cause_count[c])
+		{
+			DeliveryStatAdd(cause_stat[c], cause_count - last_cause_count[c]);
+			last_cause_count[c] = cause_count;
+		}
 	}
 }
 
@@ -210,8 +229,8 @@ Datum
 cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[29];
-	bool		nulls[29];
+	Datum		values[33];
+	bool		nulls[33];
 	int			i = 0;
 	uint64		hist[LAT_BUCKETS];
 	uint64		nsamples = 0;
@@ -281,6 +300,10 @@ cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 	values[i++] = Int64GetDatum((int64) used);
 	values[i++] = Int64GetDatum((int64) capacity);
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS_LOST]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS_TIMEOUT]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS_FAILOVER]));
+	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_RECONNECTS_SETTINGS]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_COMMIT_FAILURES]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_PREPARED]));
 	values[i++] = Int64GetDatum(pg_atomic_read_u64(&stats->counters[STAT_PATTERN_STEPS]));

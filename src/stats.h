@@ -33,6 +33,10 @@ typedef enum StatCounter
 	STAT_PREPARED,				/* stored by PREPARE TRANSACTION */
 	STAT_PATTERN_STEPS,			/* SCAN steps run for patterns */
 	STAT_COMMIT_FAILURES,		/* commits whose delivery failed */
+	STAT_RECONNECTS_LOST,		/* re-opened: the connection failed */
+	STAT_RECONNECTS_TIMEOUT,	/* re-opened: after a timeout */
+	STAT_RECONNECTS_FAILOVER,	/* re-opened: READONLY/LOADING/MASTERDOWN */
+	STAT_RECONNECTS_SETTINGS,	/* re-opened: connection settings changed */
 	NUM_STATS
 } StatCounter;
 

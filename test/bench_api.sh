@@ -13,6 +13,7 @@
 #        BENCH_FLOOR_CALLS (20000) calls per round of the server floor
 #        BENCH_NO_BUILD=1   do not rebuild the extension
 #        BENCH_SHARED=1     no exclusive lock (smoke runs; noisy figures)
+#        BENCH_TLS (1)      also the cache_ext calls over TLS (0: skip)
 #   quick smoke run: BENCH_ROUNDS=1 BENCH_CALLS=300 BENCH_SECONDS=1
 #
 # Two forms, both reported:
@@ -42,6 +43,10 @@
 # bare socket client (no client library) to both servers, in the same
 # placement, so the report can split the difference between the two
 # extensions into "the servers differ" and "the client sides differ".
+# TLS: with BENCH_TLS=1 the sandbox Redis gets a TLS port too (a throwaway
+# CA), and cache_ext.get/set/incr run once more over rediss:// to the same
+# Redis in the same interleaved rounds ("tls_*" rows); reported as TLS /
+# plain ratios (target: an established TLS connection <= 1.15).
 # Ratios cache_ext / pgmemcache are taken per round (the two ran side by
 # side) and the median over rounds reported, with the ratio of the best
 # samples: the machine is shared, and other sandboxes do not take the lock.
@@ -68,8 +73,16 @@ fi
 
 bench_memcached_start
 
+TLS=0
+if [[ ${BENCH_TLS:-1} == 1 ]]; then
+	sb_tls_enable
+	sb_pg_set "cache_ext.tls_ca_file = '$SANDBOX_TLS_DIR/ca.crt'"
+	TLS=1
+fi
+
 value=$(printf 'v%.0s' {1..64})
 names=(loop fn ce_get pm_get ce_set pm_set ce_incr pm_incr)
+((TLS)) && names+=(tls_get tls_set tls_incr)
 declare -A expr=(
 	[loop]='*'
 	[fn]="bench_fn('bench_get')"
@@ -79,6 +92,9 @@ declare -A expr=(
 	[pm_set]="memcache_set('bench_set', '$value')"
 	[ce_incr]="cache_ext.incr('bench_incr')"
 	[pm_incr]="memcache_incr('bench_incr')"
+	[tls_get]="cache_ext.get('bench_get')"
+	[tls_set]="cache_ext.set('bench_set', '$value')"
+	[tls_incr]="cache_ext.incr('bench_incr')"
 )
 declare -A label=(
 	[loop]='empty loop: count(*)'
@@ -89,6 +105,9 @@ declare -A label=(
 	[pm_set]='pgmemcache memcache_set'
 	[ce_incr]='cache_ext.incr'
 	[pm_incr]='pgmemcache memcache_incr'
+	[tls_get]='cache_ext.get over TLS'
+	[tls_set]='cache_ext.set over TLS'
+	[tls_incr]='cache_ext.incr over TLS'
 )
 
 bench_psql <<SQL
@@ -143,7 +162,7 @@ place() {
 	esac
 	pm=$(head -n 1 "$PGDATA/postmaster.pid")
 	taskset -a -p -c "$pg_cpus" "$pm" >/dev/null
-	taskset -a -p -c "$srv_cpus" "$REDIS_PID" >/dev/null
+	taskset -a -p -c "$srv_cpus" "$(sb__redis_pid)" >/dev/null
 	taskset -a -p -c "$srv_cpus" "$BENCH_MEMCACHED_PID" >/dev/null
 	taskset -p -c "$pg_cpus" $$ >/dev/null # this script, psql and pgbench
 }
@@ -165,7 +184,14 @@ run_placement() {
 		# both connections open) before anything is timed
 		sql="SELECT cache_ext.ping(), memcache_get('bench_get') IS NOT NULL, bench_fn('x');"
 		for v in "${order[@]}"; do
-			sql+="SELECT '$v', bench_time(\$e\$${expr[$v]}\$e\$, $CALLS);"
+			if [[ $v == tls_* ]]; then
+				# the same session over TLS: reconnect, warm up, time
+				sql+="SET cache_ext.redis_url = '$REDIS_TLS_URL'; SELECT cache_ext.ping();"
+				sql+="SELECT '$v', bench_time(\$e\$${expr[$v]}\$e\$, $CALLS);"
+				sql+="RESET cache_ext.redis_url; SELECT cache_ext.ping();"
+			else
+				sql+="SELECT '$v', bench_time(\$e\$${expr[$v]}\$e\$, $CALLS);"
+			fi
 		done
 		while IFS='|' read -r v us; do
 			if [[ -n ${expr[$v]:-} ]]; then
@@ -179,7 +205,11 @@ run_placement() {
 				[[ $v == loop ]] && continue
 				f=$SANDBOX_DIR/bench_$v.sql
 				echo "SELECT ${expr[$v]};" >"$f"
-				us=$(bench_pgbench_us "$f" "$SECONDS_PER" -M prepared)
+				if [[ $v == tls_* ]]; then
+					us=$(PGOPTIONS="-c cache_ext.redis_url=$REDIS_TLS_URL" bench_pgbench_us "$f" "$SECONDS_PER" -M prepared)
+				else
+					us=$(bench_pgbench_us "$f" "$SECONDS_PER" -M prepared)
+				fi
 				pst[$v]+="$us "
 				pst_r[$v,$r]=$us
 			done
@@ -235,6 +265,35 @@ run_placement() {
 			"$( ((SECONDS_PER > 0)) && paired "ce_$op" "pm_$op" pst || echo -)"
 	done
 	echo
+	if ((TLS)); then
+		echo "TLS / plain TCP (cache_ext over rediss:// / over redis://, same Redis), median of the per-round"
+		echo "ratios (target <= 1.15: an established TLS connection costs at most 15% more per call)"
+		printf '%-8s %14s %10s %15s\n' op in-statement min per-statement
+		for op in get set incr; do
+			# shellcheck disable=SC2086 # word splitting wanted
+			printf '%-8s %14s %10s %15s\n' "$op" "$(paired "tls_$op" "ce_$op" ins)" \
+				"$(ratio "$(printf '%s\n' ${ins[tls_$op]} | sort -g | head -n 1)" \
+					"$(printf '%s\n' ${ins[ce_$op]} | sort -g | head -n 1)")" \
+				"$( ((SECONDS_PER > 0)) && paired "tls_$op" "ce_$op" pst || echo -)"
+		done
+		# the same ratio for a bare client (no client library): what TLS
+		# costs here whatever the client
+		local op2 p2 t2
+		declare -A tp tt
+		while read -r _ op2 p2 t2; do
+			tp[$op2]+="$p2 " tt[$op2]+="$t2 "
+		done < <(python3 "$here/bench_tls_floor.py" "$REDIS_PORT" "$REDIS_TLS_PORT" \
+			"$SANDBOX_TLS_DIR/ca.crt" "$FLOOR_CALLS" "$ROUNDS")
+		echo "TLS floor: a bare Python client (ssl module), same Redis, $FLOOR_CALLS calls x $ROUNDS rounds,"
+		echo "median µs per call: what TLS costs any client here, the server's TLS work included"
+		printf '%-8s %10s %10s %8s\n' op plain TLS ratio
+		for op2 in get set incr; do
+			# shellcheck disable=SC2086 # word splitting wanted
+			p2=$(median ${tp[$op2]}) t2=$(median ${tt[$op2]})
+			printf '%-8s %10s %10s %8s\n' "$op2" "$p2" "$t2" "$(ratio "$t2" "$p2")"
+		done
+		echo
+	fi
 	# The server floor: the same bare socket client against both servers
 	# (test/bench_floor.py), placed like the SQL calls above.  What the
 	# servers differ by here, neither client library can win back.

@@ -11,6 +11,7 @@
 #        BENCH_BULK_ROUNDS (2)   rounds of the 1,000,000-row UPDATE part
 #        BENCH_LAT_SAMPLES (500) commits per delivery mode, latency part
 #        BENCH_VARIANTS          TPS variants to run (default: all)
+#        BENCH_TLS (1)           also bump_tls (see below)
 #        BENCH_NO_BUILD=1        do not rebuild the extension
 #        BENCH_SHARED=1          no exclusive lock (smoke runs; noisy)
 #   quick smoke run (< 1 min): BENCH_ROUNDS=1 BENCH_SECONDS=1
@@ -28,6 +29,9 @@
 #   bump_sync  AFTER UPDATE ... cache_ext.bump_version('cache_user_version:{uid}'),
 #              cache_ext.delivery = sync (default, read-your-writes)
 #   bump_async the same with cache_ext.delivery = async
+#   bump_tls   bump_sync over TLS: cache_ext.redis_url = rediss:// to the same
+#              Redis (its TLS port, a throwaway CA; BENCH_TLS=0 skips it);
+#              reported also as the TPS ratio bump_tls / bump_sync
 #   notify     PL/pgSQL trigger: pg_notify('cache_invalidation', key)
 #   memcache   PL/pgSQL trigger: pgmemcache memcache_incr(key) per row
 #              (memcached on loopback)
@@ -81,6 +85,14 @@ want_part() { [[ " ${parts[*]} " == *" $1 "* ]]; }
 say() { echo "bench_invalidation: $*" >&2; }
 note() { notes+=("$*"); say "$*"; }
 notes=()
+
+# TLS: the sandbox Redis gains a TLS port (restarted, empty) and every
+# session trusts the throwaway CA; bump_tls points its sessions at that port
+have_tls=f
+if [[ ${BENCH_TLS:-1} == 1 ]] && sb_tls_enable && sb_pg_set "cache_ext.tls_ca_file = '$SANDBOX_TLS_DIR/ca.crt'" &&
+	[[ $(PGOPTIONS="-c cache_ext.redis_url=$REDIS_TLS_URL" bench_psql -c "SELECT cache_ext.ping()" 2>/dev/null) == PONG ]]; then
+	have_tls=t
+fi
 
 if [[ $(bench_psql -c "SHOW fsync") != on ]]; then
 	say "fsync is off: synchronous_commit on/off would be meaningless"
@@ -151,7 +163,7 @@ set_trigger() {
 	case $1 in
 	none) ;;
 	floor) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();" ;;
-	bump_sync | bump_async | bump_row) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
+	bump_sync | bump_async | bump_tls | bump_row) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
 	bump_stmt) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
 	notify) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION bench_notify();" ;;
 	memcache) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION bench_memcache();" ;;
@@ -173,6 +185,7 @@ if want_part tps; then
 	variants=(none floor)
 	[[ $have_bump == t ]] && variants+=(bump_sync)
 	[[ $have_bump == t && $have_async == t ]] && variants+=(bump_async)
+	[[ $have_bump == t && $have_tls == t ]] && variants+=(bump_tls)
 	variants+=(notify)
 	[[ $have_memcache == t ]] && variants+=(memcache)
 	variants+=(outbox)
@@ -193,7 +206,8 @@ if want_part tps; then
 			set_trigger "$v"
 			pgopts="-c synchronous_commit=$sc"
 			[[ $v == bump_async ]] && pgopts+=" -c cache_ext.delivery=async"
-			[[ $v == bump_sync && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
+			[[ ($v == bump_sync || $v == bump_tls) && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
+			[[ $v == bump_tls ]] && pgopts+=" -c cache_ext.redis_url=$REDIS_TLS_URL"
 			bench_psql -c "CHECKPOINT"
 			t=$(PGOPTIONS=$pgopts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
 			tps[$run]+="$t "
@@ -212,6 +226,11 @@ if want_part tps; then
 		printf '%-12s %12s %8s %12s %8s\n' "$v" "$m_on" "$(ratio "$m_on" "$base_on")" \
 			"$m_off" "$(ratio "$m_off" "$base_off")"
 	done
+	if [[ -n ${tps[bump_tls/on]:-} && -n ${tps[bump_sync/on]:-} ]]; then
+		# shellcheck disable=SC2086 # word splitting wanted
+		echo "TLS / plain TCP (bump_tls / bump_sync, median TPS): sc=on $(ratio "$(median ${tps[bump_tls/on]})" "$(median ${tps[bump_sync/on]})")," \
+			"sc=off $(ratio "$(median ${tps[bump_tls/off]})" "$(median ${tps[bump_sync/off]})") (1 = no cost; target >= 0.87, i.e. <= 15% more per commit)"
+	fi
 	echo "raw TPS per round:"
 	for run in "${runs[@]}"; do
 		echo "  $run: ${tps[$run]}"

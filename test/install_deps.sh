@@ -12,6 +12,7 @@ set -euo pipefail
 base=(
 	postgresql-15 postgresql-server-dev-15 # server, client, contrib, PGXS
 	libhiredis-dev redis-server redis-tools
+	libssl-dev openssl python3 # TLS (rediss://); certificates and the hostile server of fault_tls.sh
 	build-essential pkg-config
 	procps util-linux passwd # pgrep/ps; runuser/setpriv/flock; useradd
 	valgrind                 # test/fault_counters_valgrind.sh

@@ -16,6 +16,10 @@
 #   sb_redis_kill            SIGKILL Redis and wait until it is gone
 #   sb_redis_start           start Redis again on the same port and options
 #   sb_pg_log [N]            last N (50) lines of the server log
+#   sb_tls_make_certs DIR    a throwaway CA and certificates (see below)
+#   sb_tls_enable            give the sandbox Redis a TLS port too (restarts
+#                            it): REDIS_TLS_PORT, REDIS_TLS_URL, SANDBOX_TLS_DIR
+#   sb_redis_tls ARGS...     redis-cli over TLS against that port
 #   assert_eq EXPECTED ACTUAL MESSAGE
 #   assert_contains NEEDLE HAYSTACK MESSAGE
 #   assert_ok MESSAGE CMD...     / assert_fails MESSAGE CMD...
@@ -202,6 +206,14 @@ sb__redis_launch() {
 	if [[ ${major:-0} -ge 7 ]]; then
 		cmd+=(--enable-debug-command yes)
 	fi
+	# TLS (sb_tls_enable): the same server listens on a TLS port as well
+	if [[ -n ${REDIS_TLS_PORT:-} && -n ${SANDBOX_TLS_DIR:-} ]]; then
+		cmd+=(--tls-port "$REDIS_TLS_PORT"
+			--tls-cert-file "$SANDBOX_TLS_DIR/server.crt"
+			--tls-key-file "$SANDBOX_TLS_DIR/server.key"
+			--tls-ca-cert-file "$SANDBOX_TLS_DIR/ca.crt"
+			--tls-auth-clients no)
+	fi
 	if ((EUID == 0)) && [[ $owner != root ]]; then
 		priv+=(--reuid="$owner" --regid="$owner" --init-groups)
 	fi
@@ -281,6 +293,62 @@ sb_redis_start() {
 	fi
 	# shellcheck disable=SC2119 # no --die-with-parent here, on purpose
 	sb__redis_launch
+}
+
+# sb_tls_make_certs DIR: a throwaway certificate authority and certificates,
+# made with openssl, owned by the sandbox owner, keys mode 0600:
+#   ca.crt           the CA the servers' certificates are signed by
+#   wrong-ca.crt     another CA, which signed nothing here
+#   server.crt/.key  subjectAltName localhost, cacheext-twoaddr, 127.0.0.1, ::1
+#   other.crt/.key   subjectAltName other.invalid only (a host-name mismatch)
+#   client.crt/.key  a client certificate for mutual TLS
+sb_tls_make_certs() {
+	local dir=$1 name
+	mkdir -p "$dir"
+	(
+		cd "$dir"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cache_ext-test-ca \
+			-keyout ca.key -out ca.crt
+		openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=cache_ext-wrong-ca \
+			-keyout wrong-ca.key -out wrong-ca.crt
+		for name in server other client; do
+			openssl req -newkey rsa:2048 -nodes -subj "/CN=cache_ext-$name" \
+				-keyout "$name.key" -out "$name.csr"
+		done
+		printf 'subjectAltName=DNS:localhost,DNS:cacheext-twoaddr,IP:127.0.0.1,IP:::1\n' >server.ext
+		printf 'subjectAltName=DNS:other.invalid\n' >other.ext
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		for name in server other client; do
+			openssl x509 -req -in "$name.csr" -CA ca.crt -CAkey ca.key -CAcreateserial \
+				-days 2 -extfile "$name.ext" -out "$name.crt"
+		done
+	) >/dev/null 2>&1
+	chmod 600 "$dir"/*.key
+	chmod 644 "$dir"/*.crt
+	if ((EUID == 0)); then
+		chown -R "${SANDBOX_OWNER:-root}:" "$dir"
+	fi
+	chmod 755 "$dir"
+	[[ -s $dir/server.crt && -s $dir/client.crt && -s $dir/other.crt ]]
+}
+
+# sb_tls_enable: certificates in $SANDBOX_DIR/tls and a TLS port for the
+# sandbox Redis (restarted, emptied), kept by later sb_redis_start.
+sb_tls_enable() {
+	SANDBOX_TLS_DIR=$SANDBOX_DIR/tls
+	sb_tls_make_certs "$SANDBOX_TLS_DIR" || {
+		echo "sb_tls_enable: openssl could not make the certificates" >&2
+		return 1
+	}
+	REDIS_TLS_PORT=$(sb__pick_port "$REDIS_PORT" "${PGPORT:-0}")
+	REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT/0
+	export SANDBOX_TLS_DIR REDIS_TLS_PORT REDIS_TLS_URL
+	sb_redis_kill
+	sb_redis_start
+}
+
+sb_redis_tls() {
+	redis-cli --tls --cacert "$SANDBOX_TLS_DIR/ca.crt" -h 127.0.0.1 -p "$REDIS_TLS_PORT" "$@"
 }
 
 sb_pg_log() {

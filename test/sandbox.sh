@@ -2,11 +2,15 @@
 # test/sandbox.sh — owns: one throwaway PostgreSQL 15 cluster + Redis server
 # around one command.
 #
-# usage: test/sandbox.sh [--no-preload] [--no-build] [--keep] [--] COMMAND [ARGS...]
+# usage: test/sandbox.sh [--no-preload] [--no-build] [--keep] [--tls] [--] COMMAND [ARGS...]
 #
 #   --no-preload  do not put cache_ext in shared_preload_libraries
 #   --no-build    do not build/install the extension first
 #   --keep        keep the sandbox directory after teardown
+#   --tls         Redis listens on a TLS port too (throwaway CA), and
+#                 cache_ext.redis_url is rediss:// to it (REDIS_URL stays
+#                 the plain one; REDIS_TLS_URL, REDIS_TLS_PORT,
+#                 SANDBOX_TLS_DIR are exported)
 #
 # Environment read:  SANDBOX_SKIP_DEPS=1 (skip test/install_deps.sh),
 #   SANDBOX_PG_CONF (extra postgresql.conf lines, appended last),
@@ -35,13 +39,14 @@ repo=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
 usage() {
-	sed -n 's/^# \{0,1\}//; 4,9p' "${BASH_SOURCE[0]}"
+	sed -n 's/^# \{0,1\}//; 4,14p' "${BASH_SOURCE[0]}"
 }
 
-preload=1 build=1 keep=0
+preload=1 build=1 keep=0 tls=0
 while (($#)); do
 	case $1 in
 	--no-preload) preload=0 ;;
+	--tls) tls=1 ;;
 	--no-build) build=0 ;;
 	--keep) keep=1 ;;
 	--) shift; break ;;
@@ -209,9 +214,22 @@ fi
 # -------------------------------------------------------------------- Redis
 REDIS_HOST=127.0.0.1
 export REDIS_HOST
+if ((tls)); then
+	SANDBOX_TLS_DIR=$SANDBOX_DIR/tls
+	export SANDBOX_TLS_DIR
+	if ! sb_tls_make_certs "$SANDBOX_TLS_DIR"; then
+		say "openssl could not make the TLS certificates"
+		exit 1
+	fi
+fi
 for attempt in 1 2 3; do
 	REDIS_PORT=$(sb__pick_port)
 	export REDIS_PORT
+	if ((tls)); then
+		REDIS_TLS_PORT=$(sb__pick_port "$REDIS_PORT")
+		REDIS_TLS_URL=rediss://127.0.0.1:$REDIS_TLS_PORT/0
+		export REDIS_TLS_PORT REDIS_TLS_URL
+	fi
 	if sb__redis_launch --die-with-parent; then
 		break
 	fi
@@ -247,7 +265,12 @@ fi
 	if ((preload)); then
 		echo "shared_preload_libraries = 'cache_ext'"
 	fi
-	echo "cache_ext.redis_url = '$REDIS_URL'"
+	if ((tls)); then
+		echo "cache_ext.redis_url = '$REDIS_TLS_URL'"
+		echo "cache_ext.tls_ca_file = '$SANDBOX_TLS_DIR/ca.crt'"
+	else
+		echo "cache_ext.redis_url = '$REDIS_URL'"
+	fi
 	if [[ -n ${SANDBOX_PG_CONF:-} ]]; then
 		echo "# ---- SANDBOX_PG_CONF ----"
 		printf '%s\n' "$SANDBOX_PG_CONF"
@@ -286,7 +309,7 @@ unset PGHOSTADDR PGSERVICE PGSERVICEFILE PGPASSWORD PGPASSFILE PGOPTIONS PGSSLMO
 say "dir $SANDBOX_DIR (owner $SANDBOX_OWNER)"
 say "postgres $("$PG_BINDIR/postgres" -V | awk '{print $3}') port $PGPORT socket $PGHOST" \
 	"preload=$( ((preload)) && echo cache_ext || echo none)"
-say "redis $REDIS_URL pid $REDIS_PID"
+say "redis $REDIS_URL${REDIS_TLS_URL:+ and $REDIS_TLS_URL} pid $REDIS_PID"
 
 # ------------------------------------------------------------------ command
 # In the background so that INT/TERM reach our trap at once; stdin kept; the

@@ -50,6 +50,10 @@ CREATE FUNCTION cache_ext.delivery_stats(
   OUT queue_bytes bigint,
   OUT queue_capacity bigint,
   OUT reconnects bigint,
+  OUT reconnects_lost bigint,
+  OUT reconnects_timeout bigint,
+  OUT reconnects_failover bigint,
+  OUT reconnects_settings bigint,
   OUT commit_failures bigint,
   OUT effects_prepared bigint,
   OUT pattern_steps bigint,
@@ -105,6 +109,14 @@ COMMENT ON COLUMN cache_ext.stats.queue_capacity IS
   'Size of the queue in bytes (cache_ext.queue_size; 1 MB per backend when not preloaded)';
 COMMENT ON COLUMN cache_ext.stats.reconnects IS
   'Connections to Redis re-opened by processes delivering effects (a process''s first connection is not counted)';
+COMMENT ON COLUMN cache_ext.stats.reconnects_lost IS
+  'Reconnections (counted in reconnects) because the connection failed: closed by the server, an I/O or protocol error, an interrupted round trip, or a failed attempt before';
+COMMENT ON COLUMN cache_ext.stats.reconnects_timeout IS
+  'Reconnections because a round trip or a connection attempt timed out';
+COMMENT ON COLUMN cache_ext.stats.reconnects_failover IS
+  'Reconnections because Redis answered READONLY, LOADING or MASTERDOWN (a failover: the host name is resolved again)';
+COMMENT ON COLUMN cache_ext.stats.reconnects_settings IS
+  'Reconnections because cache_ext.redis_url, a cache_ext.tls_* setting or cache_ext.redis_password_file changed';
 COMMENT ON COLUMN cache_ext.stats.commit_failures IS
   'Commits whose after-commit delivery failed (each gave the client a WARNING)';
 COMMENT ON COLUMN cache_ext.stats.effects_prepared IS

@@ -1,0 +1,741 @@
+/*-------------------------------------------------------------------------
+ *
+ * endpoint.c
+ *	  Where Redis is: parsing cache_ext.redis_url, and resolving its host
+ *	  name into addresses at every connection attempt (a managed Redis's
+ *	  name is re-pointed at another server on failover, so a resolution is
+ *	  never cached).
+ *
+ *	  Name resolution must not block past cache_ext.connect_timeout and must
+ *	  let a query cancel, statement_timeout or termination through, which a
+ *	  plain getaddrinfo() does not.  The choices were:
+ *	  - glibc's getaddrinfo_a(): the lookup runs in a helper thread of glibc
+ *	    that blocks every signal (glibc sysdeps/nptl/gai_misc.h,
+ *	    __gai_create_helper_thread, fills the signal mask before
+ *	    pthread_create), so PostgreSQL's signal handlers keep running in
+ *	    this thread only; the lookup honours nsswitch.conf and /etc/hosts
+ *	    exactly like libpq's; no new dependency.
+ *	  - c-ares: sockets we could wait for on the WaitEventSet and no thread,
+ *	    but a new library to install and its own reading of the resolver
+ *	    configuration (no nsswitch modules).
+ *	  We use getaddrinfo_a without notification (SIGEV_NONE): the request
+ *	  is polled with gai_error() between short waits on the latch, so
+ *	  interrupts are honoured within a few milliseconds.  On timeout or
+ *	  interrupt the request is cancelled with gai_cancel(); a request the
+ *	  helper thread is already working on cannot be cancelled, so it is
+ *	  parked (its memory stays valid) and freed once it completes, checked
+ *	  at the next resolution.  At most MAX_PARKED lookups may hang at once;
+ *	  beyond that, connection attempts fail at once rather than pile up
+ *	  threads.  A numeric address never goes through the resolver.
+ *
+ *	  Nothing here pallocs or raises (it runs after commit too): requests
+ *	  and results are malloc'd, messages go into RedisOutcome.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "cache_ext.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "utils/timestamp.h"
+
+#include "endpoint.h"
+#include "settings.h"
+#include "transport.h"
+
+/* ------------------------------------------------------------ URL parsing */
+
+static char *
+malloc_strndup(const char *s, size_t len)
+{
+	char	   *copy = malloc(len + 1);
+
+	if (copy == NULL)
+		return NULL;
+	memcpy(copy, s, len);
+	copy[len] = '\0';
+	return copy;
+}
+
+/*
+ * Decode %XX escapes in place (user names and passwords may contain ':' or
+ * '@').  Returns false on a malformed escape.
+ */
+static bool
+percent_decode(char *s)
+{
+	char	   *out = s;
+
+	while (*s)
+	{
+		if (*s == '%')
+		{
+			int			hi,
+						lo;
+
+			if (!isxdigit((unsigned char) s[1]) || !isxdigit((unsigned char) s[2]))
+				return false;
+			hi = isdigit((unsigned char) s[1]) ? s[1] - '0' : (tolower((unsigned char) s[1]) - 'a' + 10);
+			lo = isdigit((unsigned char) s[2]) ? s[2] - '0' : (tolower((unsigned char) s[2]) - 'a' + 10);
+			*out++ = (char) (hi * 16 + lo);
+			s += 3;
+		}
+		else
+			*out++ = *s++;
+	}
+	*out = '\0';
+	return true;
+}
+
+static bool
+parse_nonnegative_int(const char *s, size_t len, int max, int *result)
+{
+	long		value = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+	{
+		if (!isdigit((unsigned char) s[i]))
+			return false;
+		value = value * 10 + (s[i] - '0');
+		if (value > max)
+			return false;
+	}
+	*result = (int) value;
+	return true;
+}
+
+void
+FreeRedisEndpoint(RedisEndpoint *endpoint)
+{
+	free(endpoint->host);
+	free(endpoint->path);
+	free(endpoint->user);
+	if (endpoint->password)
+	{
+		/* do not leave the secret lying around in freed memory */
+		explicit_bzero(endpoint->password, strlen(endpoint->password));
+		free(endpoint->password);
+	}
+	memset(endpoint, 0, sizeof(*endpoint));
+}
+
+/*
+ * Where the authority's credentials end: the last '@' before the path (for
+ * unix:// URLs, before the socket path, which starts with '/').  NULL when
+ * the URL has no credentials.
+ */
+static const char *
+find_credentials_end(const char *rest, bool is_unix)
+{
+	const char *at = NULL;
+
+	for (const char *p = rest; *p && (is_unix || (*p != '/' && *p != '?')); p++)
+	{
+		if (*p == '@')
+			at = p;
+		if (is_unix && *p == '/' && at == NULL)
+			break;
+	}
+	return at;
+}
+
+/* The scheme: sets *rest past "://", returns false for an unknown one. */
+static bool
+parse_scheme(const char *url, const char **rest, bool *is_unix, bool *tls)
+{
+	*is_unix = false;
+	*tls = false;
+	if (strncmp(url, "redis://", 8) == 0)
+		*rest = url + 8;
+	else if (strncmp(url, "rediss://", 9) == 0)
+	{
+		*rest = url + 9;
+		*tls = true;
+	}
+	else if (strncmp(url, "unix://", 7) == 0)
+	{
+		*rest = url + 7;
+		*is_unix = true;
+	}
+	else
+		return false;
+	return true;
+}
+
+/*
+ * Parse redis://[[user][:password]@]host[:port][/db],
+ * rediss://... (TLS) or unix://[[user][:password]@]/path[?db=N].  IPv6
+ * hosts go in brackets.
+ *
+ * Error messages are static strings that never quote the URL, because the
+ * URL may contain a password.
+ */
+bool
+ParseRedisUrl(const char *url, RedisEndpoint *endpoint, const char **error)
+{
+	const char *rest;
+	const char *at;
+	const char *hostpart;
+	bool		is_unix;
+	bool		tls;
+
+	memset(endpoint, 0, sizeof(*endpoint));
+	endpoint->port = 6379;
+
+	if (url == NULL || url[0] == '\0')
+	{
+		*error = "the URL is empty";
+		return false;
+	}
+
+	if (!parse_scheme(url, &rest, &is_unix, &tls))
+	{
+		*error = "the URL must start with redis://, rediss:// or unix://";
+		return false;
+	}
+	endpoint->is_unix = is_unix;
+	endpoint->tls = tls;
+
+	/* credentials: user@, user:password@ or :password@ */
+	at = find_credentials_end(rest, is_unix);
+	if (at != NULL)
+	{
+		const char *colon = memchr(rest, ':', at - rest);
+		const char *user_end = colon ? colon : at;
+
+		if (user_end > rest)
+		{
+			endpoint->user = malloc_strndup(rest, user_end - rest);
+			if (endpoint->user == NULL || !percent_decode(endpoint->user))
+			{
+				*error = "the user name is malformed (use %XX escapes for reserved characters)";
+				goto fail;
+			}
+		}
+		if (colon != NULL)
+		{
+			endpoint->password = malloc_strndup(colon + 1, at - colon - 1);
+			if (endpoint->password == NULL || !percent_decode(endpoint->password))
+			{
+				*error = "the password is malformed (use %XX escapes for reserved characters)";
+				goto fail;
+			}
+			if (endpoint->password[0] == '\0')
+			{
+				free(endpoint->password);
+				endpoint->password = NULL;
+			}
+		}
+		rest = at + 1;
+	}
+
+	if (is_unix)
+	{
+		const char *query = strchr(rest, '?');
+		size_t		pathlen = query ? (size_t) (query - rest) : strlen(rest);
+
+		if (pathlen == 0 || rest[0] != '/')
+		{
+			*error = "a unix:// URL needs an absolute socket path, as in unix:///run/redis/redis.sock";
+			goto fail;
+		}
+		if (pathlen >= sizeof(((struct sockaddr_un *) NULL)->sun_path))
+		{
+			*error = "the unix socket path is too long";
+			goto fail;
+		}
+		endpoint->path = malloc_strndup(rest, pathlen);
+		if (endpoint->path == NULL)
+		{
+			*error = "out of memory";
+			goto fail;
+		}
+		if (query)
+		{
+			if (strncmp(query, "?db=", 4) != 0 ||
+				!parse_nonnegative_int(query + 4, strlen(query + 4), INT_MAX, &endpoint->db))
+			{
+				*error = "the only query parameter understood is ?db=N";
+				goto fail;
+			}
+		}
+		return true;
+	}
+
+	/* host, in brackets for IPv6 */
+	hostpart = rest;
+	if (*hostpart == '[')
+	{
+		const char *close = strchr(hostpart, ']');
+		struct in6_addr a6;
+
+		if (close == NULL || close == hostpart + 1)
+		{
+			*error = "an IPv6 host must be written in brackets, as in [::1]";
+			goto fail;
+		}
+		endpoint->host = malloc_strndup(hostpart + 1, close - hostpart - 1);
+		if (endpoint->host != NULL && inet_pton(AF_INET6, endpoint->host, &a6) != 1)
+		{
+			*error = "the text in brackets is not an IPv6 address";
+			goto fail;
+		}
+		rest = close + 1;
+	}
+	else
+	{
+		size_t		hostlen = strcspn(hostpart, ":/?");
+
+		if (hostlen == 0)
+		{
+			*error = "the URL names no host";
+			goto fail;
+		}
+		if (hostlen > 253)
+		{
+			*error = "the host name is longer than 253 characters";
+			goto fail;
+		}
+		endpoint->host = malloc_strndup(hostpart, hostlen);
+		rest = hostpart + hostlen;
+	}
+	if (endpoint->host == NULL)
+	{
+		*error = "out of memory";
+		goto fail;
+	}
+	for (const char *p = endpoint->host; *p; p++)
+	{
+		/* letters, digits, '-', '.', '_' and the IPv6 ':' only */
+		if (!isalnum((unsigned char) *p) && *p != '-' && *p != '.' &&
+			*p != '_' && *p != ':' && *p != '%')
+		{
+			*error = "the host name contains a character that no host name has";
+			goto fail;
+		}
+	}
+
+	if (*rest == ':')
+	{
+		size_t		portlen = strcspn(rest + 1, "/?");
+
+		if (!parse_nonnegative_int(rest + 1, portlen, 65535, &endpoint->port) ||
+			endpoint->port == 0)
+		{
+			*error = "the port must be a number from 1 to 65535";
+			goto fail;
+		}
+		rest += 1 + portlen;
+	}
+	if (*rest == '/')
+	{
+		size_t		dblen = strcspn(rest + 1, "?");
+
+		if (dblen > 0 &&
+			!parse_nonnegative_int(rest + 1, dblen, INT_MAX, &endpoint->db))
+		{
+			*error = "the database must be a non-negative number, as in redis://host:6379/0";
+			goto fail;
+		}
+		rest += 1 + dblen;
+	}
+	if (*rest != '\0')
+	{
+		*error = "unexpected text after the host, port and database";
+		goto fail;
+	}
+	return true;
+
+fail:
+	FreeRedisEndpoint(endpoint);
+	return false;
+}
+
+/*
+ * The URL with ":password" removed from its credentials (the user name,
+ * if any, stays).  Only called on a URL ParseRedisUrl accepted.
+ */
+char *
+RedisUrlWithoutPassword(const char *url, bool *had_password)
+{
+	const char *rest;
+	const char *at;
+	const char *colon;
+	bool		is_unix;
+	bool		tls;
+	size_t		len = strlen(url);
+	char	   *result;
+	char	   *out;
+
+	*had_password = false;
+	if (!parse_scheme(url, &rest, &is_unix, &tls) ||
+		(at = find_credentials_end(rest, is_unix)) == NULL ||
+		(colon = memchr(rest, ':', at - rest)) == NULL)
+		return malloc_strndup(url, len);
+
+	*had_password = at > colon + 1;
+	result = malloc(len + 1);
+	if (result == NULL)
+		return NULL;
+	out = result;
+	memcpy(out, url, colon - url);	/* scheme and user */
+	out += colon - url;
+	if (colon > rest)
+	{
+		/* keep "user@" */
+		memcpy(out, at, len - (at - url));
+		out += len - (at - url);
+	}
+	else
+	{
+		/* no user: drop the '@' too */
+		memcpy(out, at + 1, len - (at + 1 - url));
+		out += len - (at + 1 - url);
+	}
+	*out = '\0';
+	return result;
+}
+
+/* ---------------------------------------------------------- password file */
+
+bool
+EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
+						 char *password, size_t passwordlen,
+						 RedisOutcome *outcome)
+{
+	char		buf[1400];
+	struct stat st;
+	ssize_t		n;
+	size_t		len;
+	int			fd;
+	char	   *colon;
+
+	user[0] = '\0';
+	password[0] = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+	{
+		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+						 "could not open cache_ext.redis_password_file \"%s\": %s",
+						 path, strerror(errno));
+		return false;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+	{
+		close(fd);
+		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+						 "cache_ext.redis_password_file \"%s\" is not a regular file", path);
+		return false;
+	}
+	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		close(fd);
+		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+						 "cache_ext.redis_password_file \"%s\" must be owned by the database server's user "
+						 "and have no group or world permissions (chmod 0600)", path);
+		return false;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+	{
+		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+						 "could not read cache_ext.redis_password_file \"%s\": %s",
+						 path, strerror(errno));
+		return false;
+	}
+	buf[n] = '\0';
+	len = strcspn(buf, "\r\n");
+	buf[len] = '\0';
+	colon = strchr(buf, ':');
+	if (len == 0 || (colon != NULL && colon[1] == '\0') ||
+		(colon == NULL ? len : strlen(colon + 1)) >= passwordlen ||
+		(colon != NULL && (size_t) (colon - buf) >= userlen))
+	{
+		explicit_bzero(buf, sizeof(buf));
+		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+						 "cache_ext.redis_password_file \"%s\" must hold one line: password, user:password or :password (at most %zu bytes)",
+						 path, passwordlen - 1);
+		return false;
+	}
+	if (colon != NULL)
+	{
+		memcpy(user, buf, colon - buf);
+		user[colon - buf] = '\0';
+		strlcpy(password, colon + 1, passwordlen);
+	}
+	else
+		strlcpy(password, buf, passwordlen);
+	explicit_bzero(buf, sizeof(buf));
+	return true;
+}
+
+/* ------------------------------------------------------ name resolution */
+
+bool
+EndpointHostIsAddress(const char *host)
+{
+	struct in_addr a4;
+	struct in6_addr a6;
+
+	return inet_pton(AF_INET, host, &a4) == 1 ||
+		inet_pton(AF_INET6, host, &a6) == 1;
+}
+
+void
+EndpointFormatAddress(const struct sockaddr_storage *addr, char *buf,
+					  size_t buflen)
+{
+	char		text[INET6_ADDRSTRLEN];
+
+	if (addr->ss_family == AF_INET6)
+	{
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *) addr)->sin6_addr,
+				  text, sizeof(text));
+		snprintf(buf, buflen, "[%s]", text);
+	}
+	else if (addr->ss_family == AF_INET)
+	{
+		inet_ntop(AF_INET, &((const struct sockaddr_in *) addr)->sin_addr,
+				  text, sizeof(text));
+		snprintf(buf, buflen, "%s", text);
+	}
+	else
+		snprintf(buf, buflen, "?");
+}
+
+/* One getaddrinfo_a request and everything it points to, in one malloc. */
+typedef struct LookupRequest
+{
+	struct gaicb cb;
+	struct addrinfo hints;
+	char		name[256];
+	char		service[8];
+} LookupRequest;
+
+/*
+ * The request being waited for, and the requests given up on while the
+ * resolver was working on them (they are freed once it is done).
+ */
+#define MAX_PARKED 4
+static LookupRequest *inflight = NULL;
+static LookupRequest *parked[MAX_PARKED];
+
+static void
+free_request(LookupRequest *req)
+{
+	if (req->cb.ar_result != NULL)
+		freeaddrinfo(req->cb.ar_result);
+	free(req);
+}
+
+/* Free the parked requests the resolver has finished with. */
+static int
+reap_parked(void)
+{
+	int			still = 0;
+
+	for (int i = 0; i < MAX_PARKED; i++)
+	{
+		if (parked[i] == NULL)
+			continue;
+		if (gai_error(&parked[i]->cb) == EAI_INPROGRESS)
+		{
+			still++;
+			continue;
+		}
+		free_request(parked[i]);
+		parked[i] = NULL;
+	}
+	return still;
+}
+
+/* Cancel a request, or park it when the resolver is busy with it. */
+static void
+abandon_request(LookupRequest *req)
+{
+	int			rc = gai_cancel(&req->cb);
+
+	if (rc == EAI_CANCELED || rc == EAI_ALLDONE ||
+		gai_error(&req->cb) != EAI_INPROGRESS)
+	{
+		free_request(req);
+		return;
+	}
+	for (int i = 0; i < MAX_PARKED; i++)
+	{
+		if (parked[i] == NULL)
+		{
+			parked[i] = req;
+			return;
+		}
+	}
+
+	/*
+	 * Cannot happen (a lookup is only started with a free slot), but a
+	 * request the resolver still writes to must never be freed: leak it.
+	 */
+}
+
+void
+EndpointAbandonResolution(void)
+{
+	if (inflight != NULL)
+	{
+		LookupRequest *req = inflight;
+
+		inflight = NULL;
+		abandon_request(req);
+	}
+}
+
+static bool
+numeric_address(const char *host, int port, RedisAddressList *list)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *) &list->addr[0];
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *) &list->addr[0];
+
+	memset(&list->addr[0], 0, sizeof(list->addr[0]));
+	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1)
+	{
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		list->addrlen[0] = sizeof(*a4);
+	}
+	else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1)
+	{
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		list->addrlen[0] = sizeof(*a6);
+	}
+	else
+		return false;
+	list->count = 1;
+	return true;
+}
+
+bool
+EndpointResolve(const char *host, int port, RedisAddressList *list,
+				TimestampTz deadline, bool critical, bool *latch_seen,
+				RedisOutcome *outcome)
+{
+	LookupRequest *req;
+	struct gaicb *reqs[1];
+	long		slice_ms = 1;
+	int			rc;
+	int			slot = -1;
+
+	list->count = 0;
+	if (numeric_address(host, port, list))
+		return true;
+
+	(void) reap_parked();
+	for (int i = 0; i < MAX_PARKED; i++)
+		if (parked[i] == NULL)
+			slot = i;
+	if (slot < 0)
+	{
+		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						 "could not resolve the Redis host name \"%s\": %d earlier lookups are still unanswered (is the DNS server reachable?)",
+						 host, MAX_PARKED);
+		return false;
+	}
+
+	req = calloc(1, sizeof(LookupRequest));
+	if (req == NULL)
+	{
+		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						 "could not resolve the Redis host name \"%s\": out of memory",
+						 host);
+		return false;
+	}
+	strlcpy(req->name, host, sizeof(req->name));
+	snprintf(req->service, sizeof(req->service), "%d", port);
+	req->hints.ai_family = AF_UNSPEC;
+	req->hints.ai_socktype = SOCK_STREAM;
+	req->hints.ai_flags = AI_NUMERICSERV;
+	req->cb.ar_name = req->name;
+	req->cb.ar_service = req->service;
+	req->cb.ar_request = &req->hints;
+	reqs[0] = &req->cb;
+
+	rc = getaddrinfo_a(GAI_NOWAIT, reqs, 1, NULL);
+	if (rc != 0)
+	{
+		free(req);
+		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						 "could not resolve the Redis host name \"%s\": %s",
+						 host, gai_strerror(rc));
+		return false;
+	}
+	inflight = req;
+
+	/*
+	 * Poll the request between waits on the latch that start at 1 ms (a
+	 * name in /etc/hosts resolves within it) and grow to 10 ms.  A pending
+	 * interrupt makes TransportWait drop the connection, which abandons
+	 * this request, before the ERROR unwinds us.
+	 */
+	while ((rc = gai_error(&req->cb)) == EAI_INPROGRESS)
+	{
+		if (GetCurrentTimestamp() >= deadline)
+		{
+			EndpointAbandonResolution();
+			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+							 "could not resolve the Redis host name \"%s\" within cache_ext.connect_timeout (%d ms)",
+							 host, cache_ext_connect_timeout);
+			return false;
+		}
+		(void) TransportWait(-1, 0, deadline, slice_ms, critical, latch_seen);
+		if (inflight == NULL)
+		{
+			/* abandoned under us (cannot happen without an ERROR) */
+			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+							 "the resolution of \"%s\" was interrupted", host);
+			return false;
+		}
+		slice_ms = Min(slice_ms * 2, 10);
+	}
+	inflight = NULL;
+
+	if (rc != 0)
+	{
+		free_request(req);
+		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						 "could not resolve the Redis host name \"%s\": %s",
+						 host, gai_strerror(rc));
+		return false;
+	}
+
+	for (struct addrinfo *ai = req->cb.ar_result;
+		 ai != NULL && list->count < ENDPOINT_MAX_ADDRESSES;
+		 ai = ai->ai_next)
+	{
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+			ai->ai_addrlen > sizeof(struct sockaddr_storage))
+			continue;
+		memset(&list->addr[list->count], 0, sizeof(list->addr[0]));
+		memcpy(&list->addr[list->count], ai->ai_addr, ai->ai_addrlen);
+		list->addrlen[list->count] = ai->ai_addrlen;
+		list->count++;
+	}
+	free_request(req);
+	if (list->count == 0)
+	{
+		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						 "the Redis host name \"%s\" has no IPv4 or IPv6 address",
+						 host);
+		return false;
+	}
+	return true;
+}

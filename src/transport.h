@@ -1,0 +1,72 @@
+/*-------------------------------------------------------------------------
+ *
+ * transport.h
+ *	  The byte stream to Redis: one socket (TCP or unix), optionally wrapped
+ *	  in a TLS session, per process.  The second layer of the connection
+ *	  (endpoint, transport, protocol); transport.c is the only file that
+ *	  includes OpenSSL.
+ *
+ *	  Nothing here raises an ERROR or pallocs when called with 'critical'
+ *	  (after commit): every failure becomes a RedisOutcome.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CACHE_EXT_TRANSPORT_H
+#define CACHE_EXT_TRANSPORT_H
+
+#include "datatype/timestamp.h"
+
+#include "connection.h"
+#include "endpoint.h"
+
+/*
+ * Open the stream to 'endpoint' before 'deadline': resolve the host name,
+ * try every address in turn, shake hands with TLS for rediss://.  Returns
+ * false with the outcome filled (kind UNAVAILABLE, TIMEOUT or CONFIG).
+ */
+extern bool TransportConnect(const RedisEndpoint *endpoint,
+							 TimestampTz deadline, bool critical,
+							 bool *latch_seen, RedisOutcome *outcome);
+
+extern bool TransportIsOpen(void);
+
+/*
+ * Once open, the socket blocks for at most IO slice (a few ms) per call:
+ * Write and Read return the bytes moved, 0 when the slice passed or a
+ * signal arrived with nothing moved (check the deadline and interrupts,
+ * then call again), or -1 with the outcome filled when the stream is
+ * broken (the caller closes it).
+ */
+extern ssize_t TransportWrite(const char *buf, size_t len, RedisOutcome *outcome);
+extern ssize_t TransportRead(char *buf, size_t len, RedisOutcome *outcome);
+
+/*
+ * For a connection idle since the last round trip: true when the server
+ * closed it (or sent something unasked, which makes it useless too).
+ */
+extern bool TransportPeerClosed(void);
+
+/* Close the stream.  Never raises, never allocates. */
+extern void TransportClose(void);
+
+/*
+ * Wait until the socket 'fd' is ready for 'events' (WL_SOCKET_READABLE /
+ * WL_SOCKET_WRITEABLE; 0 with fd -1: just sleep) or until 'deadline' or
+ * max_ms, whichever comes first.  Returns the ready events, 0 otherwise.
+ * Honours interrupts like every wait of the connection (see
+ * TransportProcessInterrupts).
+ */
+extern int	TransportWait(int fd, int events, TimestampTz deadline, long max_ms,
+						  bool critical, bool *latch_seen);
+
+/*
+ * A pending query cancel or termination: drop the connection
+ * (RedisDisconnect), then let CHECK_FOR_INTERRUPTS raise.  Does nothing
+ * where interrupts are held off (after commit).
+ */
+extern void TransportProcessInterrupts(void);
+
+/* A WARNING deferred from a critical section (tls_verify = none). */
+extern void TransportEmitDeferredWarnings(void);
+
+#endif							/* CACHE_EXT_TRANSPORT_H */

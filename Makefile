@@ -52,7 +52,7 @@ EXTRA_CLEAN = .build-flavor
 # One line per subsystem, so each can grow without touching the others.
 REGRESS_FOUNDATION = setup api connection errors parity privileges
 
-REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns invalidation_memo
+REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix delivery_records invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns invalidation_memo
 
 REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless
 

@@ -14,6 +14,7 @@ base=(
 	libhiredis-dev redis-server redis-tools
 	build-essential pkg-config
 	procps util-linux passwd # pgrep/ps; runuser/setpriv/flock; useradd
+	python3 python3-psycopg2 python3-redis # stale-read checker, fuzzers (/usr/bin/python3)
 )
 bench=(memcached postgresql-15-pgmemcache procps libmemcached-tools)
 

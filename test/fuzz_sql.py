@@ -485,18 +485,24 @@ def main(argv):
     f.setup()
     t0 = time.time()
     done = 0
+    slowest = (0.0, None, None)
     for i in range(a.start, a.start + a.iterations):
         if time.time() - t0 > a.max_seconds:
             break
         rng = random.Random(a.seed * 1_000_003 + i)
         target = rng.choice(targets)
+        t_it = time.time()
         getattr(f, "t_" + target)(rng, i)
+        t_it = time.time() - t_it
+        if t_it > slowest[0]:
+            slowest = (t_it, i, target)
         done += 1
         if f.crashed:
             break
-    restarted, signals = f.check_crash()
     elapsed = time.time() - t0
-    print(f"fuzz_sql: {done} iterations in {elapsed:.1f} s")
+    restarted, signals = f.check_crash()
+    print(f"fuzz_sql: {done} iterations in {elapsed:.1f} s; the slowest took {slowest[0]:.2f} s "
+          f"(iteration {slowest[1]}, {slowest[2]})")
     for t in targets:
         c = f.counts.get(t, {})
         print(f"fuzz_sql:   {t}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items(), key=lambda kv: -kv[1])))

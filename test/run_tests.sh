@@ -101,10 +101,10 @@ if [[ -n ${CACHE_EXT_SANITIZE:-} ]]; then
 	echo "sanitizers: $CACHE_EXT_SANITIZE"
 	export CACHE_EXT_SANITIZE CACHE_EXT_SANITIZER_DIR=$out/sanitizer
 fi
-# ASAN_OPTIONS for one fault script's server.  The memory-flatness test
-# measures a backend's private memory, which ASan's quarantine of freed
-# blocks (256 MB) would fill.
-declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0)
+# ASAN_OPTIONS for some fault scripts' servers: those that measure a
+# backend's memory, which ASan's quarantine of freed blocks (256 MB) fills.
+declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0
+	[fault_hostile_redis]=quarantine_size_mb=0)
 
 echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
 rc=0

@@ -202,6 +202,7 @@ def writer(a, idx, t_start, t_end, path):
     recs = []
     errors = 0
     warnings = 0
+    wait_until(t_start)
     slot_len = (t_end - t_start) / slots(a)
     while now() < t_end:
         g = min(max(int((now() - t_start) / slot_len), 0), slots(a) - 1)
@@ -226,7 +227,12 @@ def writer(a, idx, t_start, t_end, path):
         json.dump({"writes": recs, "errors": errors, "warnings": warnings}, f)
 
 
-def reader(a, idx, t_end, path):
+def wait_until(t):
+    while now() < t:
+        time.sleep(min(0.01, max(t - now(), 0)))
+
+
+def reader(a, idx, t_start, t_end, path):
     rng = random.Random(a.seed * 1000 + 500 + idx)
     conn = psycopg2.connect(a.dsn)
     conn.autocommit = True
@@ -236,6 +242,7 @@ def reader(a, idx, t_end, path):
     version = r.register_script(VERSION_LUA)
     recs = []
     errors = 0
+    wait_until(t_start)
     while now() < t_end:
         u = rng.randint(1, a.users * slots(a))
         t0 = now()
@@ -394,7 +401,8 @@ def main(argv):
         procs.append((ctx.Process(target=writer, args=(a, i, t_start, t_end, f"{tmp}/w{i}.json")),
                       f"{tmp}/w{i}.json"))
     for i in range(a.readers):
-        procs.append((ctx.Process(target=reader, args=(a, i, t_end, f"{tmp}/r{i}.json")), f"{tmp}/r{i}.json"))
+        procs.append((ctx.Process(target=reader, args=(a, i, t_start, t_end, f"{tmp}/r{i}.json")),
+                      f"{tmp}/r{i}.json"))
     for (p, _) in procs:
         p.start()
     windows = []

@@ -26,13 +26,35 @@ PG_CPPFLAGS = -Isrc
 # -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip it.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 
+# Checked builds (test/run_tests.sh and CI use them; see README, Testing):
+#   CACHE_EXT_SANITIZE=address,undefined  instruments cache_ext (not
+#     PostgreSQL) with the sanitizers named; test/sandbox.sh then preloads
+#     their runtime into the server.  -fno-wrapv undoes PostgreSQL's
+#     -fwrapv, which would hide signed overflow from UBSan.
+#   CACHE_EXT_WERROR=1  turns every warning of PostgreSQL's own flags
+#     (pg_config --cflags) and ours into an error, as CI builds.
+# The chosen flavour is recorded in .build-flavor, and every object
+# depends on it, so switching flavours rebuilds instead of mixing objects.
+ifneq ($(strip $(CACHE_EXT_SANITIZE)),)
+PG_CFLAGS += -fsanitize=$(CACHE_EXT_SANITIZE) -fno-omit-frame-pointer -fno-wrapv
+SHLIB_LINK += -fsanitize=$(CACHE_EXT_SANITIZE)
+endif
+ifeq ($(CACHE_EXT_WERROR),1)
+PG_CFLAGS += -Werror
+endif
+BUILD_FLAVOR := sanitize=$(strip $(CACHE_EXT_SANITIZE)) werror=$(CACHE_EXT_WERROR)
+ifneq ($(BUILD_FLAVOR),$(shell cat .build-flavor 2>/dev/null))
+$(shell echo '$(BUILD_FLAVOR)' > .build-flavor)
+endif
+EXTRA_CLEAN = .build-flavor
+
 # Regression tests (sql/NAME.sql, expected/NAME.out).  They need a running
 # server with cache_ext preloaded and a Redis: run them through
 # test/run_tests.sh, which starts both.
 # One line per subsystem, so each can grow without touching the others.
 REGRESS_FOUNDATION = setup api connection errors parity privileges security_schema
 
-REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns
+REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix delivery_records invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns invalidation_memo
 
 REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_gapless security_counters
 
@@ -55,4 +77,4 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_FRAGMENTS)
 # PGXS knows no header dependencies: rebuild every object when a header of
 # ours changes (the headers define shared-memory layouts and enums that all
 # files must agree on).
-$(OBJS): $(wildcard src/*.h)
+$(OBJS): $(wildcard src/*.h) .build-flavor

@@ -233,6 +233,7 @@ EffectRecordWrite(char *dst, PendingKind kind, const char *key, size_t keylen,
 	EffectRecord *r = (EffectRecord *) dst;
 	char	   *p;
 
+	Assert(dst == (char *) MAXALIGN(dst));
 	r->size = (uint32) EffectRecordSize(keylen, vallen);
 	r->kind = (uint8) kind;
 	r->flags = 0;
@@ -249,6 +250,13 @@ EffectRecordWrite(char *dst, PendingKind kind, const char *key, size_t keylen,
 	if (vallen > 0)
 		memcpy(p, value, vallen);
 	p[vallen] = '\0';
+	/*
+	 * Zero the MAXALIGN padding: these bytes are copied verbatim into
+	 * cache_ext.prepared_effects, the WAL and the shared queue, and must not
+	 * carry whatever the buffer held before (another transaction's keys).
+	 */
+	p += vallen + 1;
+	memset(p, 0, dst + r->size - p);
 	return r;
 }
 
@@ -282,7 +290,9 @@ effect_is_pattern(const EffectRecord *r)
 /*
  * Split a buffer of records into an array of pointers (palloc'd).  Returns
  * the number found; a malformed buffer (a prepared_effects row tampered
- * with) stops the walk.
+ * with) stops the walk.  buf must be MAXALIGN'd (the records are used in
+ * place): bytes from a tuple, such as a bytea's VARDATA_ANY, are not, and
+ * must be copied first.
  */
 int
 SplitEffectRecords(char *buf, Size len, EffectRecord ***out)
@@ -291,6 +301,8 @@ SplitEffectRecords(char *buf, Size len, EffectRecord ***out)
 	int			n = 0;
 	Size		off = 0;
 	EffectRecord **recs = palloc(cap * sizeof(EffectRecord *));
+
+	Assert(buf == NULL || buf == (char *) MAXALIGN(buf));
 
 	while (off + EFFECT_HEADER_SIZE <= len)
 	{

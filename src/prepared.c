@@ -175,6 +175,8 @@ DeliverPreparedEffects(bool missing_ok)
 		Datum		d = SPI_getbinval(SPI_tuptable->vals[i],
 									  SPI_tuptable->tupdesc, 1, &isnull);
 		bytea	   *data;
+		char	   *buf;
+		Size		len;
 		EffectRecord **recs;
 		int			n,
 					j;
@@ -182,10 +184,20 @@ DeliverPreparedEffects(bool missing_ok)
 		if (isnull)
 			continue;
 		data = DatumGetByteaPP(d);
-		n = SplitEffectRecords(VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data), &recs);
+
+		/*
+		 * The bytes start 1 or 4 bytes into the tuple (the varlena header):
+		 * copy them to a MAXALIGN'd buffer before reading records in place.
+		 */
+		len = VARSIZE_ANY_EXHDR(data);
+		buf = palloc(Max(len, 1));
+		memcpy(buf, VARDATA_ANY(data), len);
+		n = SplitEffectRecords(buf, len, &recs);
 		for (j = 0; j < n; j++)
 			readd_record(recs[j]);
 		total += n;
+		pfree(recs);
+		pfree(buf);
 	}
 	SPI_finish();
 	if (pushed)

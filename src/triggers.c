@@ -92,10 +92,12 @@ typedef struct TriggerTemplate
 	 * subtransaction that added the keys and the key prefix is unchanged: an
 	 * add made in a subtransaction that rolled back is gone from the pending
 	 * set, and subtransaction ids are never reused within a transaction.
+	 * The prefix is compared by value, not by address: SET frees the old
+	 * string, and a later SET's copy can land at the same address.
 	 */
 	LocalTransactionId memo_lxid;
 	SubTransactionId memo_subxid;
-	const char *memo_prefix;
+	StringInfoData memo_prefix;
 	StringInfoData last_key;
 	AttrNumber	value_attnum;	/* the integer column, or 0 */
 	HTAB	   *seen_values;	/* Datum -> (nothing), created on demand */
@@ -349,6 +351,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 				tt->ncolumns = KeyTemplateColumns(tt->tmpl, &tt->columns);
 				oldcxt = MemoryContextSwitchTo(cxt);
 				initStringInfo(&tt->last_key);
+				initStringInfo(&tt->memo_prefix);
 				MemoryContextSwitchTo(oldcxt);
 				tt->memo_lxid = InvalidLocalTransactionId;
 				if (tt->ncolumns == 1 && !tt->is_pattern)
@@ -385,13 +388,15 @@ RefreshMemo(TriggerTemplate *tt)
 {
 	LocalTransactionId lxid = MyLocalTransactionId();
 	SubTransactionId subxid = GetCurrentSubTransactionId();
+	const char *prefix = cache_ext_key_prefix ? cache_ext_key_prefix : "";
 
 	if (likely(tt->memo_lxid == lxid && tt->memo_subxid == subxid &&
-			   tt->memo_prefix == cache_ext_key_prefix))
+			   strcmp(tt->memo_prefix.data, prefix) == 0))
 		return;
 	tt->memo_lxid = lxid;
 	tt->memo_subxid = subxid;
-	tt->memo_prefix = cache_ext_key_prefix;
+	resetStringInfo(&tt->memo_prefix);
+	appendStringInfoString(&tt->memo_prefix, prefix);
 	resetStringInfo(&tt->last_key);
 	if (tt->seen_values != NULL)
 	{

@@ -16,6 +16,7 @@ base=(
 	build-essential pkg-config
 	procps util-linux passwd # pgrep/ps; runuser/setpriv/flock; useradd
 	valgrind                 # test/fault_counters_valgrind.sh
+	python3-psycopg2 python3-redis # stale-read checker, fuzzers (/usr/bin/python3)
 )
 bench=(memcached postgresql-15-pgmemcache procps libmemcached-tools)
 

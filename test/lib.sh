@@ -240,6 +240,27 @@ sb__redis_launch() {
 	fi
 }
 
+# sb__sanitizer_scan LOG OUT: copy every sanitizer report of LOG (from its
+# "ERROR: AddressSanitizer" or "runtime error:" line to its "SUMMARY:" line,
+# at most 200 lines) to OUT; print "REPORTS MENTIONING", the second count
+# being the reports that name cache_ext or hiredis in a frame or a path.
+sb__sanitizer_scan() {
+	awk -v out="$2" '
+		function flush() {
+			if (inrep) {
+				n++
+				if (block ~ /cache_ext|hiredis/) { bad++; tag = "[cache_ext/hiredis] " } else tag = "[other] "
+				printf "---- sanitizer report %d %s----\n%s", n, tag, block > out
+			}
+			inrep = 0; block = ""; lines = 0
+		}
+		/==[0-9]+==ERROR: [A-Za-z]+Sanitizer|: runtime error: / { flush(); inrep = 1 }
+		inrep { block = block $0 "\n"; lines++ }
+		inrep && (/^SUMMARY: [A-Za-z]+Sanitizer/ || lines >= 200) { flush() }
+		END { flush(); print n + 0, bad + 0 }
+	' "$1"
+}
+
 sb__redis_pid() {
 	cat "$SANDBOX_DIR/redis.pid" 2>/dev/null || echo "${REDIS_PID:-}"
 }
@@ -254,8 +275,15 @@ sb_redis() {
 	redis-cli -h "${REDIS_HOST:-127.0.0.1}" -p "$REDIS_PORT" "$@"
 }
 
+# In sanitizer mode (SANDBOX_SAN_PRELOAD, set by sandbox.sh) the server is
+# started and restarted with the sanitizer runtime preloaded.
 sb_pg_ctl() {
-	sb__as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$SANDBOX_DIR/postgres.log" "$@"
+	local -a envs=()
+	if [[ -n ${SANDBOX_SAN_PRELOAD:-} ]]; then
+		envs=(env "LD_PRELOAD=$SANDBOX_SAN_PRELOAD")
+		[[ -n ${SANDBOX_ASAN_OPTIONS:-} ]] && envs+=("ASAN_OPTIONS=$SANDBOX_ASAN_OPTIONS")
+	fi
+	sb__as_owner "${envs[@]}" "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$SANDBOX_DIR/postgres.log" "$@"
 }
 
 # sb_pg_set "name = 'value'": append to postgresql.conf, reload, and wait

@@ -13,7 +13,11 @@
 #   CACHE_EXT_FAULT_TIMEOUT (s, default 600) bounds each fault script,
 #   ISOLATION_OPTS (default --load-extension=cache_ext) extra
 #   pg_isolation_regress options, SANDBOX_EXCLUSIVE=1 holds the machine-wide
-#   sandbox lock for the whole run.
+#   sandbox lock for the whole run, CACHE_EXT_WERROR (default 1: build with
+#   -Werror, as CI does; 0 to allow warnings), CACHE_EXT_SANITIZE (e.g.
+#   address,undefined: the whole suite against a sanitizer build of
+#   cache_ext, see test/sandbox.sh; prints "sanitizers: ..." first, and the
+#   reports found last).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -82,12 +86,25 @@ add() { passed=$((passed + $1)); failed=$((failed + $2)); }
 
 bash "$here/install_deps.sh"
 export SANDBOX_SKIP_DEPS=1
+export CACHE_EXT_WERROR=${CACHE_EXT_WERROR:-1}
+((CACHE_EXT_WERROR == 1)) && echo "build: -Werror"
 if [[ ${SANDBOX_EXCLUSIVE:-0} == 1 ]]; then
 	sb_lock # one lock for the whole run; the sandboxes below see it held
 fi
 
 out=$(mktemp -d /tmp/cache_ext-results.XXXXXX)
 trap 'rm -rf "$out"' EXIT
+
+# Sanitizer mode: every sandbox below preloads the runtime and fails when a
+# report mentions cache_ext or hiredis (exit 86); reports are collected here.
+if [[ -n ${CACHE_EXT_SANITIZE:-} ]]; then
+	echo "sanitizers: $CACHE_EXT_SANITIZE"
+	export CACHE_EXT_SANITIZE CACHE_EXT_SANITIZER_DIR=$out/sanitizer
+fi
+# ASAN_OPTIONS for some fault scripts' servers: those that measure a
+# backend's memory, which ASan's quarantine of freed blocks (256 MB) fills.
+declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0
+	[fault_fuzz_redis]=quarantine_size_mb=0)
 
 echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
 rc=0
@@ -156,7 +173,8 @@ for s in "${faults[@]}"; do
 	fi
 	echo "==== $name (own sandbox) ===="
 	rc=0
-	timeout --foreground -k 15 "${CACHE_EXT_FAULT_TIMEOUT:-600}" \
+	SANDBOX_ASAN_OPTIONS=${fault_asan_options[$name]:-} \
+		timeout --foreground -k 15 "${CACHE_EXT_FAULT_TIMEOUT:-600}" \
 		bash "$here/sandbox.sh" --no-build -- "$s" 2>&1 | tee "$out/$name.log" || rc=$?
 	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$out/$name.log" | tail -n 1 || true)
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
@@ -171,6 +189,16 @@ for s in "${faults[@]}"; do
 	add "$p" "$f"
 done
 
+if [[ -n ${CACHE_EXT_SANITIZE:-} ]]; then
+	nrep=0 nbad=0
+	for f in "$out"/sanitizer/*.txt; do
+		[[ -f $f ]] || continue
+		nrep=$((nrep + $(grep -c '^---- sanitizer report ' "$f" || true)))
+		nbad=$((nbad + $(grep -c '^---- sanitizer report .*\[cache_ext/hiredis\]' "$f" || true)))
+	done
+	echo "sanitizers: $CACHE_EXT_SANITIZE: $nrep report(s), $nbad mentioning cache_ext or hiredis" \
+		"(each failed its step; printed above by its sandbox)"
+fi
 echo "total wall time: $((SECONDS - start))s"
 echo "cache_ext: $passed passed, $failed failed"
 ((failed == 0))

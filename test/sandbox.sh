@@ -15,11 +15,18 @@
 # Environment read:  SANDBOX_SKIP_DEPS=1 (skip test/install_deps.sh),
 #   SANDBOX_PG_CONF (extra postgresql.conf lines, appended last),
 #   SANDBOX_LOCK_HELD (pid of a live process already holding the lock),
-#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
+#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config),
+#   CACHE_EXT_SANITIZE (e.g. address,undefined: build cache_ext with those
+#   sanitizers and start PostgreSQL with their runtime preloaded; at
+#   teardown, sanitizer reports in the server log are printed, and any that
+#   mentions cache_ext or hiredis makes the exit status 86),
+#   SANDBOX_ASAN_OPTIONS (ASAN_OPTIONS for the server, over the defaults of
+#   test/sanitizer_shim.c), CACHE_EXT_SANITIZER_DIR (copy reports there).
 # Environment given to COMMAND: SANDBOX_DIR PGHOST PGPORT PGUSER PGDATABASE
 #   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL REDIS_SOCKET
-#   SANDBOX_LIB SANDBOX_OWNER SANDBOX_PRELOAD SANDBOX_LOCK_HELD; PATH starts
-#   with PG_BINDIR.
+#   SANDBOX_LIB SANDBOX_OWNER SANDBOX_PRELOAD SANDBOX_LOCK_HELD
+#   SANDBOX_SANITIZE SANDBOX_SAN_PRELOAD (sanitizer mode: the sanitizers, and
+#   the LD_PRELOAD the server runs with); PATH starts with PG_BINDIR.
 #
 # The extension is installed into a private copy of the PostgreSQL tree inside
 # the sandbox directory (never into the system directories), so sandboxes of
@@ -112,6 +119,11 @@ teardown() {
 		fi
 		pid=$(sb__redis_pid)
 		[[ -n $pid ]] && sb__stop_pid "$pid" 5
+		if [[ -n ${SANDBOX_SANITIZE:-} ]]; then
+			# after the server stopped, so that every report is complete
+			sb__sanitizer_teardown
+			((rc == 0 && san_bad)) && rc=86
+		fi
 		if ((keep)); then
 			say "kept $SANDBOX_DIR"
 		else
@@ -211,6 +223,55 @@ if ((EUID == 0)); then
 	chown -R "$SANDBOX_OWNER:" "$SANDBOX_ROOT"
 fi
 
+# ------------------------------------------------------------- sanitizers
+# CACHE_EXT_SANITIZE: the build above instrumented cache_ext (the Makefile
+# reads the variable); PostgreSQL is not instrumented, so the runtime must be
+# preloaded into it, behind test/sanitizer_shim.c (why: see that file).
+SANDBOX_SANITIZE=${CACHE_EXT_SANITIZE:-}
+SANDBOX_SAN_PRELOAD=
+san_bad=0
+if [[ -n $SANDBOX_SANITIZE ]]; then
+	if ! gcc -shared -fPIC -O2 -o "$SANDBOX_DIR/sanitizer_shim.so" \
+		"$here/sanitizer_shim.c" >&2; then
+		say "could not build test/sanitizer_shim.c"
+		exit 1
+	fi
+	SANDBOX_SAN_PRELOAD=$SANDBOX_DIR/sanitizer_shim.so
+	IFS=, read -ra sans <<<"$SANDBOX_SANITIZE"
+	for s in "${sans[@]}"; do
+		case $s in
+		address) lib=libasan.so ;;
+		undefined) lib=libubsan.so ;;
+		*) lib= ;;
+		esac
+		[[ -n $lib ]] || continue
+		lib=$(readlink -f "$(gcc -print-file-name="$lib")")
+		if [[ ! -f $lib ]]; then
+			say "sanitizer runtime for $s not found"
+			exit 1
+		fi
+		SANDBOX_SAN_PRELOAD+=" $lib"
+	done
+	say "sanitizers: $SANDBOX_SANITIZE (server preload: $SANDBOX_SAN_PRELOAD)"
+fi
+export SANDBOX_SANITIZE SANDBOX_SAN_PRELOAD
+
+# sb__sanitizer_teardown: print the server log's sanitizer reports, copy them
+# to CACHE_EXT_SANITIZER_DIR, and set san_bad when one mentions cache_ext or
+# hiredis (reports about PostgreSQL alone are shown, not counted).
+sb__sanitizer_teardown() {
+	local reports=$SANDBOX_DIR/sanitizer-reports.txt n bad
+	read -r n bad < <(sb__sanitizer_scan "$SANDBOX_DIR/postgres.log" "$reports")
+	((n)) || return 0
+	say "$n sanitizer report(s) in the server log, $bad mentioning cache_ext or hiredis:"
+	cat "$reports" >&2
+	if [[ -n ${CACHE_EXT_SANITIZER_DIR:-} ]]; then
+		mkdir -p "$CACHE_EXT_SANITIZER_DIR"
+		cp "$reports" "$CACHE_EXT_SANITIZER_DIR/$(basename "$SANDBOX_DIR").txt"
+	fi
+	((bad == 0)) || san_bad=1
+}
+
 # -------------------------------------------------------------------- Redis
 REDIS_HOST=127.0.0.1
 export REDIS_HOST
@@ -284,8 +345,7 @@ for attempt in 1 2 3; do
 	conf=$(sed "s/^port = [0-9]* # sandbox port\$/port = $PGPORT # sandbox port/" "$PGDATA/postgresql.conf")
 	printf '%s\n' "$conf" >"$PGDATA/postgresql.conf"
 	log_lines=$(wc -l <"$SANDBOX_DIR/postgres.log")
-	if sb__as_owner "$PG_BINDIR/pg_ctl" -D "$PGDATA" -l "$SANDBOX_DIR/postgres.log" \
-		-w -t 60 start >/dev/null 2>&1; then
+	if sb_pg_ctl -w -t 60 start >/dev/null 2>&1; then
 		break
 	fi
 	if ((attempt < 3)) && tail -n +"$((log_lines + 1))" "$SANDBOX_DIR/postgres.log" |

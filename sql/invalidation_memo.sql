@@ -1,0 +1,47 @@
+--
+-- invalidation_memo: within a statement, a row trigger remembers which keys
+-- it already added, and must forget them when cache_ext.key_prefix changes
+-- between two rows (here another row trigger changes it).  The memo used to
+-- compare the setting's string by address: SET frees the old string and the
+-- next SET's copy can land at the same address, so a prefix changed twice
+-- looked unchanged and the key under the new prefix was never bumped.
+--
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS cache_ext;
+CREATE TABLE memo_rows (id int PRIMARY KEY, user_id int);
+INSERT INTO memo_rows SELECT g, 7 FROM generate_series(1, 3) g;
+CREATE TRIGGER memo_rows_cache AFTER UPDATE ON memo_rows
+  FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version();
+-- fires after memo_rows_cache for each row (triggers fire in name order):
+-- sets the prefix to 'memo:<id>x:' and then to 'memo:<id>y:', so the first
+-- copy is freed and the second is likely to get the address of the one
+-- the previous row saw
+CREATE FUNCTION pg_temp.rotate_prefix() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('cache_ext.key_prefix', 'memo:' || NEW.id || 'x:', true);
+  PERFORM set_config('cache_ext.key_prefix', 'memo:' || NEW.id || 'y:', true);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER memo_rows_zz_rotate AFTER UPDATE ON memo_rows
+  FOR EACH ROW EXECUTE FUNCTION pg_temp.rotate_prefix();
+
+BEGIN;
+SET LOCAL cache_ext.key_prefix = 'memo:0y:';
+UPDATE memo_rows SET id = id;
+-- one bump per prefix the rows saw: memo:0y:, memo:1y:, memo:2y:
+SELECT kind, key FROM cache_ext.pending_effects() ORDER BY key;
+ROLLBACK;
+
+-- the same prefix value again (a new string) keeps the memo: one bump
+CREATE OR REPLACE FUNCTION pg_temp.rotate_prefix() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('cache_ext.key_prefix', 'memo:same:', true);
+  RETURN NULL;
+END $$;
+BEGIN;
+SET LOCAL cache_ext.key_prefix = 'memo:same:';
+UPDATE memo_rows SET id = id;
+SELECT kind, key FROM cache_ext.pending_effects() ORDER BY key;
+ROLLBACK;
+
+DROP TABLE memo_rows;

@@ -19,6 +19,22 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
+/*
+ * The rule for SQL that cache_ext runs itself.  Nothing runs with more
+ * privileges than its caller (as a table's or the extension's owner, in the
+ * background worker, in an event trigger) unless
+ *	 - its search_path is pinned to "pg_catalog, pg_temp" while it is
+ *	   prepared and executed (safe_sql.h: SafeSearchPathPush/Pop), and
+ *	 - every relation, function, cast and operator in its text is
+ *	   schema-qualified: OPERATOR(pg_catalog.=), pg_catalog.int8larger(...),
+ *	   ::pg_catalog.int8, names from quote_qualified_identifier(),
+ * the way PostgreSQL's ri_triggers.c builds its queries.  Where catalog or
+ * table calls in C do the job (syscache, systable scans, heap inserts), they
+ * are preferred to SPI.  Code owned by a non-superuser is never run with a
+ * superuser's rights: the worker calls fallback hooks as their owners.
+ * test/check_sql_rule.py checks the text part over all of src/ in the suite.
+ */
+
 #if PG_VERSION_NUM < 150000
 #error "cache_ext requires PostgreSQL 15 or later"
 #endif

@@ -54,10 +54,10 @@
 #include "members.h"
 #include "namespaces.h"
 #include "roles.h"
+#include "safe_sql.h"
 #include "settings.h"
 #include "stats.h"
 
-#define SAFE_SEARCH_PATH	"pg_catalog, pg_temp"
 
 /* Run one pattern to the end (outside commit; each step bounded). */
 static void
@@ -243,10 +243,7 @@ fallback_hook_step(void *arg)
 	LOCAL_FCINFO(fcinfo, 0);
 
 	/* the settings first, while still the caller */
-	nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", SAFE_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	nest = SafeSearchPathPush();
 	if (call->key_prefix != NULL)
 		(void) set_config_option("cache_ext.key_prefix", call->key_prefix,
 								 PGC_SUSET, PGC_S_SESSION,
@@ -261,7 +258,7 @@ fallback_hook_step(void *arg)
 
 	/* (on ERROR, the subtransaction's abort restores both) */
 	SetUserIdAndSecContext(save_userid, save_sec);
-	AtEOXact_GUC(false, nest);
+	SafeSearchPathPop(nest);
 }
 
 /*
@@ -286,19 +283,17 @@ call_fallback_hook(const FallbackHook *h)
 	 * DirectFunctionCall, which refuses NULL)
 	 */
 	{
-		int			nest = NewGUCNestLevel();
+		int			nest;
 
 		LOCAL_FCINFO(regfcinfo, 1);
 
-		(void) set_config_option("search_path", SAFE_SEARCH_PATH,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
+		nest = SafeSearchPathPush();
 		InitFunctionCallInfoData(*regfcinfo, NULL, 1, InvalidOid, NULL, NULL);
 		regfcinfo->args[0].value = CStringGetTextDatum(h->signature);
 		regfcinfo->args[0].isnull = false;
 		d = to_regprocedure(regfcinfo);
 		fn = regfcinfo->isnull ? InvalidOid : DatumGetObjectId(d);
-		AtEOXact_GUC(false, nest);
+		SafeSearchPathPop(nest);
 	}
 	if (!OidIsValid(fn))
 	{

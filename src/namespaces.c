@@ -35,10 +35,10 @@
 #include "members.h"
 #include "namespaces.h"
 #include "roles.h"
+#include "safe_sql.h"
 #include "settings.h"
 #include "templates.h"
 
-#define SAFE_SEARCH_PATH	"pg_catalog, pg_temp"
 
 /* The attribute number of a column by name, or InvalidAttrNumber. */
 static AttrNumber
@@ -388,15 +388,12 @@ NamespaceRegister(bool bump, const char *pattern, const char *key_prefix,
 	 */
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", SAFE_SEARCH_PATH,
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	nest = SafeSearchPathPush();
 	rc = SPI_execute_with_args(sql, 4, types, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not record a namespace in cache_ext.trigger_namespaces: %s",
 			 SPI_result_code_string(rc));
-	AtEOXact_GUC(false, nest);
+	SafeSearchPathPop(nest);
 	SPI_finish();
 }
 

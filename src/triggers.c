@@ -55,6 +55,7 @@
 #include "namespaces.h"
 #include "pending.h"
 #include "roles.h"
+#include "safe_sql.h"
 #include "settings.h"
 #include "templates.h"
 
@@ -1006,10 +1007,7 @@ NewTriggerOids(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* no operator, no cast; the function qualified; the path pinned */
-	nest = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	nest = SafeSearchPathPush();
 	if (SPI_execute("SELECT classid, objid FROM pg_catalog.pg_event_trigger_ddl_commands()",
 					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not list the new triggers");
@@ -1030,7 +1028,7 @@ NewTriggerOids(void)
 			MemoryContextSwitchTo(old);
 		}
 	}
-	AtEOXact_GUC(false, nest);
+	SafeSearchPathPop(nest);
 	SPI_finish();
 	return oids;
 }

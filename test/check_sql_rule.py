@@ -99,6 +99,13 @@ def problems(sql):
     text = strip_quoted(sql)
     found = []
     text_wo_ops = re.sub(r"OPERATOR\(pg_catalog\.[^)]*\)", " op ", text)
+    # The "=" of an assignment list (UPDATE ... SET col = ..., ON CONFLICT
+    # DO UPDATE SET ...) is syntax, not an operator.
+    text_wo_ops = re.sub(
+        r"\bSET\b(.*?)(?=\bWHERE\b|\bRETURNING\b|$)",
+        lambda m: "SET" + re.sub(r'([\w%."]+)\s*=(?!=)', r"\1 assign",
+                                 m.group(1)),
+        text_wo_ops, flags=re.S)
     for op in re.findall(r"(<>|!=|<=|>=|\|\||[=<>+~]|(?<![\w%])-(?!-))",
                          text_wo_ops):
         found.append("bare operator %s" % op)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test/run_tests.sh — owns: the whole cache_ext test suite (what README and CI
 # run).  Builds and installs the extension once, then:
+#   0. the static check of the SQL in src/ (test/check_sql_rule.py);
 #   1. pg_regress (`make installcheck`, the Makefile's REGRESS list) and the
 #      isolation specs test/isolation/specs/*.spec, in one preloaded sandbox;
 #   2. pg_regress again without shared_preload_libraries;
@@ -105,6 +106,10 @@ fi
 # backend's memory, which ASan's quarantine of freed blocks (256 MB) fills.
 declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0
 	[fault_fuzz_redis]=quarantine_size_mb=0)
+
+# Static: the SQL cache_ext runs itself follows the rule of src/cache_ext.h.
+echo "==== static: SQL text in src/ (test/check_sql_rule.py) ===="
+if /usr/bin/python3 "$here/check_sql_rule.py" "$repo"/src/*.c; then add 1 0; else add 0 1; fi
 
 echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
 rc=0

@@ -79,7 +79,8 @@ BEGIN
 	   AND NOT pg_catalog.has_function_privilege('cache_ext_app', p.oid, 'EXECUTE')
 	   AND NOT pg_catalog.has_function_privilege('cache_ext_admin', p.oid, 'EXECUTE')
 	   AND NOT p.proname OPERATOR(pg_catalog.=) ANY (ARRAY['command', 'check_new_triggers',
-			'profile_flag_changed', 'profile_tables_dropped']::pg_catalog.name[]);
+			'profile_flag_changed', 'profile_tables_dropped',
+			'gapless_counters_dropped']::pg_catalog.name[]);
 	IF bad IS NOT NULL THEN
 		RAISE EXCEPTION 'cache_ext install script grants functions to neither cache_ext_app nor cache_ext_admin: %', bad
 			USING HINT = 'Grant them in the fragment of sql/install/ that creates them, or list them in 99_privileges.sql as called by no role.';

@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# test/sandbox.sh — owns: one throwaway PostgreSQL 15 cluster + Redis server
+# test/sandbox.sh — owns: one throwaway PostgreSQL cluster + Redis server
 # around one command.
 #
-# usage: test/sandbox.sh [--no-preload] [--no-build] [--keep] [--] COMMAND [ARGS...]
+# usage: test/sandbox.sh [--no-preload] [--no-build] [--from DIR] [--keep] [--] COMMAND [ARGS...]
 #
 #   --no-preload  do not put cache_ext in shared_preload_libraries
-#   --no-build    do not build/install the extension first
+#   --no-build    do not build the extension first (it is still installed)
+#   --from DIR    install cache_ext from DIR, a tree of installed files (a
+#                 .deb unpacked with dpkg -x), not from the checkout
 #   --keep        keep the sandbox directory after teardown
 #
 # Environment read:  SANDBOX_SKIP_DEPS=1 (skip test/install_deps.sh),
 #   SANDBOX_PG_CONF (extra postgresql.conf lines, appended last),
 #   SANDBOX_LOCK_HELD (pid of a live process already holding the lock),
-#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config).
+#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config, else the
+#   pg_config on PATH; test/chroot.sh sets it for other majors), COPT (extra
+#   compiler options for the build, default -Werror: no warnings allowed).
 # Environment given to COMMAND: SANDBOX_DIR PGHOST PGPORT PGUSER PGDATABASE
 #   PGDATA PG_BINDIR PG_CONFIG REDIS_HOST REDIS_PORT REDIS_PID REDIS_URL REDIS_SOCKET
 #   SANDBOX_LIB SANDBOX_OWNER SANDBOX_PRELOAD SANDBOX_LOCK_HELD; PATH starts
@@ -35,15 +39,16 @@ repo=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
 usage() {
-	sed -n 's/^# \{0,1\}//; 4,9p' "${BASH_SOURCE[0]}"
+	sed -n 's/^# \{0,1\}//; 4,11p' "${BASH_SOURCE[0]}"
 }
 
-preload=1 build=1 keep=0
+preload=1 build=1 keep=0 from=
 while (($#)); do
 	case $1 in
 	--no-preload) preload=0 ;;
 	--no-build) build=0 ;;
 	--keep) keep=1 ;;
+	--from) from=$(cd "$2" && pwd); build=0; shift ;;
 	--) shift; break ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "sandbox: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -167,13 +172,17 @@ fi
 # nobody else's.  Several sandboxes can thus run at once, from different
 # checkouts, and the system installation is never touched.
 if ((build)); then
-	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } && make -s) >&2; then
+	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } &&
+		make -s COPT="${COPT--Werror}") >&2; then
 		say "build of cache_ext failed"
 		exit 1
 	fi
 fi
 SANDBOX_ROOT=$SANDBOX_DIR/root
-if ! (cd "$repo" && make -s install DESTDIR="$SANDBOX_ROOT") >"$SANDBOX_DIR/install.log" 2>&1; then
+if [[ -n $from ]]; then
+	mkdir -p "$SANDBOX_ROOT"
+	cp -a "$from/." "$SANDBOX_ROOT/"
+elif ! (cd "$repo" && make -s install DESTDIR="$SANDBOX_ROOT") >"$SANDBOX_DIR/install.log" 2>&1; then
 	cat "$SANDBOX_DIR/install.log" >&2
 	say "install of cache_ext into $SANDBOX_ROOT failed"
 	exit 1

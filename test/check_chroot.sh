@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test/check_chroot.sh — owns: "running a command in a test/chroot.sh root
+# leaves nothing behind": no mount (findmnt) and no process inside the root
+# once the command has ended, failed, or chroot.sh was interrupted (INT) or
+# terminated (TERM), even when the command left a process running; and the
+# command's exit status comes back.  Run by test/run_tests.sh --pg MAJOR
+# before the suite, on this machine (as root).
+#
+# usage: test/check_chroot.sh [--pg MAJOR]
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=test/lib.sh
+source "$here/lib.sh"
+SB_SUITE=check_chroot
+
+pg=17
+[[ ${1:-} == --pg ]] && pg=$2
+chroot_sh=(bash "$here/chroot.sh" --pg "$pg")
+root=$("${chroot_sh[@]}" --print-root)
+"${chroot_sh[@]}" --build-only
+
+# inside: pids of processes whose root directory is the chroot
+inside() {
+	find /proc -mindepth 2 -maxdepth 2 -name root -lname "$root" 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/root$|\1|p' || true
+}
+mounts_below() { findmnt -rn -o TARGET | grep -F "$root/" || true; }
+
+# clean WHAT: nothing mounted below the root and no process inside it.
+clean() {
+	local m p
+	m=$(mounts_below)
+	p=$(inside)
+	assert_eq "" "$m" "$1: nothing mounted below the root (findmnt)"
+	assert_eq "" "$p" "$1: no process left inside the root"
+}
+
+rc=0
+"${chroot_sh[@]}" -- true || rc=$?
+assert_eq 0 "$rc" "a command that succeeds: exit 0"
+clean "success"
+
+rc=0
+"${chroot_sh[@]}" -- sh -c 'exit 3' || rc=$?
+assert_eq 3 "$rc" "a command that fails: its exit status"
+clean "failure"
+
+seen=$("${chroot_sh[@]}" -- sh -c 'findmnt -rn -o TARGET | sort -u | tr "\n" " "')
+for m in /proc /dev /dev/pts /dev/shm /tmp; do
+	assert_contains " $m " " $seen" "$m is mounted inside"
+done
+assert_eq "/tmp/cache_ext" "$("${chroot_sh[@]}" -- pwd)" "the command runs in the copy of the checkout"
+
+rc=0
+"${chroot_sh[@]}" -- sh -c 'sleep 600 >/dev/null 2>&1 & exit 0' || rc=$?
+assert_eq 0 "$rc" "a command leaving a process behind: exit 0"
+clean "a process left behind"
+
+# signal SIG RC: chroot.sh interrupted while its command runs.
+signal() {
+	local sig=$1 want=$2 pid i rc=0
+	env --default-signal=INT,QUIT "${chroot_sh[@]}" -- sleep 600 &
+	pid=$!
+	for ((i = 0; i < 300; i++)); do
+		[[ -n $(inside) ]] && break
+		sleep 0.1
+	done
+	if [[ -z $(inside) ]]; then
+		fail "SIG$sig: the command never started inside the root"
+	fi
+	kill "-$sig" "$pid"
+	for ((i = 0; i < 600; i++)); do
+		sb__alive "$pid" || break
+		sleep 0.1
+	done
+	if sb__alive "$pid"; then
+		fail "SIG$sig: chroot.sh still running 60 s later"
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" || rc=$?
+	assert_eq "$want" "$rc" "SIG$sig: chroot.sh exits $want"
+	clean "SIG$sig"
+}
+signal INT 130
+signal TERM 143
+
+finish

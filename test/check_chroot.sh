@@ -24,7 +24,20 @@ inside() {
 	find /proc -mindepth 2 -maxdepth 2 -name root -lname "$root" 2>/dev/null |
 		sed -n 's|^/proc/\([0-9]*\)/root$|\1|p' || true
 }
+# started: the command (sleep) runs inside the root (not merely a health
+# check of chroot.sh's)
+started() {
+	local p
+	for p in $(inside); do
+		[[ $(cat "/proc/$p/comm" 2>/dev/null) == sleep ]] && return 0
+	done
+	return 1
+}
 mounts_below() { findmnt -rn -o TARGET | grep -F "$root/" || true; }
+
+# Whatever a failed check left running inside the root goes with us (it
+# could hold our caller's output pipe open).
+trap 'for p in $(inside); do kill -KILL "$p" 2>/dev/null; done' EXIT
 
 # clean WHAT: nothing mounted below the root and no process inside it.
 clean() {
@@ -59,14 +72,15 @@ clean "a process left behind"
 # signal SIG RC: chroot.sh interrupted while its command runs.
 signal() {
 	local sig=$1 want=$2 pid i rc=0
-	env --default-signal=INT,QUIT "${chroot_sh[@]}" -- sleep 600 &
+	env --default-signal=INT,QUIT "${chroot_sh[@]}" -- sleep 600 >"$log" 2>&1 &
 	pid=$!
-	for ((i = 0; i < 300; i++)); do
-		[[ -n $(inside) ]] && break
+	for ((i = 0; i < 600; i++)); do
+		started && break
 		sleep 0.1
 	done
-	if [[ -z $(inside) ]]; then
-		fail "SIG$sig: the command never started inside the root"
+	if ! started; then
+		fail "SIG$sig: the command did not start inside the root within 60 s:"
+		cat "$log"
 	fi
 	kill "-$sig" "$pid"
 	for ((i = 0; i < 600; i++)); do
@@ -79,8 +93,11 @@ signal() {
 	fi
 	wait "$pid" || rc=$?
 	assert_eq "$want" "$rc" "SIG$sig: chroot.sh exits $want"
+	sed 's/^/    /' "$log"
 	clean "SIG$sig"
 }
+log=$(mktemp /tmp/cache_ext-check_chroot.XXXXXX)
+trap 'for p in $(inside); do kill -KILL "$p" 2>/dev/null; done; rm -f "$log"' EXIT
 signal INT 130
 signal TERM 143
 

@@ -243,6 +243,37 @@ if ((inside_ns)); then
 	in_namespace "$@"
 fi
 
+outer_teardown() {
+	local p left=0
+	# The namespace's own teardown killed what was left inside; a command
+	# that escaped it (the namespace killed with SIGKILL) is stopped here.
+	for p in $(root_pids "$root"); do
+		left=1
+		kill -KILL "$p" 2>/dev/null || true
+	done
+	((left)) && say "killed processes that were still inside $root"
+	if findmnt -rn -o TARGET | grep -qF "$root/"; then
+		say "mounts left below $root:"
+		findmnt -rn -o TARGET | grep -F "$root/" >&2
+	fi
+}
+
+# Traps from here on, so that INT or TERM during the preparation (health
+# check, lock, build) ends the run too: without one, bash ignores a SIGINT
+# that arrives while it waits for a child that did not get it.
+child=''
+on_outer_signal() {
+	say "caught SIG$1, tearing down"
+	if [[ -n $child ]]; then
+		kill -TERM "$child" 2>/dev/null
+		wait "$child" 2>/dev/null || true
+	fi
+	outer_teardown
+	exit "$2"
+}
+trap 'on_outer_signal INT 130' INT
+trap 'on_outer_signal TERM 143' TERM
+
 # --------------------------------------------------------------- the cache
 mkdir -p "$cache"
 exec {lock_fd}>>"$cache/.lock"
@@ -302,51 +333,40 @@ build_root() {
 	say "built $root in $((SECONDS - t0))s"
 }
 
-flock -x "$lock_fd"
-if ((rebuild)) || ! root_sound; then
-	build_root
-	root_sound || die "the freshly built root at $root fails its health check"
-fi
-# older roots of this release (another package list or format)
-for d in "$cache/$dist-root."*; do
-	[[ -d $d && $d != "$root" ]] || continue
-	say "removing the outdated root $d"
-	remove_tree "$d" || true
-done
-# shared from here on: other runs may use the root at the same time (each
-# in its own namespace, with its own /tmp), none may rebuild it
+# Shared while the root is used: other runs may use it at the same time
+# (each in its own namespace, with its own /tmp); exclusive to build or
+# remove a root, which waits for the runs using one to end.
 flock -s "$lock_fd"
+if ((rebuild)) || ! root_sound; then
+	flock -u "$lock_fd"
+	if ! flock -xn "$lock_fd"; then
+		say "waiting for other runs in $cache to end before building"
+		flock -x "$lock_fd"
+	fi
+	if ((rebuild)) || ! root_sound; then
+		build_root
+		root_sound || die "the freshly built root at $root fails its health check"
+	fi
+	flock -s "$lock_fd"
+fi
+# older roots of this release (another package list or format), when no
+# other run holds the cache
+if flock -xn "$lock_fd"; then
+	for d in "$cache/$dist-root."*; do
+		[[ -d $d && $d != "$root" ]] || continue
+		say "removing the outdated root $d"
+		remove_tree "$d" || true
+	done
+	flock -s "$lock_fd"
+fi
 
 [[ $mode == build ]] && exit 0
 
 # ----------------------------------------------------------------- the run
-child='' rc=0
-outer_teardown() {
-	local p left=0
-	# The namespace's own teardown killed what was left inside; a command
-	# that escaped it (the namespace killed with SIGKILL) is stopped here.
-	for p in $(root_pids "$root"); do
-		left=1
-		kill -KILL "$p" 2>/dev/null || true
-	done
-	((left)) && say "killed processes that were still inside $root"
-	if findmnt -rn -o TARGET | grep -qF "$root/"; then
-		say "mounts left below $root:"
-		findmnt -rn -o TARGET | grep -F "$root/" >&2
-	fi
-}
-on_outer_signal() {
-	say "caught SIG$1, tearing down"
-	[[ -n $child ]] && kill -TERM "$child" 2>/dev/null
-	wait "$child" 2>/dev/null || true
-	rc=$2
-	outer_teardown
-	exit "$rc"
-}
-trap 'on_outer_signal INT 130' INT
-trap 'on_outer_signal TERM 143' TERM
+rc=0
+# (without the lock: nothing left running inside may hold it)
 unshare --mount --propagation private -- \
-	bash "${BASH_SOURCE[0]}" --pg "$pg" --in-namespace -- "$@" <&0 &
+	bash "${BASH_SOURCE[0]}" --pg "$pg" --in-namespace -- "$@" <&0 {lock_fd}>&- &
 child=$!
 wait "$child" || rc=$?
 child=

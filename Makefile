@@ -36,7 +36,9 @@ REGRESS_COUNTERS = counters_functions counters_trigger counters_errors counters_
 
 REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill profile_drop
 
-REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE)
+REGRESS_UPGRADE = oldextversions
+
+REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE) $(REGRESS_UPGRADE)
 CONTRIB_TESTDB = cache_ext_regress
 REGRESS_OPTS = --inputdir=.
 

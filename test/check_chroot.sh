@@ -19,10 +19,18 @@ chroot_sh=(bash "$here/chroot.sh" --pg "$pg")
 root=$("${chroot_sh[@]}" --print-root)
 "${chroot_sh[@]}" --build-only
 
-# inside: pids of processes whose root directory is the chroot
+# inside: pids of this check's processes whose root directory is the
+# chroot (chroot.sh passes CACHE_EXT_* variables in: the marker tells ours
+# from those of another run using the same root)
+export CACHE_EXT_CHECK_CHROOT_RUN=check_chroot-$$-$RANDOM
 inside() {
-	find /proc -mindepth 2 -maxdepth 2 -name root -lname "$root" 2>/dev/null |
-		sed -n 's|^/proc/\([0-9]*\)/root$|\1|p' || true
+	local p
+	for p in $(find /proc -mindepth 2 -maxdepth 2 -name root -lname "$root" 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/root$|\1|p' || true); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null |
+			grep -qx "CACHE_EXT_CHECK_CHROOT_RUN=$CACHE_EXT_CHECK_CHROOT_RUN" && echo "$p"
+	done
+	return 0
 }
 # started: the command (sleep) runs inside the root (not merely a health
 # check of chroot.sh's)

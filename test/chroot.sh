@@ -45,7 +45,7 @@ say() { echo "chroot: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 # ------------------------------------------------------------------ options
-pg=17 rebuild=0 mode=run inside_ns=0 root_dir=
+pg=17 rebuild=0 mode=run inside_ns=0 root_dir= ns_file=
 while (($#)); do
 	case $1 in
 	--pg) pg=$2; shift ;;
@@ -54,6 +54,7 @@ while (($#)); do
 	--print-root) mode=print ;;
 	--in-namespace) inside_ns=1 ;; # internal: the half that runs after unshare
 	--root-dir) root_dir=$2; shift ;; # internal: a root being built
+	--ns-file) ns_file=$2; shift ;; # internal: where the namespace is noted
 	--) shift; break ;;
 	-h | --help) sed -n '6,14s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 0 ;;
 	-*) die "unknown option $1" ;;
@@ -136,18 +137,24 @@ fi
 mounted=()
 cmd_pid='' cmd_rc='' tearing=0
 
-# kill_root_processes: every process whose root directory is $root (ours:
-# the command and whatever it left running), TERM then KILL.
-# root_pids DIR: the processes whose root directory is DIR.
+# root_pids DIR NS: the processes whose root directory is DIR and whose
+# mount namespace is NS (a readlink of /proc/PID/ns/mnt): those of one run,
+# not of another run using the same root at the same time.
 root_pids() {
-	find /proc -mindepth 2 -maxdepth 2 -name root -lname "$1" 2>/dev/null |
-		sed -n 's|^/proc/\([0-9]*\)/root$|\1|p' || true
+	local p
+	for p in $(find /proc -mindepth 2 -maxdepth 2 -name root -lname "$1" 2>/dev/null |
+		sed -n 's|^/proc/\([0-9]*\)/root$|\1|p' || true); do
+		[[ $(readlink "/proc/$p/ns/mnt" 2>/dev/null) == "$2" ]] && echo "$p"
+	done
+	return 0
 }
 
+# kill_root_processes: every process of this namespace whose root directory
+# is $root (the command and whatever it left running), TERM then KILL.
 kill_root_processes() {
 	local p pids=() round
 	for round in TERM KILL; do
-		mapfile -t pids < <(root_pids "$root")
+		mapfile -t pids < <(root_pids "$root" "$my_ns")
 		((${#pids[@]})) || return 0
 		[[ $round == TERM ]] && say "stopping ${#pids[@]} process(es) left inside the root"
 		kill -CONT "${pids[@]}" 2>/dev/null || true
@@ -186,6 +193,8 @@ ns_teardown() {
 }
 
 in_namespace() {
+	my_ns=$(readlink /proc/self/ns/mnt)
+	[[ -n $ns_file ]] && echo "$my_ns" >"$ns_file"
 	trap ns_teardown EXIT
 	# started in the background by a script, this shell ignores SIGINT and
 	# cannot trap it: the outer half turns INT into TERM
@@ -244,13 +253,17 @@ if ((inside_ns)); then
 fi
 
 outer_teardown() {
-	local p left=0
+	local p left=0 ns
 	# The namespace's own teardown killed what was left inside; a command
 	# that escaped it (the namespace killed with SIGKILL) is stopped here.
-	for p in $(root_pids "$root"); do
-		left=1
-		kill -KILL "$p" 2>/dev/null || true
-	done
+	ns=$(cat "$ns_file" 2>/dev/null || true)
+	if [[ -n $ns ]]; then
+		for p in $(root_pids "$root" "$ns"); do
+			left=1
+			kill -KILL "$p" 2>/dev/null || true
+		done
+	fi
+	rm -f "$ns_file"
 	((left)) && say "killed processes that were still inside $root"
 	if findmnt -rn -o TARGET | grep -qF "$root/"; then
 		say "mounts left below $root:"
@@ -365,8 +378,10 @@ fi
 # ----------------------------------------------------------------- the run
 rc=0
 # (without the lock: nothing left running inside may hold it)
+ns_file=$(mktemp /tmp/cache_ext-chroot-ns.XXXXXX)
 unshare --mount --propagation private -- \
-	bash "${BASH_SOURCE[0]}" --pg "$pg" --in-namespace -- "$@" <&0 {lock_fd}>&- &
+	bash "${BASH_SOURCE[0]}" --pg "$pg" --in-namespace --ns-file "$ns_file" -- "$@" \
+	<&0 {lock_fd}>&- &
 child=$!
 wait "$child" || rc=$?
 child=

@@ -42,6 +42,9 @@ repo=$(cd "$here/.." && pwd)
 ROOT_FORMAT=1
 
 say() { echo "chroot: $*" >&2; }
+
+# CI may start us with standard input closed; the command gets /dev/null then.
+{ : <&0; } 2>/dev/null || exec </dev/null
 die() { say "$*"; exit 1; }
 
 # ------------------------------------------------------------------ options

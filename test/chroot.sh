@@ -48,7 +48,7 @@ say() { echo "chroot: $*" >&2; }
 die() { say "$*"; exit 1; }
 
 # ------------------------------------------------------------------ options
-pg=17 rebuild=0 mode=run inside_ns=0 root_dir= ns_file=
+pg=17 rebuild=0 mode=run inside_ns=0 root_dir='' ns_file=''
 while (($#)); do
 	case $1 in
 	--pg) pg=$2; shift ;;

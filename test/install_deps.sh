@@ -30,7 +30,7 @@ declare -A dist_bench=(
 	[trixie]="memcached postgresql-17-pgmemcache libmemcached-tools"
 )
 
-dist= list=0 bench=0 extra=()
+dist='' list=0 bench=0 extra=()
 while (($#)); do
 	case $1 in
 	--bench) bench=1 ;;

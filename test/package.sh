@@ -105,7 +105,10 @@ assert_eq "$current $current cache_ext postgresql" "$meta" "META.json: name, ver
 echo "package: building $pkg (dpkg-buildpackage, pg_buildext)"
 rc=0
 (cd "$src" && pg_buildext updatecontrol && dpkg-buildpackage -b -us -uc) >"$work/build.log" 2>&1 || rc=$?
-deb=$(ls "$work/${pkg}_${deb_version}"_*.deb 2>/dev/null | head -n 1 || true)
+deb=
+for f in "$work/${pkg}_${deb_version}"_*.deb; do
+	[[ -f $f ]] && deb=$f
+done
 if ((rc == 0)) && [[ -n $deb ]]; then
 	ok "dpkg-buildpackage builds $(basename "$deb")"
 else

@@ -63,7 +63,9 @@ REGRESS_PROFILE = profile_flags profile_errors profile_columns profile_backfill 
 # Last: they create and drop roles, flush Redis and run the fallback.
 REGRESS_SECURITY = security_capture security_templates security_fallback security_poison security_grants
 
-REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE) $(REGRESS_SECURITY)
+REGRESS_UPGRADE = oldextversions
+
+REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE) $(REGRESS_UPGRADE) $(REGRESS_SECURITY)
 CONTRIB_TESTDB = cache_ext_regress
 REGRESS_OPTS = --inputdir=.
 

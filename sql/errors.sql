@@ -76,7 +76,10 @@ CREATE ROLE cache_ext_errors_app;
 GRANT USAGE ON SCHEMA cache_ext TO cache_ext_errors_app;
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA cache_ext TO cache_ext_errors_app;
 SET ROLE cache_ext_errors_app;
+-- (the SQLSTATE only: PostgreSQL 16 reworded its message)
+\set VERBOSITY sqlstate
 SHOW cache_ext.redis_url;
+\set VERBOSITY default
 SELECT count(*) FROM pg_settings WHERE name = 'cache_ext.redis_url';
 SET cache_ext.redis_url = 'redis://127.0.0.1:6379';
 SET cache_ext.key_prefix = 'other:';

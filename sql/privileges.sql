@@ -7,13 +7,20 @@ WHERE p.pronamespace = 'cache_ext'::regnamespace
   AND has_function_privilege('public', p.oid, 'EXECUTE')
 ORDER BY 1;
 SELECT has_schema_privilege('public', 'cache_ext', 'USAGE') AS public_schema_usage;
--- every object of the extension has a comment
+-- every object of the extension has a comment (the row types of its tables
+-- and views, and their array types, are the relation's: PostgreSQL 17 lists
+-- them as members too)
 SELECT pg_describe_object(classid, objid, objsubid) AS uncommented
 FROM pg_depend
 WHERE refclassid = 'pg_extension'::regclass
   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'cache_ext')
   AND deptype = 'e'
   AND obj_description(objid, (SELECT relname FROM pg_class WHERE oid = classid)) IS NULL
+  AND NOT EXISTS (SELECT FROM pg_type t
+				  LEFT JOIN pg_type e ON e.oid = t.typelem
+				  JOIN pg_class c ON c.oid IN (t.typrelid, e.typrelid)
+				  WHERE classid = 'pg_type'::regclass AND t.oid = objid
+					AND c.relkind <> 'c')
 ORDER BY 1;
 -- an ordinary role gets a clear permission error
 CREATE ROLE cache_ext_priv_nobody;

@@ -39,7 +39,14 @@
 #error "cache_ext requires PostgreSQL 15 or later"
 #endif
 
-/* PostgreSQL 17 ties wait event sets to a resource owner. */
+/*
+ * Differences between the PostgreSQL majors we build for (15 and 17 are
+ * tested: test/run_tests.sh and test/run_tests.sh --pg 17).  Each is a
+ * macro here, so that the code says what it means once, for every major.
+ * The headers a macro needs are included where it is used.
+ */
+
+/* 17 ties wait event sets to a resource owner (NULL: session lifetime). */
 #if PG_VERSION_NUM >= 170000
 #define CreateWaitEventSetCompat(nevents) CreateWaitEventSet(NULL, (nevents))
 #else
@@ -52,6 +59,27 @@
 	object_aclcheck(ProcedureRelationId, (fn), (role), ACL_EXECUTE)
 #else
 #define FunctionAclCheckCompat(fn, role) pg_proc_aclcheck((fn), (role), ACL_EXECUTE)
+#endif
+
+/*
+ * The local transaction id of this backend's current transaction
+ * (storage/proc.h): 17 moved it into MyProc->vxid.
+ */
+#if PG_VERSION_NUM >= 170000
+#define MyLocalTransactionId() (MyProc->vxid.lxid)
+#else
+#define MyLocalTransactionId() (MyProc->lxid)
+#endif
+
+/*
+ * Whether ROLEID owns the relation RELID (utils/acl.h, catalog/pg_class.h):
+ * 16 replaced the per-catalog ownership checks by object_ownercheck().
+ */
+#if PG_VERSION_NUM >= 160000
+#define RelationOwnerCheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define RelationOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
 /* True when the library was loaded through shared_preload_libraries. */

@@ -86,13 +86,6 @@
 #define PROFILE_DEFAULT_BATCH	1000
 #define PROFILE_MAX_BATCH		100000
 
-#if PG_VERSION_NUM >= 160000
-#define ProfileOwnerCheck(relid) \
-	object_ownercheck(RelationRelationId, (relid), GetUserId())
-#else
-#define ProfileOwnerCheck(relid) pg_class_ownercheck((relid), GetUserId())
-#endif
-
 /* What the registry says, for the current snapshot. */
 typedef struct ProfileRegistration
 {
@@ -263,7 +256,7 @@ CheckProfileRelation(Oid relid, const char *funcname)
 				 errdetail("The registration outlives the session; a temporary table does not."),
 				 errhint("Register a permanent or unlogged table.")));
 
-	if (!ProfileOwnerCheck(relid))
+	if (!RelationOwnerCheck(relid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_TABLE,
 					   NameStr(classform->relname));
 

@@ -59,12 +59,6 @@
 #include "settings.h"
 #include "templates.h"
 
-#if PG_VERSION_NUM >= 170000
-#define MyLocalTransactionId() (MyProc->vxid.lxid)
-#else
-#define MyLocalTransactionId() (MyProc->lxid)
-#endif
-
 #define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
 #define VALUE_MEMO_MAX				65536
 

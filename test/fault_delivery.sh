@@ -134,7 +134,10 @@ elapsed=$(($(now_ms) - t0))
 ((elapsed < 2000)) && ok "long pattern: COMMIT returned in ${elapsed} ms" || fail "long pattern: COMMIT took ${elapsed} ms"
 poll_eq 0 60 "SELECT cache_ext.command('EXISTS', 'dlv:pop:0', 'dlv:pop:77777', 'dlv:pop:199999')" >/dev/null &&
 	ok "long pattern: the worker finished it" || fail "long pattern: the worker finished it"
-assert_eq "t|t" "$(q "SELECT effects_retry_queued >= 1, pattern_steps >= 150 FROM cache_ext.stats")" \
+# (about 200 steps of COUNT 1000; about half as many when Redis is still
+# rehashing the grown table, so that a step visits both tables: seen with
+# Redis 8 right after DEBUG POPULATE)
+assert_eq "t|t" "$(q "SELECT effects_retry_queued >= 1, pattern_steps >= 50 FROM cache_ext.stats")" \
 	"long pattern: handed over once, ran in SCAN steps"
 sb_pg_set "cache_ext.command_timeout = '1000ms'"
 

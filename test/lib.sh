@@ -268,7 +268,7 @@ sb__redis_pid() {
 # ------------------------------------------------------------ public helpers
 
 sb_psql() {
-	"${PG_BINDIR:-/usr/lib/postgresql/15/bin}/psql" -X -v ON_ERROR_STOP=1 -At "$@"
+	"${PG_BINDIR:-$("${PG_CONFIG:-pg_config}" --bindir)}/psql" -X -v ON_ERROR_STOP=1 -At "$@"
 }
 
 sb_redis() {

@@ -5,11 +5,16 @@
 #   1. pg_regress (`make installcheck`, the Makefile's REGRESS list) and the
 #      isolation specs test/isolation/specs/*.spec, in one preloaded sandbox;
 #   2. pg_regress again without shared_preload_libraries;
-#   3. every executable test/fault_*.sh, each in its own fresh sandbox.
+#   3. every executable test/fault_*.sh, each in its own fresh sandbox;
+#   4. test/package.sh: the Debian package, built and smoke-tested.
 # Prints regression.diffs on failure, the wall time, and last one line
 # "cache_ext: N passed, M failed"; exits non-zero when anything failed.
 #
-# usage: test/run_tests.sh
+# usage: test/run_tests.sh [--pg MAJOR]
+#   --pg 15 (the default): on this machine's PostgreSQL 15 (Debian bookworm).
+#   --pg 17: the same suite inside a Debian trixie root with PostgreSQL 17,
+#     hiredis 1.2 and Redis 8 (test/chroot.sh builds and caches the root),
+#     after test/check_chroot.sh; it ends with the same last line.
 # Environment: CACHE_EXT_REGRESS_TIMEOUT (s, default 1800) bounds step 1,
 #   CACHE_EXT_FAULT_TIMEOUT (s, default 600) bounds each fault script,
 #   ISOLATION_OPTS (default --load-extension=cache_ext) extra
@@ -78,6 +83,63 @@ if [[ ${1:-} == --inside-regress ]]; then
 		echo "$p $f" >"$out/iso.counts"
 	fi
 	exit 0
+fi
+
+# ------------------------------------------- --pg MAJOR: another major
+# Only --pg is taken out of the arguments here; the rest go on as given (to
+# the run inside the root, too).
+pg=15
+args=()
+while (($#)); do
+	case $1 in
+	--pg) pg=${2:?--pg needs a major version}; shift 2 ;;
+	--pg=*) pg=${1#--pg=}; shift ;;
+	*) args+=("$1"); shift ;;
+	esac
+done
+set -- "${args[@]}"
+if [[ $pg != 15 ]]; then
+	start=$SECONDS
+	passed=0 failed=0
+	bash "$here/install_deps.sh" # debootstrap, on this machine
+	out=$(mktemp -d /tmp/cache_ext-results.XXXXXX)
+	trap 'rm -rf "$out"' EXIT
+	# last_counts LOG: "PASSED FAILED" from the last "N passed, M failed" line
+	last_counts() {
+		local line
+		line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)
+		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+			echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+		else
+			echo "0 1"
+		fi
+	}
+	echo "==== the PostgreSQL $pg root (test/chroot.sh) ===="
+	t0=$SECONDS rc=0
+	bash "$here/chroot.sh" --pg "$pg" --build-only || rc=$?
+	echo "root ready in $((SECONDS - t0))s: $(bash "$here/chroot.sh" --pg "$pg" --print-root)"
+	if ((rc)); then
+		echo "cache_ext: 0 passed, 1 failed"
+		exit 1
+	fi
+	echo "==== test/check_chroot.sh: nothing left behind by the root ===="
+	rc=0
+	timeout --foreground -k 15 300 bash "$here/check_chroot.sh" --pg "$pg" 2>&1 |
+		tee "$out/check_chroot.log" || rc=$?
+	read -r p f < <(last_counts "$out/check_chroot.log")
+	if ((rc != 0 && f == 0)); then f=1; fi
+	passed=$((passed + p)) failed=$((failed + f))
+	echo "==== the suite on PostgreSQL $pg, inside the root ===="
+	rc=0
+	bash "$here/chroot.sh" --pg "$pg" -- bash test/run_tests.sh "$@" 2>&1 |
+		tee "$out/inside.log" || rc=$?
+	read -r p f < <(last_counts "$out/inside.log")
+	if ((rc != 0 && f == 0)); then f=1; fi
+	passed=$((passed + p)) failed=$((failed + f))
+	echo "total wall time (PostgreSQL $pg): $((SECONDS - start))s"
+	echo "cache_ext: $passed passed, $failed failed"
+	((failed == 0))
+	exit
 fi
 
 # ------------------------------------------------------------ the driver
@@ -194,6 +256,24 @@ for s in "${faults[@]}"; do
 	add "$p" "$f"
 done
 
+# The Debian package: built, installed into its own sandbox, smoke-tested
+# (not again in the sanitizer run: the package is built without them).
+if ((built)) && [[ -z ${CACHE_EXT_SANITIZE:-} ]]; then
+	echo "==== test/package.sh: the Debian package ===="
+	rc=0
+	timeout --foreground -k 15 "${CACHE_EXT_FAULT_TIMEOUT:-600}" \
+		bash "$here/package.sh" 2>&1 | tee "$out/package.log" || rc=$?
+	line=$(grep -E '^package: [0-9]+ passed, [0-9]+ failed' "$out/package.log" | tail -n 1 || true)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+		if ((rc != 0 && f == 0)); then f=1; fi
+	else
+		p=0 f=1
+	fi
+	((rc == 0)) || echo "run_tests: package.sh exited $rc"
+	add "$p" "$f"
+fi
+
 if [[ -n ${CACHE_EXT_SANITIZE:-} ]]; then
 	nrep=0 nbad=0
 	for f in "$out"/sanitizer/*.txt; do
@@ -204,6 +284,7 @@ if [[ -n ${CACHE_EXT_SANITIZE:-} ]]; then
 	echo "sanitizers: $CACHE_EXT_SANITIZE: $nrep report(s), $nbad mentioning cache_ext or hiredis" \
 		"(each failed its step; printed above by its sandbox)"
 fi
+
 echo "total wall time: $((SECONDS - start))s"
 echo "cache_ext: $passed passed, $failed failed"
 ((failed == 0))

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# test/sandbox.sh — owns: one throwaway PostgreSQL 15 cluster + Redis server
+# test/sandbox.sh — owns: one throwaway PostgreSQL cluster + Redis server
 # around one command.
 #
-# usage: test/sandbox.sh [--no-preload] [--no-build] [--keep] [--tls] [--] COMMAND [ARGS...]
+# usage: test/sandbox.sh [--no-preload] [--no-build] [--from DIR] [--keep] [--tls] [--] COMMAND [ARGS...]
 #
 #   --no-preload  do not put cache_ext in shared_preload_libraries
-#   --no-build    do not build/install the extension first
+#   --no-build    do not build the extension first (it is still installed)
+#   --from DIR    install cache_ext from DIR, a tree of installed files (a
+#                 .deb unpacked with dpkg -x), not from the checkout
 #   --keep        keep the sandbox directory after teardown
 #   --tls         Redis listens on a TLS port too (throwaway CA), and
 #                 cache_ext.redis_url is rediss:// to it (REDIS_URL stays
@@ -15,7 +17,9 @@
 # Environment read:  SANDBOX_SKIP_DEPS=1 (skip test/install_deps.sh),
 #   SANDBOX_PG_CONF (extra postgresql.conf lines, appended last),
 #   SANDBOX_LOCK_HELD (pid of a live process already holding the lock),
-#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config),
+#   PG_CONFIG (default /usr/lib/postgresql/15/bin/pg_config, else the
+#   pg_config on PATH; test/chroot.sh sets it for other majors),
+#   CACHE_EXT_WERROR (default 1: build with -Werror, no warnings allowed),
 #   CACHE_EXT_SANITIZE (e.g. address,undefined: build cache_ext with those
 #   sanitizers and start PostgreSQL with their runtime preloaded; at
 #   teardown, sanitizer reports in the server log are printed, and any that
@@ -46,16 +50,17 @@ repo=$(cd "$here/.." && pwd)
 source "$here/lib.sh"
 
 usage() {
-	sed -n 's/^# \{0,1\}//; 4,14p' "${BASH_SOURCE[0]}"
+	sed -n 's/^# \{0,1\}//; 4,16p' "${BASH_SOURCE[0]}"
 }
 
-preload=1 build=1 keep=0 tls=0
+preload=1 build=1 keep=0 tls=0 from=
 while (($#)); do
 	case $1 in
 	--no-preload) preload=0 ;;
 	--tls) tls=1 ;;
 	--no-build) build=0 ;;
 	--keep) keep=1 ;;
+	--from) from=$(cd "$2" && pwd); build=0; shift ;;
 	--) shift; break ;;
 	-h | --help) usage; exit 0 ;;
 	-*) echo "sandbox: unknown option $1" >&2; usage >&2; exit 2 ;;
@@ -184,13 +189,17 @@ fi
 # nobody else's.  Several sandboxes can thus run at once, from different
 # checkouts, and the system installation is never touched.
 if ((build)); then
-	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } && make -s) >&2; then
+	if ! (cd "$repo" && { make -s clean >/dev/null 2>&1 || true; } &&
+		CACHE_EXT_WERROR=${CACHE_EXT_WERROR:-1} make -s) >&2; then
 		say "build of cache_ext failed"
 		exit 1
 	fi
 fi
 SANDBOX_ROOT=$SANDBOX_DIR/root
-if ! (cd "$repo" && make -s install DESTDIR="$SANDBOX_ROOT") >"$SANDBOX_DIR/install.log" 2>&1; then
+if [[ -n $from ]]; then
+	mkdir -p "$SANDBOX_ROOT"
+	cp -a "$from/." "$SANDBOX_ROOT/"
+elif ! (cd "$repo" && make -s install DESTDIR="$SANDBOX_ROOT") >"$SANDBOX_DIR/install.log" 2>&1; then
 	cat "$SANDBOX_DIR/install.log" >&2
 	say "install of cache_ext into $SANDBOX_ROOT failed"
 	exit 1

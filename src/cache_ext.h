@@ -62,6 +62,23 @@
 #endif
 
 /*
+ * Memory of settings: what a check hook hands to the GUC machinery (a new
+ * string value, an "extra") is freed by it.  15 frees with free(), 16 and
+ * later keep settings in their own memory context (guc_malloc, guc_free):
+ * a malloc'd extra there makes the postmaster FATAL with "pfree called with
+ * invalid pointer" at its first reload.
+ */
+#if PG_VERSION_NUM >= 160000
+#define GucMallocCompat(size) guc_malloc(LOG, (size))
+#define GucStrdupCompat(s) guc_strdup(LOG, (s))
+#define GucFreeCompat(p) guc_free(p)
+#else
+#define GucMallocCompat(size) malloc(size)
+#define GucStrdupCompat(s) strdup(s)
+#define GucFreeCompat(p) free(p)
+#endif
+
+/*
  * The local transaction id of this backend's current transaction
  * (storage/proc.h): 17 moved it into MyProc->vxid.
  */

@@ -193,8 +193,8 @@ SettingsInit(void)
 
 /*
  * The parsed URL travels from the check hook to the assign hook as the
- * setting's "extra": one malloc'd chunk (the GUC machinery frees it with
- * free()), holding the endpoint and its strings, password included.
+ * setting's "extra": one chunk from GucMallocCompat (the GUC machinery
+ * frees it), holding the endpoint and its strings, password included.
  */
 typedef struct UrlExtra
 {
@@ -226,7 +226,7 @@ make_url_extra(const RedisEndpoint *ep)
 	len += ep->path ? strlen(ep->path) + 1 : 0;
 	len += ep->user ? strlen(ep->user) + 1 : 0;
 	len += ep->password ? strlen(ep->password) + 1 : 0;
-	extra = malloc(offsetof(UrlExtra, strings) + len);
+	extra = GucMallocCompat(offsetof(UrlExtra, strings) + len);
 	if (extra == NULL)
 		return NULL;
 	extra->endpoint = *ep;
@@ -237,18 +237,6 @@ make_url_extra(const RedisEndpoint *ep)
 	extra->endpoint.password = extra_copy(&cursor, ep->password);
 	return extra;
 }
-
-/*
- * PostgreSQL 16 allocates setting strings in its own memory context;
- * PostgreSQL 15 with malloc.
- */
-#if PG_VERSION_NUM >= 160000
-#define guc_string_free(p) guc_free(p)
-#define guc_string_dup(s) guc_strdup(LOG, s)
-#else
-#define guc_string_free(p) free(p)
-#define guc_string_dup(s) strdup(s)
-#endif
 
 /*
  * A password in the URL.  pg_settings shows a setting's stored value in
@@ -299,7 +287,7 @@ check_redis_url(char **newval, void **extra, GucSource source)
 			return false;
 		}
 		stripped = RedisUrlWithoutPassword(*newval, &had_password);
-		stored = stripped ? guc_string_dup(stripped) : NULL;
+		stored = stripped ? GucStrdupCompat(stripped) : NULL;
 		if (stripped)
 		{
 			explicit_bzero(stripped, strlen(stripped));
@@ -313,7 +301,7 @@ check_redis_url(char **newval, void **extra, GucSource source)
 			return false;
 		}
 		explicit_bzero(*newval, strlen(*newval));
-		guc_string_free(*newval);
+		GucFreeCompat(*newval);
 		*newval = stored;
 		ereport(WARNING,
 				(errmsg("the password in cache_ext.redis_url is used by this session only and is not stored in the setting"),

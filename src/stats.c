@@ -224,13 +224,36 @@ FallbackReason(char *buf, Size len)
 
 /* ------------------------------------------------------------ SQL level */
 
+/*
+ * The columns delivery_stats() computes, in the order it computes them.  The
+ * row returned is matched to the function's declared result BY NAME: the
+ * SQL of an older version (a server runs this library before ALTER
+ * EXTENSION cache_ext UPDATE) declares fewer columns, and a column this
+ * library does not know is NULL.  Filling by position would write past an
+ * older, shorter row.
+ */
+static const char *const stats_columns[] = {
+	"scope", "delivery", "effects_committed", "effects_sent",
+	"effects_coalesced", "effects_async", "effects_retry_queued",
+	"effects_retried", "effects_failed", "effects_dropped", "fallbacks",
+	"fallback_pending", "queue_depth", "queue_bytes", "queue_capacity",
+	"reconnects", "reconnects_lost", "reconnects_timeout",
+	"reconnects_failover", "reconnects_settings", "commit_failures",
+	"effects_prepared", "pattern_steps", "last_error", "last_error_at",
+	"latency_samples", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+	"last_fallback_at", "fallback_reason", "worker_pid", "stats_reset"
+};
+#define NUM_STATS_COLUMNS lengthof(stats_columns)
+
 PG_FUNCTION_INFO_V1(cache_ext_delivery_stats);
 Datum
 cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 {
 	TupleDesc	tupdesc;
-	Datum		values[33];
-	bool		nulls[33];
+	Datum		values[NUM_STATS_COLUMNS];
+	bool		nulls[NUM_STATS_COLUMNS];
+	Datum	   *row_values;
+	bool	   *row_nulls;
 	int			i = 0;
 	uint64		hist[LAT_BUCKETS];
 	uint64		nsamples = 0;
@@ -338,9 +361,26 @@ cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 	else
 		nulls[i++] = true;
 	values[i++] = TimestampTzGetDatum(stats_reset);
-	Assert(i == tupdesc->natts);
+	Assert(i == NUM_STATS_COLUMNS);
 
-	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+	row_values = palloc0(Max(tupdesc->natts, 1) * sizeof(Datum));
+	row_nulls = palloc(Max(tupdesc->natts, 1) * sizeof(bool));
+	for (int att = 0; att < tupdesc->natts; att++)
+	{
+		const char *name = NameStr(TupleDescAttr(tupdesc, att)->attname);
+
+		row_nulls[att] = true;
+		for (int c = 0; c < (int) NUM_STATS_COLUMNS; c++)
+		{
+			if (strcmp(name, stats_columns[c]) == 0)
+			{
+				row_values[att] = values[c];
+				row_nulls[att] = nulls[c];
+				break;
+			}
+		}
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, row_values, row_nulls)));
 }
 
 PG_FUNCTION_INFO_V1(cache_ext_reset_stats);

@@ -79,8 +79,8 @@ ALTER TABLE cache_ext.gapless_counters RENAME TO gapless_counters_0_1_0;
 ALTER INDEX cache_ext.gapless_counters_pkey RENAME TO gapless_counters_0_1_0_pkey;
 
 CREATE TABLE cache_ext.gapless_counters (
-	tbl		regclass NOT NULL,
-	prefix	text NOT NULL,
+	tbl		regclass NOT NULL DEFAULT 0,
+	prefix	text NOT NULL DEFAULT '',
 	key		text NOT NULL,
 	value	bigint NOT NULL,
 	PRIMARY KEY (tbl, prefix, key)
@@ -90,7 +90,7 @@ COMMENT ON TABLE cache_ext.gapless_counters IS
 'Counters of assign_number''s gapless mode, one row per numbered table, key prefix and rendered key template.  Numbers are taken under this row''s lock, so they commit or roll back with the row that uses them.  Changed only by the trigger, which runs its statements as this table''s owner, and by the event trigger that forgets the counters of dropped tables.';
 
 COMMENT ON COLUMN cache_ext.gapless_counters.tbl IS
-'The numbered table (the partitioned table for the partitions of one).';
+'The numbered table (the partitioned table for the partitions of one); 0 (-) for a counter of cache_ext 0.1.0 restored from a dump (keyed by the rendered key alone), which every table whose template renders that key counts from.';
 
 COMMENT ON COLUMN cache_ext.gapless_counters.prefix IS
 'The cache_ext.key_prefix in force when the row was numbered.';

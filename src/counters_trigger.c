@@ -129,8 +129,7 @@ static HTAB *assign_entries = NULL;
 static MemoryContext assign_context = NULL;
 
 /* Statements on cache_ext.gapless_counters, prepared once per backend. */
-static SPIPlanPtr gapless_next_plan = NULL;
-static SPIPlanPtr gapless_sync_plan = NULL;
+static SPIPlanPtr gapless_plans[2][2];	/* [GaplessOp][old layout] */
 
 /*
  * Relcache invalidation: any change to a relation an entry was derived from
@@ -623,23 +622,59 @@ FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 }
 
 /*
- * The statements on cache_ext.gapless_counters.  Parameters: $1 the table
- * (regclass), $2 the key prefix, $3 the rendered key, $4 a number; they
- * return the counter's value afterwards.  Every operator and function is
- * schema-qualified: they run as the owner of gapless_counters.
+ * The statements on cache_ext.gapless_counters, by operation and by the
+ * table's layout.  Parameters: $1 the table (regclass), $2 the key prefix,
+ * $3 the rendered key, $4 a number; they return the counter's value
+ * afterwards.  Every operator and function is schema-qualified: they run as
+ * the owner of gapless_counters.
+ *
+ * A table's first number for a key also counts from a counter of 0.1.0
+ * restored from a dump (tbl 0, prefix '', the rendered key: what a dump of
+ * 0.1.0's table loads into this one), so that a restore never hands out a
+ * number 0.1.0 had handed out and whose row was deleted since.
+ *
+ * The 0.1.0 layout (one row per rendered key, no table, no prefix) is still
+ * served, with $3 and $4 only, between the installation of this library and
+ * ALTER EXTENSION cache_ext UPDATE, so that a server upgraded first keeps
+ * numbering the application's rows as 0.1.0 did; the update then copies
+ * those counters to the per-table layout.
  */
-static const char *const gapless_next_sql =
-"INSERT INTO cache_ext.gapless_counters AS g (tbl, prefix, key, value)"
-" VALUES ($1, $2, $3, $4 OPERATOR(pg_catalog.+) 1)"
-" ON CONFLICT (tbl, prefix, key) DO UPDATE"
-" SET value = pg_catalog.int8larger(g.value, $4) OPERATOR(pg_catalog.+) 1"
-" RETURNING g.value";
-static const char *const gapless_sync_sql =
-"INSERT INTO cache_ext.gapless_counters AS g (tbl, prefix, key, value)"
-" VALUES ($1, $2, $3, $4)"
-" ON CONFLICT (tbl, prefix, key) DO UPDATE"
-" SET value = pg_catalog.int8larger(g.value, $4)"
-" RETURNING g.value";
+typedef enum GaplessOp
+{
+	GAPLESS_NEXT,				/* max(counter, $4) + 1 */
+	GAPLESS_SYNC				/* max(counter, $4) */
+} GaplessOp;
+
+static const char *const gapless_sql[2][2] = {
+	[GAPLESS_NEXT] = {
+		"INSERT INTO cache_ext.gapless_counters AS g (tbl, prefix, key, value)"
+		" VALUES ($1, $2, $3, pg_catalog.int8larger($4, COALESCE("
+		"   (SELECT l.value FROM cache_ext.gapless_counters l"
+		"     WHERE l.tbl OPERATOR(pg_catalog.=) '0'::pg_catalog.regclass"
+		"       AND l.prefix OPERATOR(pg_catalog.=) ''"
+		"       AND l.key OPERATOR(pg_catalog.=) $3), $4)) OPERATOR(pg_catalog.+) 1)"
+		" ON CONFLICT (tbl, prefix, key) DO UPDATE"
+		" SET value = pg_catalog.int8larger(g.value, $4) OPERATOR(pg_catalog.+) 1"
+		" RETURNING g.value",
+		"INSERT INTO cache_ext.gapless_counters AS g (key, value)"
+		" VALUES ($3, $4 OPERATOR(pg_catalog.+) 1)"
+		" ON CONFLICT (key) DO UPDATE"
+		" SET value = pg_catalog.int8larger(g.value, $4) OPERATOR(pg_catalog.+) 1"
+		" RETURNING g.value"
+	},
+	[GAPLESS_SYNC] = {
+		"INSERT INTO cache_ext.gapless_counters AS g (tbl, prefix, key, value)"
+		" VALUES ($1, $2, $3, $4)"
+		" ON CONFLICT (tbl, prefix, key) DO UPDATE"
+		" SET value = pg_catalog.int8larger(g.value, $4)"
+		" RETURNING g.value",
+		"INSERT INTO cache_ext.gapless_counters AS g (key, value)"
+		" VALUES ($3, $4)"
+		" ON CONFLICT (key) DO UPDATE"
+		" SET value = pg_catalog.int8larger(g.value, $4)"
+		" RETURNING g.value"
+	}
+};
 
 /*
  * Run one statement on cache_ext.gapless_counters, for the row of (the
@@ -648,13 +683,15 @@ static const char *const gapless_sync_sql =
  * Returns the counter's value afterwards.  Caller is connected to SPI.
  */
 static int64
-GaplessStatement(SPIPlanPtr *planp, const char *sql, AssignEntry *entry,
-				 const char *key, int64 value)
+GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
+				 int64 value)
 {
 	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTOID, INT8OID};
 	Datum		params[4];
 	Oid			nspid;
 	Oid			relid;
+	bool		old_layout;
+	SPIPlanPtr *planp;
 	Oid			save_userid;
 	int			save_sec_context;
 	int			nestlevel;
@@ -669,20 +706,19 @@ GaplessStatement(SPIPlanPtr *planp, const char *sql, AssignEntry *entry,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("table cache_ext.gapless_counters does not exist"),
 				 errhint("Reinstall the extension: DROP EXTENSION cache_ext; CREATE EXTENSION cache_ext;")));
-	if (get_attnum(relid, "tbl") == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("table cache_ext.gapless_counters still has the layout of cache_ext 0.1.0"),
-				 errdetail("The cache_ext library installed is newer than the extension's objects in this database; gapless counters are now kept per table."),
-				 errhint("Run ALTER EXTENSION cache_ext UPDATE.")));
+	/* checked at every call: the update changes the layout under us */
+	old_layout = get_attnum(relid, "tbl") == InvalidAttrNumber;
+	planp = &gapless_plans[op][old_layout ? 1 : 0];
 
 	nestlevel = SafeSearchPathPush();
 	if (*planp == NULL)
 	{
-		SPIPlanPtr	plan = SPI_prepare(sql, 4, argtypes);
+		SPIPlanPtr	plan = SPI_prepare(gapless_sql[op][old_layout ? 1 : 0],
+									   4, argtypes);
 
 		if (plan == NULL)
-			elog(ERROR, "could not prepare \"%s\": %s", sql,
+			elog(ERROR, "could not prepare \"%s\": %s",
+				 gapless_sql[op][old_layout ? 1 : 0],
 				 SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(plan) != 0)
 			elog(ERROR, "SPI_keepplan failed");
@@ -774,8 +810,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	if (entry->mode == NUMBER_GAPLESS)
 	{
 		/* floor + 1 seeds a missing counter and overtakes a stale one */
-		value = GaplessStatement(&gapless_next_plan, gapless_next_sql,
-								 entry, key, floor);
+		value = GaplessStatement(GAPLESS_NEXT, entry, key, floor);
 		SPI_finish();
 		PendingAddRaise(pkey, pkeylen, value);
 		return value;
@@ -819,10 +854,16 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 					 errmsg("Redis refused counter \"%s\"; numbering the row of %s in PostgreSQL",
 							pkey, entry->relname),
 					 errdetail("Redis answered: %s", outcome.first_error)));
-		else
+		else if (status == COUNTER_UNREACHABLE)
 			ereport(DEBUG1,
 					(errmsg_internal("Redis unreachable for counter \"%s\" (%s); numbering in PostgreSQL",
 									 pkey, outcome.message)));
+		else
+			ereport(WARNING,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("Redis answered counter \"%s\" with something that is not a counter; numbering the row of %s in PostgreSQL",
+							pkey, entry->relname),
+					 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	}
 
 	value = AllocateInPostgres(entry, tuple, tupdesc, key, strlen(key));
@@ -844,8 +885,7 @@ SyncNumber(AssignEntry *entry, const char *key, int64 number)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		(void) GaplessStatement(&gapless_sync_plan, gapless_sync_sql,
-								entry, key, number);
+		(void) GaplessStatement(GAPLESS_SYNC, entry, key, number);
 		SPI_finish();
 	}
 	PendingAddRaise(pkey, pkeylen, number);

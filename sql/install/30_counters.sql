@@ -40,13 +40,15 @@ COMMENT ON FUNCTION cache_ext.assign_number() IS
 'BEFORE INSERT OR UPDATE row trigger, arguments (column, key template [, mode]): fills a NULL number column from a counter named by the template (mode ''cache'', the default: the Redis counter, never below the largest number already in the table for the same template columns; mode ''gapless'': cache_ext.gapless_counters under a row lock) and syncs the counter to explicit numbers after commit.  Needs a unique index over the template columns and the number column.';
 
 -- One gapless counter per (table, key prefix, rendered key): a trigger only
--- ever reads and writes the rows of its own table under the key prefix in
--- force, so another table using the same key template cannot touch them.
+-- ever writes the rows of its own table under the key prefix in force, so
+-- another table using the same key template cannot touch them.  Rows with
+-- tbl 0 come only from restoring a dump of cache_ext 0.1.0 (whose table had
+-- just key and value); a table's first number for a key counts from them too.
 -- tbl is a regclass (pg_upgrade accepts regclass columns; pg_dump writes
 -- the qualified name).
 CREATE TABLE cache_ext.gapless_counters (
-	tbl		regclass NOT NULL,
-	prefix	text NOT NULL,
+	tbl		regclass NOT NULL DEFAULT 0,
+	prefix	text NOT NULL DEFAULT '',
 	key		text NOT NULL,
 	value	bigint NOT NULL,
 	PRIMARY KEY (tbl, prefix, key)
@@ -56,7 +58,7 @@ COMMENT ON TABLE cache_ext.gapless_counters IS
 'Counters of assign_number''s gapless mode, one row per numbered table, key prefix and rendered key template.  Numbers are taken under this row''s lock, so they commit or roll back with the row that uses them.  Changed only by the trigger, which runs its statements as this table''s owner, and by the event trigger that forgets the counters of dropped tables.';
 
 COMMENT ON COLUMN cache_ext.gapless_counters.tbl IS
-'The numbered table (the partitioned table for the partitions of one).';
+'The numbered table (the partitioned table for the partitions of one); 0 (-) for a counter of cache_ext 0.1.0 restored from a dump (keyed by the rendered key alone), which every table whose template renders that key counts from.';
 
 COMMENT ON COLUMN cache_ext.gapless_counters.prefix IS
 'The cache_ext.key_prefix in force when the row was numbered.';

@@ -150,8 +150,11 @@ ReportBadCounter(const RedisReply *reply, const char *key)
 				 errmsg("counter \"%s\" is out of range", key),
 				 errdetail("Its value %s is the largest bigint; it cannot be incremented.", detail),
 				 errhint("Start a new counter under another key.")));
-	elog(ERROR, "unexpected reply \"%s\" from the counter script for key \"%s\"",
-		 problem, key);
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("unexpected reply \"%s\" from the counter script for key \"%s\"",
+					problem, key),
+			 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 }
 
 /*
@@ -197,6 +200,21 @@ BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
 }
 
 /*
+ * ERROR for an answer the counter script never gives (a broken or hostile
+ * server, a proxy in between): no number is taken from it.
+ */
+static void
+ReportUnexpectedReply(const char *key, size_t keylen)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("Redis answered the counter step on key \"%s\" with something that is not a counter",
+					pnstrdup(key, keylen)),
+			 errdetail("The counter script answers with the counter as a decimal string."),
+			 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
+}
+
+/*
  * The reply {'clamped', was, counter} of a 'next' with a ceiling?  Fills
  * *was and *value.
  */
@@ -223,15 +241,19 @@ InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
 	{
 		case REDIS_VALUE_NIL:
 			return COUNTER_ABSENT;
-		case REDIS_VALUE_INTEGER:
-			*value = (int64) reply->integer;
-			return COUNTER_OK;
 		case REDIS_VALUE_STRING:
-		case REDIS_VALUE_STATUS:
 			if (!ParseCounter(reply->str, reply->len, value))
-				elog(ERROR, "counter script returned a non-integer for key \"%s\"",
-					 pnstrdup(key, keylen));
+				return COUNTER_BAD_REPLY;
 			return COUNTER_OK;
+		case REDIS_VALUE_INTEGER:
+		case REDIS_VALUE_STATUS:
+
+			/*
+			 * The script answers with a bulk string (exact above 2^53);
+			 * anything else is not its answer, and a number taken from it
+			 * could repeat one already handed out.
+			 */
+			return COUNTER_BAD_REPLY;
 		case REDIS_VALUE_ARRAY:
 			if (was != NULL && ClampedReply(reply, was, value))
 				return COUNTER_CLAMPED;
@@ -293,6 +315,14 @@ CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
 								  psprintf("the counter step on key \"%s\"",
 										   pnstrdup(key, keylen)));
 			break;
+		case COUNTER_ABSENT:
+			/* only 'get' answers nil: a missing counter */
+			if (op != COUNTER_OP_GET)
+				ReportUnexpectedReply(key, keylen);
+			break;
+		case COUNTER_BAD_REPLY:
+			ReportUnexpectedReply(key, keylen);
+			break;
 		default:
 			break;
 	}
@@ -341,6 +371,13 @@ cache_ext_counter_next(PG_FUNCTION_ARGS)
 
 	if (!CounterStepOrError(COUNTER_OP_NEXT, keyarg, floor, &value))
 		PG_RETURN_NULL();
+	/* the script only answers above the floor: anything else is no answer */
+	if (value <= floor)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("Redis answered counter_next on key \"%s\" with %lld, not above the floor %lld",
+						text_to_cstring(keyarg), (long long) value, (long long) floor),
+				 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	PG_RETURN_INT64(value);
 }
 
@@ -357,6 +394,13 @@ cache_ext_counter_sync(PG_FUNCTION_ARGS)
 
 	if (!CounterStepOrError(COUNTER_OP_SYNC, keyarg, target, &value))
 		PG_RETURN_NULL();
+	/* the script never leaves the counter below the value */
+	if (value < target)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("Redis answered counter_sync on key \"%s\" with %lld, below the value %lld",
+						text_to_cstring(keyarg), (long long) value, (long long) target),
+				 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	PG_RETURN_INT64(value);
 }
 

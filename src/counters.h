@@ -22,7 +22,10 @@ typedef enum CounterStatus
 								 * what it held */
 	COUNTER_ABSENT,				/* the key does not exist (counter_get) */
 	COUNTER_UNREACHABLE,		/* transport failure: see outcome.message */
-	COUNTER_REDIS_ERROR			/* Redis answered with an error reply */
+	COUNTER_REDIS_ERROR,		/* Redis answered with an error reply */
+	COUNTER_BAD_REPLY			/* an answer the script never gives (a
+								 * broken server or a proxy in between): no
+								 * number may be taken from it */
 } CounterStatus;
 
 typedef enum CounterOp

@@ -16,6 +16,9 @@ PING) like Redis, then answers the first other command according to MODE:
   onebyte    a correct reply ($5 hello), written one byte at a time
   extra      a correct reply followed by one nobody asked for
   resp3      a RESP3 double, which a RESP2 client never asks for
+  nil        $-1 (nil) to every command after the handshake
+  integer    :7 to every command after the handshake
+  lowstring  the bulk string "1" to every command after the handshake
   loading    -LOADING to every command after the handshake (a failover answer)
   masterdown -MASTERDOWN likewise
   close      closes as soon as a connection arrives (mid-handshake for TLS)
@@ -126,6 +129,15 @@ def misbehave(conn, mode):
     elif mode == "resp3":
         conn.sendall(b",1.5\r\n")
         time.sleep(30)
+    elif mode == "nil":
+        conn.sendall(b"$-1\r\n")
+        return True
+    elif mode == "integer":
+        conn.sendall(b":7\r\n")
+        return True
+    elif mode == "lowstring":
+        conn.sendall(b"$1\r\n1\r\n")
+        return True
     return False
 
 

@@ -308,8 +308,15 @@ create_reader(void)
 	}
 	r = redisReaderCreateWithFunctions(&capped_functions);
 #if HIREDIS_MAJOR >= 1
+
+	/*
+	 * capped_create_array enforces the cap (over the whole reply, nested
+	 * arrays included, which maxelements does not count) with the same
+	 * message on 0.14 and 1.x; hiredis's own check would answer first, with
+	 * "Multi-bulk length out of range", for the same limit.
+	 */
 	if (r != NULL)
-		r->maxelements = MAX_REPLY_ELEMENTS;
+		r->maxelements = 0;
 #endif
 	return r;
 }

@@ -95,7 +95,13 @@ hostile() {
 		HOSTILE_PID=$!
 		pids+=("$HOSTILE_PID")
 		for ((i = 0; i < 100; i++)); do
-			grep -q ready "$SANDBOX_DIR/hostile.out" 2>/dev/null && return 0
+			# "ready", and the kernel lists the port as listening (once, a
+			# TLS mode's port refused the first connection after "ready" in
+			# a loaded trixie run; a probe connection would be counted)
+			if grep -q ready "$SANDBOX_DIR/hostile.out" 2>/dev/null &&
+				[[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
+				return 0
+			fi
 			sb__alive "$HOSTILE_PID" || break
 			sleep 0.05
 		done

@@ -20,7 +20,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -32,6 +32,7 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
+#include "api.h"
 #include "connection.h"
 #include "settings.h"
 

@@ -1,39 +1,45 @@
 /*-------------------------------------------------------------------------
  *
  * cache_ext.c
- *	  Module entry point.  _PG_init only asks each subsystem to initialise
- *	  itself; everything else lives in the file that owns it.
+ *	  Module entry point, and the one place that wires the subsystems
+ *	  together: _PG_init calls each subsystem's init, declared in that
+ *	  subsystem's own header, and nothing else calls back here.
+ *
+ *	  Whatever is loaded while the postmaster processes
+ *	  shared_preload_libraries can reserve shared memory and register the
+ *	  background worker (each init asks process_shared_preload_libraries_
+ *	  in_progress itself); a library loaded later by CREATE EXTENSION or the
+ *	  first function call works without them.
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
+
+#include "api.h"
+#include "connection.h"
+#include "counters.h"
+#include "delivery.h"
+#include "pending.h"
+#include "prepared.h"
+#include "settings.h"
+#include "worker.h"
 
 PG_MODULE_MAGIC;
-
-bool		cache_ext_preloaded = false;
 
 void		_PG_init(void);
 
 void
 _PG_init(void)
 {
-	/*
-	 * Whatever is loaded while the postmaster processes
-	 * shared_preload_libraries can reserve shared memory and register the
-	 * background worker; a library loaded later by CREATE EXTENSION or the
-	 * first function call works without them.
-	 */
-	cache_ext_preloaded = process_shared_preload_libraries_in_progress;
-
 	SettingsInit();
 	ConnectionInit();
 	ApiInit();
 	PendingInit();
 	DeliveryInit();
+	PreparedInit();
 	WorkerInit();
-	TriggersInit();
 	CountersInit();
-	ProfileInit();
+	AssignNumberInit();
 
 	MarkGUCPrefixReserved("cache_ext");
 }

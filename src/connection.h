@@ -83,6 +83,12 @@ typedef struct RedisOutcome
 	char		first_error[128];	/* text of the first error reply */
 } RedisOutcome;
 
+/*
+ * Take hiredis's default reply functions, wrapped later with our caps
+ * (_PG_init).
+ */
+extern void ConnectionInit(void);
+
 /* Flags for RedisExecute */
 #define REDIS_EXEC_COPY_STRINGS	0x01	/* palloc copies of string payloads */
 #define REDIS_EXEC_CRITICAL		0x02	/* called where palloc and ERROR are

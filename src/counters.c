@@ -17,7 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "connection.h"
 #include "counters.h"
@@ -418,9 +418,9 @@ cache_ext_counter_get(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(value);
 }
 
+/* Register the counter script (_PG_init). */
 void
 CountersInit(void)
 {
 	RedisRegisterScript(&counter_script);
-	AssignNumberInit();
 }

@@ -51,7 +51,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/hash.h"
 #include "access/htup_details.h"

@@ -38,7 +38,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/xlog.h"
 #include "miscadmin.h"
@@ -1229,6 +1229,8 @@ cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
 void
 DeliveryInit(void)
 {
+	bool		preloaded = process_shared_preload_libraries_in_progress;
+
 	DefineCustomEnumVariable("cache_ext.delivery",
 							 "How invalidations reach Redis after commit.",
 							 "sync: before COMMIT returns, after the locks are released "
@@ -1243,7 +1245,7 @@ DeliveryInit(void)
 							 NULL, NULL, NULL);
 
 	/* PGC_POSTMASTER settings can only be defined while preloading. */
-	if (cache_ext_preloaded)
+	if (preloaded)
 		DefineCustomIntVariable("cache_ext.queue_size",
 								"Shared memory for effects waiting for the background worker.",
 								"Retries and asynchronous hand-offs; when full, effects are "
@@ -1290,11 +1292,9 @@ DeliveryInit(void)
 	RedisRegisterScript(&pattern_script);
 	RedisRegisterScript(&repair_script);
 
-	PreparedInit();
-
 	StatsInit();
 
-	if (!cache_ext_preloaded)
+	if (!preloaded)
 	{
 		/* Set up now what the after-commit path must not create. */
 		LocalQueueContext = AllocSetContextCreate(TopMemoryContext,

@@ -55,6 +55,12 @@ extern EffectRecord *EffectRecordWrite(char *dst, PendingKind kind,
 									   const char *value, size_t vallen);
 extern const char *PendingKindName(PendingKind kind);
 
+/*
+ * The settings of delivery, the statistics, the shared memory (when
+ * preloaded) or the backend-local retry list (when not) (_PG_init).
+ */
+extern void DeliveryInit(void);
+
 /* The settings owned by delivery. */
 typedef enum DeliveryMode
 {
@@ -90,21 +96,6 @@ extern void DeliveryPreCommit(char *batch, Size batchlen, int nrecords);
 extern void DeliveryCommitted(void);
 extern void DeliveryAfterCommit(void);
 extern void DeliveryReset(void);
-
-/*
- * Prepared transactions (prepared.c).  PREPARE TRANSACTION: keep the
- * effects in cache_ext.prepared_effects.  PreparedInit installs the hook
- * that catches COMMIT PREPARED (DeliveryInit calls it).
- */
-extern void DeliveryPrePrepare(char *batch, Size batchlen, int nrecords);
-extern void PreparedInit(void);
-
-/*
- * Move committed rows of cache_ext.prepared_effects into the current
- * transaction's pending set (they are delivered when it commits); returns
- * the number of effects.  Needs a transaction.
- */
-extern int64 DeliverPreparedEffects(bool missing_ok);
 
 /*
  * The fallback invalidation (fallback.c): bump/unlink every key of every

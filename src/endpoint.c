@@ -33,7 +33,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>

@@ -31,7 +31,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

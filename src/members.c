@@ -10,7 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

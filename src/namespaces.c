@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -28,7 +28,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/xact.h"
 #include "common/hashfn.h"
@@ -38,6 +38,7 @@
 
 #include "delivery.h"
 #include "pending.h"
+#include "prepared.h"
 #include "settings.h"
 
 /* The hash key: points into the entry's own copy once inserted. */

@@ -29,6 +29,9 @@ typedef enum PendingKind
 								 * the largest value wins */
 } PendingKind;
 
+/* Register the transaction callbacks (_PG_init). */
+extern void PendingInit(void);
+
 /*
  * Add an effect to the current transaction.  Must be called inside a
  * transaction; raises an ERROR (before commit, so the transaction aborts)

@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -33,6 +33,7 @@
 #include "delivery.h"
 #include "members.h"
 #include "pending.h"
+#include "prepared.h"
 #include "roles.h"
 #include "stats.h"
 

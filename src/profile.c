@@ -41,7 +41,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -127,12 +127,6 @@ PG_FUNCTION_INFO_V1(cache_ext_cache_enabled);
 PG_FUNCTION_INFO_V1(cache_ext_set_cache_enabled);
 PG_FUNCTION_INFO_V1(cache_ext_mirror_profiles);
 PG_FUNCTION_INFO_V1(cache_ext_resync_profiles);
-
-void
-ProfileInit(void)
-{
-	/* Nothing to set up: no GUCs, no shared memory, no callbacks. */
-}
 
 /*
  * Raise a clear error for a NULL argument of a non-strict function.

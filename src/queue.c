@@ -25,7 +25,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "port/atomics.h"
 #include "storage/fd.h"

@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <ctype.h>
 #include <limits.h>

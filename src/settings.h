@@ -21,6 +21,9 @@
 #define CACHE_EXT_MAX_PREFIX_LEN	256
 #define CACHE_EXT_MAX_FULL_KEY_LEN	(2 * CACHE_EXT_MAX_PREFIX_LEN + CACHE_EXT_MAX_KEY_LEN)
 
+/* Define the settings (_PG_init). */
+extern void SettingsInit(void);
+
 extern char *cache_ext_redis_url;
 extern char *cache_ext_key_prefix;
 extern int	cache_ext_connect_timeout;	/* ms */

@@ -17,7 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"

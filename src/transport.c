@@ -43,7 +43,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -26,7 +26,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -120,12 +120,6 @@ PG_FUNCTION_INFO_V1(cache_ext_version);
 PG_FUNCTION_INFO_V1(cache_ext_user_version);
 PG_FUNCTION_INFO_V1(cache_ext_render_key);
 PG_FUNCTION_INFO_V1(cache_ext_check_new_triggers);
-
-void
-TriggersInit(void)
-{
-	/* nothing to set up: all state is per trigger (fn_extra) */
-}
 
 /* Does an invalidate_keys template denote a SCAN pattern? */
 static inline bool

@@ -21,7 +21,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <ctype.h>
 
@@ -39,9 +39,11 @@
 #include "connection.h"
 #include "delivery.h"
 #include "members.h"
+#include "prepared.h"
 #include "queue.h"
 #include "settings.h"
 #include "stats.h"
+#include "worker.h"
 
 PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
 PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
@@ -63,7 +65,8 @@ WorkerInit(void)
 {
 	BackgroundWorker worker;
 
-	if (!cache_ext_preloaded)
+	/* a background worker can only be registered while preloading */
+	if (!process_shared_preload_libraries_in_progress)
 		return;
 
 	memset(&worker, 0, sizeof(worker));

@@ -169,7 +169,7 @@ fi
 declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0
 	[fault_fuzz_redis]=quarantine_size_mb=0)
 
-# Static: the SQL cache_ext runs itself follows the rule of src/cache_ext.h.
+# Static: the SQL cache_ext runs itself follows the rule of src/prelude.h.
 echo "==== static: SQL text in src/ (test/check_sql_rule.py) ===="
 if /usr/bin/python3 "$here/check_sql_rule.py" "$repo"/src/*.c; then add 1 0; else add 0 1; fi
 

@@ -1,14 +1,17 @@
 /*-------------------------------------------------------------------------
  *
- * cache_ext.h
+ * prelude.h
  *	  The prelude every cache_ext source file includes first: the PostgreSQL
- *	  headers we use everywhere, version differences, and the init function
- *	  of each subsystem ("room") that _PG_init calls.
+ *	  headers used everywhere, the differences between the PostgreSQL majors
+ *	  we build for, and the rules every file follows.  It declares nothing
+ *	  of cache_ext's own: each subsystem declares its functions, its init
+ *	  included, in its own header, and cache_ext.c (_PG_init) is the one
+ *	  place that calls the inits.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef CACHE_EXT_H
-#define CACHE_EXT_H
+#ifndef CACHE_EXT_PRELUDE_H
+#define CACHE_EXT_PRELUDE_H
 
 #include "postgres.h"
 
@@ -99,18 +102,4 @@
 #define RelationOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
-/* True when the library was loaded through shared_preload_libraries. */
-extern bool cache_ext_preloaded;
-
-/* Each room's init, called once from _PG_init in this order. */
-extern void SettingsInit(void);		/* settings.c: connection GUCs */
-extern void ConnectionInit(void);	/* protocol.c: the connection to Redis */
-extern void ApiInit(void);			/* api.c: SQL cache API scripts */
-extern void PendingInit(void);		/* pending.c: transaction callbacks */
-extern void DeliveryInit(void);		/* delivery.c: shared memory, stats */
-extern void WorkerInit(void);		/* worker.c: background worker */
-extern void TriggersInit(void);		/* triggers.c */
-extern void CountersInit(void);		/* counters.c */
-extern void ProfileInit(void);		/* profile.c */
-
-#endif							/* CACHE_EXT_H */
+#endif							/* CACHE_EXT_PRELUDE_H */

@@ -33,7 +33,7 @@
 #include "utils/lsyscache.h"
 
 #include "api.h"
-#include "connection.h"
+#include "protocol.h"
 #include "settings.h"
 
 /* Redis refuses bulk strings above proto-max-bulk-len, 512 MB by default. */

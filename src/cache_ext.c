@@ -16,11 +16,11 @@
 #include "prelude.h"
 
 #include "api.h"
-#include "connection.h"
 #include "counters.h"
 #include "delivery.h"
 #include "pending.h"
 #include "prepared.h"
+#include "protocol.h"
 #include "settings.h"
 #include "worker.h"
 
@@ -32,7 +32,7 @@ void
 _PG_init(void)
 {
 	SettingsInit();
-	ConnectionInit();
+	ProtocolInit();
 	ApiInit();
 	PendingInit();
 	DeliveryInit();

@@ -19,8 +19,8 @@
  */
 #include "prelude.h"
 
-#include "connection.h"
 #include "counters.h"
+#include "protocol.h"
 #include "settings.h"
 
 PG_FUNCTION_INFO_V1(cache_ext_counter_next);

@@ -10,7 +10,7 @@
 #ifndef CACHE_EXT_COUNTERS_H
 #define CACHE_EXT_COUNTERS_H
 
-#include "connection.h"
+#include "protocol.h"
 
 /* How a counter step went. */
 typedef enum CounterStatus

@@ -46,9 +46,9 @@
 #include "utils/acl.h"
 #include "utils/timestamp.h"
 
-#include "connection.h"
 #include "delivery.h"
 #include "pending.h"
+#include "protocol.h"
 #include "queue.h"
 #include "settings.h"
 #include "stats.h"

@@ -15,8 +15,8 @@
 #define CACHE_EXT_DELIVERY_H
 
 #include "datatype/timestamp.h"
-#include "connection.h"
 #include "pending.h"
+#include "protocol.h"
 
 /*
  * Limits of one effect, so that any effect fits in the retry queue (whose

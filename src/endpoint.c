@@ -47,9 +47,9 @@
 
 #include "utils/timestamp.h"
 
+#include "connection.h"
 #include "endpoint.h"
 #include "settings.h"
-#include "transport.h"
 
 /* ------------------------------------------------------------ URL parsing */
 
@@ -425,7 +425,7 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "could not open cache_ext.redis_password_file \"%s\": %s",
 						 path, strerror(errno));
 		return false;
@@ -433,14 +433,14 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
 		close(fd);
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.redis_password_file \"%s\" is not a regular file", path);
 		return false;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
 		close(fd);
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.redis_password_file \"%s\" must be owned by the database server's user "
 						 "and have no group or world permissions (chmod 0600)", path);
 		return false;
@@ -449,7 +449,7 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	close(fd);
 	if (n < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "could not read cache_ext.redis_password_file \"%s\": %s",
 						 path, strerror(errno));
 		return false;
@@ -463,7 +463,7 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 		(colon != NULL && (size_t) (colon - buf) >= userlen))
 	{
 		explicit_bzero(buf, sizeof(buf));
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.redis_password_file \"%s\" must hold one line: password, user:password or :password (at most %zu bytes)",
 						 path, passwordlen - 1);
 		return false;
@@ -645,7 +645,7 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 			slot = i;
 	if (slot < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not resolve the Redis host name \"%s\": %d earlier lookups are still unanswered (is the DNS server reachable?)",
 						 host, MAX_PARKED);
 		return false;
@@ -654,7 +654,7 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	req = calloc(1, sizeof(LookupRequest));
 	if (req == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not resolve the Redis host name \"%s\": out of memory",
 						 host);
 		return false;
@@ -673,7 +673,7 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (rc != 0)
 	{
 		free(req);
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not resolve the Redis host name \"%s\": %s",
 						 host, gai_strerror(rc));
 		return false;
@@ -683,24 +683,24 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	/*
 	 * Poll the request between waits on the latch that start at 1 ms (a
 	 * name in /etc/hosts resolves within it) and grow to 10 ms.  A pending
-	 * interrupt makes TransportWait drop the connection, which abandons
-	 * this request, before the ERROR unwinds us.
+	 * interrupt raises its ERROR in ConnectionWait; RedisExecute drops the
+	 * connection, which abandons this request, before the ERROR goes on.
 	 */
 	while ((rc = gai_error(&req->cb)) == EAI_INPROGRESS)
 	{
 		if (GetCurrentTimestamp() >= deadline)
 		{
 			EndpointAbandonResolution();
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not resolve the Redis host name \"%s\" within cache_ext.connect_timeout (%d ms)",
 							 host, cache_ext_connect_timeout);
 			return false;
 		}
-		(void) TransportWait(-1, 0, deadline, slice_ms, critical, latch_seen);
+		(void) ConnectionWait(-1, 0, deadline, slice_ms, critical, latch_seen);
 		if (inflight == NULL)
 		{
 			/* abandoned under us (cannot happen without an ERROR) */
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "the resolution of \"%s\" was interrupted", host);
 			return false;
 		}
@@ -711,7 +711,7 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (rc != 0)
 	{
 		free_request(req);
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not resolve the Redis host name \"%s\": %s",
 						 host, gai_strerror(rc));
 		return false;
@@ -732,7 +732,7 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	free_request(req);
 	if (list->count == 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "the Redis host name \"%s\" has no IPv4 or IPv6 address",
 						 host);
 		return false;

@@ -86,14 +86,6 @@ extern bool EndpointResolve(const char *host, int port, RedisAddressList *list,
  */
 extern void EndpointAbandonResolution(void);
 
-/*
- * Shared by the three layers of the connection: fill the outcome of a
- * failure (kind and message; the message never holds a password) and
- * remember it for the backoff message.  No palloc.
- */
-extern void RedisOutcomeFail(RedisOutcome *outcome, RedisFailureKind kind,
-							 const char *fmt,...) pg_attribute_printf(3, 4);
-
 /* "ip" or "[ip6]" of an address, for messages. */
 extern void EndpointFormatAddress(const struct sockaddr_storage *addr,
 								  char *buf, size_t buflen);

@@ -67,8 +67,8 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "connection.h"
 #include "pending.h"
+#include "protocol.h"
 #include "roles.h"
 #include "safe_sql.h"
 #include "settings.h"

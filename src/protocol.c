@@ -53,8 +53,8 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
-#include "connection.h"
 #include "endpoint.h"
+#include "protocol.h"
 #include "settings.h"
 #include "transport.h"
 
@@ -146,7 +146,7 @@ static size_t reply_elements;	/* its array elements */
 static char cap_reason[160];	/* why a reply was refused, or "" */
 
 void
-ConnectionInit(void)
+ProtocolInit(void)
 {
 	redisReader *probe = redisReaderCreate();
 
@@ -176,18 +176,6 @@ uint64
 RedisReconnectCount(RedisReconnectCause cause)
 {
 	return reconnect_counts[cause];
-}
-
-void
-RedisOutcomeFail(RedisOutcome *outcome, RedisFailureKind kind, const char *fmt,...)
-{
-	va_list		args;
-
-	outcome->kind = kind;
-	va_start(args, fmt);
-	vsnprintf(outcome->message, sizeof(outcome->message), fmt, args);
-	va_end(args);
-	strlcpy(last_failure, outcome->message, sizeof(last_failure));
 }
 
 /* ------------------------------------------------------ reply caps */
@@ -425,13 +413,17 @@ drop_connection(RedisReconnectCause cause)
 	next_cause = cause;
 }
 
-/* Start the backoff window after a failure that cost a timeout. */
+/*
+ * Start the backoff window after a failure that cost a timeout; the
+ * failure is what calls meanwhile report.
+ */
 static void
-start_backoff(void)
+start_backoff(const RedisOutcome *outcome)
 {
 	retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 											  cache_ext_reconnect_interval);
 	retry_after_generation = RedisEndpointGeneration();
+	strlcpy(last_failure, outcome->message, sizeof(last_failure));
 }
 
 /* ------------------------------------------------------------- replies */
@@ -624,11 +616,11 @@ static void
 timeout_failure(bool hold_raw, RedisOutcome *outcome)
 {
 	if (hold_raw)
-		RedisOutcomeFail(outcome, REDIS_FAIL_TIMEOUT,
+		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
 						 "Redis at %s did not complete the connection handshake within %d ms",
 						 RedisEndpointDescription(), cache_ext_connect_timeout);
 	else
-		RedisOutcomeFail(outcome, REDIS_FAIL_TIMEOUT,
+		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
 						 "Redis at %s did not answer within %d ms",
 						 RedisEndpointDescription(), cache_ext_command_timeout);
 }
@@ -651,7 +643,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 	/* bytes nobody asked for: a previous reply had more parts than sent */
 	if (reader->pos < reader->len)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+		ConnectionFail(outcome, REDIS_FAIL_IO,
 						 "Redis at %s sent a reply that no command asked for",
 						 RedisEndpointDescription());
 		return false;
@@ -662,7 +654,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 	{
 		if (!append_command(&cmds[i], force_eval))
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "could not encode a command for Redis at %s: out of memory",
 							 RedisEndpointDescription());
 			return false;
@@ -678,7 +670,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			timeout_failure(hold_raw, outcome);
 			return false;
 		}
-		TransportProcessInterrupts();
+		ConnectionCheckInterrupts();
 		n = TransportWrite(outbuf + written, outlen - written, outcome);
 		if (n < 0)
 			return false;
@@ -697,7 +689,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			cap_reason[0] = '\0';
 			if (redisReaderGetReply(reader, &reply) == REDIS_ERR)
 			{
-				RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+				ConnectionFail(outcome, REDIS_FAIL_IO,
 								 "could not parse a reply from Redis at %s: %s",
 								 RedisEndpointDescription(),
 								 cap_reason[0] ? cap_reason : reader->errstr);
@@ -709,7 +701,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 								   received, outcome))
 			{
 				freeReplyObject(reply);
-				RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+				ConnectionFail(outcome, REDIS_FAIL_IO,
 								 "out of memory reading replies from Redis at %s",
 								 RedisEndpointDescription());
 				return false;
@@ -733,7 +725,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 
 		if (pending_reply_too_large())
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "could not parse a reply from Redis at %s: %s",
 							 RedisEndpointDescription(), cap_reason);
 			return false;
@@ -743,7 +735,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			timeout_failure(hold_raw, outcome);
 			return false;
 		}
-		TransportProcessInterrupts();
+		ConnectionCheckInterrupts();
 
 		/* one blocking read of at most the transport's slice */
 		n = TransportRead(readbuf, sizeof(readbuf), outcome);
@@ -751,7 +743,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			return false;
 		if (n > 0 && redisReaderFeed(reader, readbuf, (size_t) n) != REDIS_OK)
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "out of memory reading replies from Redis at %s",
 							 RedisEndpointDescription());
 			return false;
@@ -864,7 +856,7 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 	if (ok && auth_pos >= 0 && raw[auth_pos]->type == REDIS_REPLY_ERROR)
 	{
 		/* Redis's message names no secret ("WRONGPASS invalid ...") */
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "Redis at %s refused authentication: %.*s",
 						 RedisEndpointDescription(),
 						 (int) Min(raw[auth_pos]->len, 100), raw[auth_pos]->str);
@@ -872,7 +864,7 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 	}
 	if (ok && select_pos >= 0 && raw[select_pos]->type == REDIS_REPLY_ERROR)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "Redis at %s refused SELECT %d: %.*s",
 						 RedisEndpointDescription(), endpoint->db,
 						 (int) Min(raw[select_pos]->len, 100), raw[select_pos]->str);
@@ -927,7 +919,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 
 	if (endpoint->host == NULL && endpoint->path == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.redis_url is not set");
 		return false;
 	}
@@ -951,10 +943,10 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	reader = create_reader();
 	if (reader == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not connect to Redis at %s: out of memory",
 						 RedisEndpointDescription());
-		start_backoff();
+		start_backoff(outcome);
 		return false;
 	}
 	connection_generation = RedisEndpointGeneration();
@@ -964,7 +956,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	{
 		drop_connection(GetCurrentTimestamp() >= deadline ?
 						REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
-		start_backoff();
+		start_backoff(outcome);
 		return false;
 	}
 	last_used = GetCurrentTimestamp();
@@ -1027,7 +1019,7 @@ execute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 
 		drop_connection(timed_out ? REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
 		if (timed_out)
-			start_backoff();
+			start_backoff(outcome);
 	}
 	return ok;
 }

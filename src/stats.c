@@ -28,8 +28,8 @@
 #include "storage/spin.h"
 #include "utils/timestamp.h"
 
-#include "connection.h"
 #include "delivery.h"
+#include "protocol.h"
 #include "queue.h"
 #include "roles.h"
 #include "stats.h"

@@ -8,7 +8,7 @@
  *	  (each gets an equal share of what is left of connect_timeout, so one
  *	  silent address cannot eat the whole budget), with a non-blocking
  *	  connect() and, for TLS, a non-blocking handshake, both waited for on
- *	  the latch and the socket (WaitLatchOrSocket: cancel, statement_timeout,
+ *	  the latch and the socket (ConnectionWait: cancel, statement_timeout,
  *	  termination and postmaster death are honoured) or, after commit where
  *	  nothing may be palloc'd, with poll().
  *
@@ -113,94 +113,6 @@ TransportClose(void)
 }
 
 void
-TransportProcessInterrupts(void)
-{
-	if (!INTERRUPTS_PENDING_CONDITION() || !INTERRUPTS_CAN_BE_PROCESSED())
-		return;
-
-	PG_TRY();
-	{
-		CHECK_FOR_INTERRUPTS();
-	}
-	PG_CATCH();
-	{
-		RedisDisconnect();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-}
-
-int
-TransportWait(int fd, int events, TimestampTz deadline, long max_ms,
-			  bool critical, bool *latch_seen)
-{
-	TimestampTz end = deadline;
-
-	if (max_ms >= 0)
-		end = Min(end, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms));
-
-	for (;;)
-	{
-		long		timeout_ms;
-
-		timeout_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
-		if (timeout_ms <= 0)
-		{
-			/* TimestampDifferenceMilliseconds rounds down: sleep the rest */
-			if (GetCurrentTimestamp() >= end)
-				return 0;
-			timeout_ms = 1;
-		}
-
-		if (!critical)
-		{
-			int			wl = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT;
-			int			rc;
-
-			if (fd >= 0)
-				wl |= events;
-			rc = WaitLatchOrSocket(MyLatch, wl, fd >= 0 ? fd : PGINVALID_SOCKET,
-								   timeout_ms, PG_WAIT_EXTENSION);
-			if (rc & WL_LATCH_SET)
-			{
-				ResetLatch(MyLatch);
-				*latch_seen = true;
-				TransportProcessInterrupts();
-			}
-			if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
-				return rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE);
-		}
-		else
-		{
-			/*
-			 * After commit (interrupts are held off anyway): poll(), which
-			 * a signal also wakes up, in slices of at most 100 ms.
-			 */
-			struct pollfd pfd;
-			int			rc;
-
-			pfd.fd = fd;
-			pfd.events = 0;
-			if (events & WL_SOCKET_READABLE)
-				pfd.events |= POLLIN;
-			if (events & WL_SOCKET_WRITEABLE)
-				pfd.events |= POLLOUT;
-			pfd.revents = 0;
-			rc = poll(&pfd, fd >= 0 ? 1 : 0, (int) Min(timeout_ms, 100));
-			if (rc > 0 && fd >= 0)
-			{
-				rc = 0;
-				if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
-					rc |= WL_SOCKET_READABLE;
-				if (pfd.revents & (POLLOUT | POLLERR | POLLHUP))
-					rc |= WL_SOCKET_WRITEABLE;
-				return (rc & events) ? (rc & events) : events;
-			}
-		}
-	}
-}
-
-void
 TransportEmitDeferredWarnings(void)
 {
 	if (none_warning_pending)
@@ -258,14 +170,14 @@ key_file_is_private(const char *path, RedisOutcome *outcome)
 
 	if (stat(path, &st) != 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "could not read cache_ext.tls_key_file \"%s\": %s",
 						 path, strerror(errno));
 		return false;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.tls_key_file \"%s\" is not a regular file", path);
 		return false;
 	}
@@ -273,7 +185,7 @@ key_file_is_private(const char *path, RedisOutcome *outcome)
 		(st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))) ||
 		(st.st_uid != geteuid() && st.st_uid != 0))
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.tls_key_file \"%s\" has group or world access, or another owner; "
 						 "it must be owned by the database server's user with permissions u=rw (0600) or less",
 						 path);
@@ -296,7 +208,7 @@ build_tls_context(RedisOutcome *outcome)
 	if (ctx == NULL)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not create a TLS context: %s", err);
 		return false;
 	}
@@ -322,7 +234,7 @@ build_tls_context(RedisOutcome *outcome)
 			if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
 			{
 				ssl_error_text(err, sizeof(err), "unknown error");
-				RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+				ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 								 "could not load cache_ext.tls_ca_file \"%s\": %s",
 								 ca, err);
 				goto fail;
@@ -331,7 +243,7 @@ build_tls_context(RedisOutcome *outcome)
 		else if (SSL_CTX_set_default_verify_paths(ctx) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 							 "could not load the system's trusted certificates: %s",
 							 err);
 			goto fail;
@@ -340,7 +252,7 @@ build_tls_context(RedisOutcome *outcome)
 
 	if ((cert != NULL && cert[0] != '\0') != (key != NULL && key[0] != '\0'))
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "cache_ext.tls_cert_file and cache_ext.tls_key_file must be set together");
 		goto fail;
 	}
@@ -349,7 +261,7 @@ build_tls_context(RedisOutcome *outcome)
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 							 "could not load cache_ext.tls_cert_file \"%s\": %s",
 							 cert, err);
 			goto fail;
@@ -359,7 +271,7 @@ build_tls_context(RedisOutcome *outcome)
 		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 							 "could not load cache_ext.tls_key_file \"%s\": %s",
 							 key, err);
 			goto fail;
@@ -367,7 +279,7 @@ build_tls_context(RedisOutcome *outcome)
 		if (SSL_CTX_check_private_key(ctx) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 							 "cache_ext.tls_key_file \"%s\" does not match cache_ext.tls_cert_file \"%s\": %s",
 							 key, cert, err);
 			goto fail;
@@ -437,7 +349,7 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 #endif
 	if (cert == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "Redis at %s presented no TLS certificate",
 						 RedisEndpointDescription());
 		ERR_clear_error();
@@ -453,7 +365,7 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 	ERR_clear_error();
 	if (rc != 1)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "the TLS certificate of Redis at %s does not match the %s \"%s\" (host name mismatch; "
 						 "cache_ext.tls_verify = full checks the certificate's subjectAltName)",
 						 RedisEndpointDescription(),
@@ -474,7 +386,7 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 	if (tls == NULL || SSL_set_fd(tls, sock) != 1)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not start TLS with Redis at %s: %s",
 						 RedisEndpointDescription(), err);
 		return false;
@@ -483,7 +395,7 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		SSL_set_tlsext_host_name(tls, endpoint->host) != 1)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not set the TLS server name for Redis at %s: %s",
 						 RedisEndpointDescription(), err);
 		return false;
@@ -510,15 +422,15 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		else
 		{
 			describe_handshake_failure(ssl_err, saved_errno, err, sizeof(err));
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: %s",
 							 RedisEndpointDescription(), err);
 			return false;
 		}
 		ERR_clear_error();
-		if (TransportWait(sock, events, deadline, -1, critical, latch_seen) == 0)
+		if (ConnectionWait(sock, events, deadline, -1, critical, latch_seen) == 0)
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: the TLS handshake did not complete within %d ms (is the port a plain-text one? use redis://)",
 							 RedisEndpointDescription(), cache_ext_connect_timeout);
 			return false;
@@ -576,7 +488,7 @@ connect_address(const struct sockaddr *addr, socklen_t addrlen,
 		TransportClose();
 		return false;
 	}
-	if (TransportWait(sock, WL_SOCKET_WRITEABLE, deadline, -1, critical,
+	if (ConnectionWait(sock, WL_SOCKET_WRITEABLE, deadline, -1, critical,
 					  latch_seen) == 0)
 	{
 		snprintf(why, whylen, "timed out after %d ms", cache_ext_connect_timeout);
@@ -612,7 +524,7 @@ make_socket_blocking(RedisOutcome *outcome)
 		setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 		setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+		ConnectionFail(outcome, REDIS_FAIL_IO,
 						 "could not configure the socket to Redis at %s: %s",
 						 RedisEndpointDescription(), strerror(errno));
 		return false;
@@ -668,11 +580,11 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 	if (i == list.count)
 	{
 		if (list.count > 1)
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: %s (each of its %d addresses was tried; the last was %s)",
 							 RedisEndpointDescription(), why, list.count, where);
 		else
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: %s",
 							 RedisEndpointDescription(), why);
 		return false;
@@ -727,7 +639,7 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 			return 0;
 		case SSL_ERROR_ZERO_RETURN:
 			ERR_clear_error();
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "lost the connection to Redis at %s: the server closed the TLS session",
 							 RedisEndpointDescription());
 			return -1;
@@ -737,7 +649,7 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 				ERR_clear_error();
 				if (RETRYABLE_ERRNO(saved_errno))
 					return 0;
-				RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+				ConnectionFail(outcome, REDIS_FAIL_IO,
 								 "lost the connection to Redis at %s while %s: %s",
 								 RedisEndpointDescription(), what,
 								 saved_errno ? strerror(saved_errno) : "the server closed the connection");
@@ -746,7 +658,7 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 			/* FALLTHROUGH */
 		default:
 			ssl_error_text(err, sizeof(err), "unknown TLS error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "lost the connection to Redis at %s while %s: %s",
 							 RedisEndpointDescription(), what, err);
 			return -1;
@@ -776,7 +688,7 @@ TransportWrite(const char *buf, size_t len, RedisOutcome *outcome)
 		return n;
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
-	RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+	ConnectionFail(outcome, REDIS_FAIL_IO,
 					 "lost the connection to Redis at %s while writing: %s",
 					 RedisEndpointDescription(), strerror(errno));
 	return -1;
@@ -808,14 +720,14 @@ TransportRead(char *buf, size_t len, RedisOutcome *outcome)
 		return n;
 	if (n == 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+		ConnectionFail(outcome, REDIS_FAIL_IO,
 						 "lost the connection to Redis at %s: the server closed the connection%s",
 						 RedisEndpointDescription(), plain_tcp_hint());
 		return -1;
 	}
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
-	RedisOutcomeFail(outcome, REDIS_FAIL_IO,
+	ConnectionFail(outcome, REDIS_FAIL_IO,
 					 "lost the connection to Redis at %s: %s%s",
 					 RedisEndpointDescription(), strerror(errno),
 					 plain_tcp_hint());

@@ -49,23 +49,6 @@ extern bool TransportPeerClosed(void);
 /* Close the stream.  Never raises, never allocates. */
 extern void TransportClose(void);
 
-/*
- * Wait until the socket 'fd' is ready for 'events' (WL_SOCKET_READABLE /
- * WL_SOCKET_WRITEABLE; 0 with fd -1: just sleep) or until 'deadline' or
- * max_ms, whichever comes first.  Returns the ready events, 0 otherwise.
- * Honours interrupts like every wait of the connection (see
- * TransportProcessInterrupts).
- */
-extern int	TransportWait(int fd, int events, TimestampTz deadline, long max_ms,
-						  bool critical, bool *latch_seen);
-
-/*
- * A pending query cancel or termination: drop the connection
- * (RedisDisconnect), then let CHECK_FOR_INTERRUPTS raise.  Does nothing
- * where interrupts are held off (after commit).
- */
-extern void TransportProcessInterrupts(void);
-
 /* A WARNING deferred from a critical section (tls_verify = none). */
 extern void TransportEmitDeferredWarnings(void);
 

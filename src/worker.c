@@ -36,10 +36,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "connection.h"
 #include "delivery.h"
 #include "members.h"
 #include "prepared.h"
+#include "protocol.h"
 #include "queue.h"
 #include "settings.h"
 #include "stats.h"

@@ -33,8 +33,8 @@
 #include "utils/lsyscache.h"
 
 #include "api.h"
+#include "keys.h"
 #include "protocol.h"
-#include "settings.h"
 
 /* Redis refuses bulk strings above proto-max-bulk-len, 512 MB by default. */
 #define MAX_VALUE_LEN	(512 * 1024 * 1024)

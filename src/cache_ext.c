@@ -16,12 +16,15 @@
 #include "prelude.h"
 
 #include "api.h"
+#include "connection.h"
 #include "counters.h"
 #include "delivery.h"
+#include "endpoint.h"
+#include "keys.h"
 #include "pending.h"
 #include "prepared.h"
 #include "protocol.h"
-#include "settings.h"
+#include "transport.h"
 #include "worker.h"
 
 PG_MODULE_MAGIC;
@@ -31,8 +34,11 @@ void		_PG_init(void);
 void
 _PG_init(void)
 {
-	SettingsInit();
+	ConnectionInit();
+	EndpointInit();
+	TransportInit();
 	ProtocolInit();
+	KeysInit();
 	ApiInit();
 	PendingInit();
 	DeliveryInit();

@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * connection.c
- *	  The ground floor of the connection to Redis (connection.h): how an
- *	  attempt failed, and the bounded wait of every layer.
+ *	  The ground floor of the connection to Redis (connection.h): its time
+ *	  limits, the generation of its settings, how an attempt failed, and
+ *	  the bounded wait of every layer.
  *
  *	  Nothing here pallocs or raises, except ConnectionCheckInterrupts
  *	  (which is there to raise) and the latch wait outside a critical
@@ -19,6 +20,75 @@
 #include "utils/wait_event.h"
 
 #include "connection.h"
+
+int			cache_ext_connect_timeout = 1000;
+int			cache_ext_command_timeout = 1000;
+int			cache_ext_reconnect_interval = 1000;
+
+static uint64 settings_generation = 0;
+
+void
+ConnectionInit(void)
+{
+	DefineCustomIntVariable("cache_ext.connect_timeout",
+							"Longest wait for a connection to Redis, handshake included.",
+							NULL,
+							&cache_ext_connect_timeout,
+							1000, 1, 60 * 1000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cache_ext.command_timeout",
+							"Longest wait for Redis to answer one round trip.",
+							"Also bounds how long COMMIT can wait to deliver invalidations.",
+							&cache_ext_command_timeout,
+							1000, 1, 60 * 1000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("cache_ext.reconnect_interval",
+							"After a failed connection or a timeout, how long to wait "
+							"before trying Redis again.",
+							"Calls made meanwhile fail at once instead of each waiting "
+							"for a timeout.",
+							&cache_ext_reconnect_interval,
+							1000, 0, 10 * 60 * 1000,
+							PGC_USERSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+uint64
+ConnectionSettingsGeneration(void)
+{
+	return settings_generation;
+}
+
+void
+ConnectionSettingChanged(void)
+{
+	settings_generation++;
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+void
+ConnectionNoteSetting(const char *newval, char **seen)
+{
+	if (same_string(*seen, newval))
+		return;
+	free(*seen);
+	*seen = newval ? strdup(newval) : NULL;
+	ConnectionSettingChanged();
+}
 
 void
 ConnectionFail(RedisOutcome *outcome, RedisFailureKind kind, const char *fmt,...)

@@ -8,9 +8,12 @@
  *	  file including hiredis, and the API the rest of cache_ext uses,
  *	  protocol.h).  Each layer uses only the ones below it.
  *
- *	  What they share, in connection.c: how an attempt failed (RedisOutcome,
- *	  filled by ConnectionFail without palloc, so that it works after
- *	  commit), and the one bounded wait every layer waits with.
+ *	  What they share, in connection.c: the time limits
+ *	  (cache_ext.connect_timeout, command_timeout, reconnect_interval), the
+ *	  generation of the connection settings (a change makes every process
+ *	  reconnect), how an attempt failed (RedisOutcome, filled by
+ *	  ConnectionFail without palloc, so that it works after commit), and the
+ *	  one bounded wait every layer waits with.
  *
  *-------------------------------------------------------------------------
  */
@@ -18,6 +21,30 @@
 #define CACHE_EXT_CONNECTION_H
 
 #include "datatype/timestamp.h"
+
+/* Define the time limits (_PG_init). */
+extern void ConnectionInit(void);
+
+extern int	cache_ext_connect_timeout;	/* ms */
+extern int	cache_ext_command_timeout;	/* ms */
+extern int	cache_ext_reconnect_interval;	/* ms */
+
+/*
+ * The generation of the connection settings: it changes whenever
+ * cache_ext.redis_url, a TLS setting or the password file setting does
+ * (their assign hooks call ConnectionSettingChanged or
+ * ConnectionNoteSetting), so that the connection and the TLS context know
+ * to be made anew.
+ */
+extern uint64 ConnectionSettingsGeneration(void);
+extern void ConnectionSettingChanged(void);
+
+/*
+ * For the assign hook of a string setting of the connection: *seen is the
+ * value last seen (malloc'd); a different newval replaces it and changes
+ * the generation.  Never raises.
+ */
+extern void ConnectionNoteSetting(const char *newval, char **seen);
 
 typedef enum RedisFailureKind
 {

@@ -20,8 +20,8 @@
 #include "prelude.h"
 
 #include "counters.h"
+#include "keys.h"
 #include "protocol.h"
-#include "settings.h"
 
 PG_FUNCTION_INFO_V1(cache_ext_counter_next);
 PG_FUNCTION_INFO_V1(cache_ext_counter_sync);

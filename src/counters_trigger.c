@@ -77,10 +77,10 @@
 #include "utils/typcache.h"
 
 #include "counters.h"
+#include "keys.h"
 #include "pending.h"
 #include "protocol.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "templates.h"
 
 PG_FUNCTION_INFO_V1(cache_ext_assign_number);

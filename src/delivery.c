@@ -46,20 +46,18 @@
 #include "utils/acl.h"
 #include "utils/timestamp.h"
 
+#include "connection.h"
 #include "delivery.h"
+#include "keys.h"
 #include "pending.h"
 #include "protocol.h"
 #include "queue.h"
-#include "settings.h"
 #include "stats.h"
 
 /* ---------------------------------------------------------------- settings */
 
 int			cache_ext_delivery = DELIVERY_SYNC;
-int			cache_ext_queue_size = 16 * 1024;	/* kB */
-int			cache_ext_worker_batch_delay = 5;	/* ms */
 int			cache_ext_debug_delivery_delay = 0;	/* ms, tests only */
-char	   *cache_ext_database = NULL;
 
 static const struct config_enum_entry delivery_options[] = {
 	{"sync", DELIVERY_SYNC, false},
@@ -1185,7 +1183,7 @@ cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
 				 errmsg("kind and key must not be NULL")));
 	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	if (strcmp(kind, "delete_pattern") == 0 || strcmp(kind, "bump_pattern") == 0)
-		key = PatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
+		key = KeyPatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
 								VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)), &keylen);
 	else
 		key = KeyWithPrefixText(PG_GETARG_TEXT_PP(1), &keylen);
@@ -1244,18 +1242,6 @@ DeliveryInit(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	/* PGC_POSTMASTER settings can only be defined while preloading. */
-	if (preloaded)
-		DefineCustomIntVariable("cache_ext.queue_size",
-								"Shared memory for effects waiting for the background worker.",
-								"Retries and asynchronous hand-offs; when full, effects are "
-								"dropped and every namespace is invalidated once Redis is back.",
-								&cache_ext_queue_size,
-								16 * 1024, 4 * 1024, 1024 * 1024,
-								PGC_POSTMASTER,
-								GUC_UNIT_KB,
-								NULL, NULL, NULL);
-
 	DefineCustomIntVariable("cache_ext.debug_delivery_delay",
 							"Testing only: sleep this long after commit before delivering.",
 							"Lets tests make a transaction deliver after a later one.",
@@ -1264,28 +1250,6 @@ DeliveryInit(void)
 							PGC_SUSET,
 							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("cache_ext.worker_batch_delay",
-							"How long the background worker lets effects accumulate before sending them.",
-							"After being woken with only a few effects queued, the worker waits "
-							"this long so that the effects of many transactions share one "
-							"pipeline (fewer wake-ups and round trips under load, at the price "
-							"of this much latency in async delivery).",
-							&cache_ext_worker_batch_delay,
-							5, 0, 1000,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomStringVariable("cache_ext.database",
-							   "Database the cache_ext background worker connects to.",
-							   "Used for the fallback invalidation (cache_ext.namespace_patterns()) "
-							   "and to deliver the effects of committed prepared transactions.",
-							   &cache_ext_database,
-							   "postgres",
-							   PGC_SIGHUP,
-							   0,
-							   NULL, NULL, NULL);
 
 	RedisRegisterScript(&raise_script);
 	RedisRegisterScript(&mirror_script);

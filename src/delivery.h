@@ -69,8 +69,6 @@ typedef enum DeliveryMode
 } DeliveryMode;
 
 extern int	cache_ext_delivery;
-extern int	cache_ext_queue_size;	/* kB */
-extern char *cache_ext_database;
 
 /*
  * The commit protocol, driven by pending.c's callbacks:
@@ -121,7 +119,6 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
  */
 #define OUTCOME_OK(o)	((int) (o).kind == 0)
 
-extern int	cache_ext_worker_batch_delay;	/* ms */
 
 /* ------------------------------------------------------------------------
  * The rest is shared by the files of delivery (delivery.c, stats.c,

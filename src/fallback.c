@@ -55,7 +55,6 @@
 #include "namespaces.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "stats.h"
 
 

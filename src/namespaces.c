@@ -32,11 +32,11 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
+#include "keys.h"
 #include "members.h"
 #include "namespaces.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "templates.h"
 
 

@@ -37,9 +37,9 @@
 #include "utils/resowner.h"
 
 #include "delivery.h"
+#include "keys.h"
 #include "pending.h"
 #include "prepared.h"
-#include "settings.h"
 
 /* The hash key: points into the entry's own copy once inserted. */
 typedef struct PendingKey

@@ -38,6 +38,16 @@
  * test/check_sql_rule.py checks the text part over all of src/ in the suite.
  */
 
+/*
+ * The rule for settings: each GUC is defined by the init of the file that
+ * owns what it configures, and its variable is declared in that file's
+ * header (cache_ext.redis_url in endpoint.c, cache_ext.tls_* in
+ * transport.c, the time limits in connection.c, cache_ext.key_prefix in
+ * keys.c, cache_ext.queue_size in queue.c, ...).  Whoever reads a setting
+ * includes its owner's header; a new setting goes where its behaviour is.
+ * _PG_init reserves the prefix once every init has run.
+ */
+
 #if PG_VERSION_NUM < 150000
 #error "cache_ext requires PostgreSQL 15 or later"
 #endif

@@ -67,11 +67,11 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
+#include "keys.h"
 #include "pending.h"
 #include "protocol.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 
 /* Redis keys (before cache_ext.key_prefix); documented in the README. */
 #define PROFILE_ENABLED_KEY		"cache_user_enabled:"
@@ -803,7 +803,7 @@ QueueProfileEffect(int64 user_id, bool enabled)
 	key = KeyWithPrefix(buf, len, &keylen);
 	PendingAddSet(key, keylen, enabled ? "1" : "0", 1);
 
-	key = UserVersionKey(user_id, &keylen);
+	key = KeyUserVersion(user_id, &keylen);
 	PendingAddBump(key, keylen);
 }
 

@@ -55,7 +55,6 @@
 
 #include "endpoint.h"
 #include "protocol.h"
-#include "settings.h"
 #include "transport.h"
 
 /*
@@ -93,7 +92,7 @@ static int	nscripts = 0;
 
 /* The connection: the transport carries it, these decode it. */
 static redisReader *reader = NULL;	/* NULL when not connected */
-static uint64 connection_generation;	/* RedisEndpointGeneration() it serves */
+static uint64 connection_generation;	/* ConnectionSettingsGeneration() it serves */
 static TimestampTz last_used;	/* end of the last round trip */
 
 /*
@@ -145,10 +144,25 @@ static size_t reply_bytes;		/* strings of the reply being read */
 static size_t reply_elements;	/* its array elements */
 static char cap_reason[160];	/* why a reply was refused, or "" */
 
+bool		cache_ext_ignore_errors = false;
+
 void
 ProtocolInit(void)
 {
-	redisReader *probe = redisReaderCreate();
+	redisReader *probe;
+
+	DefineCustomBoolVariable("cache_ext.ignore_errors",
+							 "Turn an unreachable Redis into a WARNING and a NULL or "
+							 "false result in the SQL cache API.",
+							 "Like django-redis's IGNORE_EXCEPTIONS.  Error replies "
+							 "from Redis still raise.",
+							 &cache_ext_ignore_errors,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	probe = redisReaderCreate();
 
 	/* the defaults are static in hiredis; a reader made with them has them */
 	if (probe == NULL)
@@ -422,7 +436,7 @@ start_backoff(const RedisOutcome *outcome)
 {
 	retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 											  cache_ext_reconnect_interval);
-	retry_after_generation = RedisEndpointGeneration();
+	retry_after_generation = ConnectionSettingsGeneration();
 	strlcpy(last_failure, outcome->message, sizeof(last_failure));
 }
 
@@ -618,11 +632,11 @@ timeout_failure(bool hold_raw, RedisOutcome *outcome)
 	if (hold_raw)
 		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
 						 "Redis at %s did not complete the connection handshake within %d ms",
-						 RedisEndpointDescription(), cache_ext_connect_timeout);
+						 EndpointDescription(), cache_ext_connect_timeout);
 	else
 		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
 						 "Redis at %s did not answer within %d ms",
-						 RedisEndpointDescription(), cache_ext_command_timeout);
+						 EndpointDescription(), cache_ext_command_timeout);
 }
 
 /*
@@ -645,7 +659,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 	{
 		ConnectionFail(outcome, REDIS_FAIL_IO,
 						 "Redis at %s sent a reply that no command asked for",
-						 RedisEndpointDescription());
+						 EndpointDescription());
 		return false;
 	}
 
@@ -656,7 +670,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		{
 			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "could not encode a command for Redis at %s: out of memory",
-							 RedisEndpointDescription());
+							 EndpointDescription());
 			return false;
 		}
 	}
@@ -691,7 +705,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			{
 				ConnectionFail(outcome, REDIS_FAIL_IO,
 								 "could not parse a reply from Redis at %s: %s",
-								 RedisEndpointDescription(),
+								 EndpointDescription(),
 								 cap_reason[0] ? cap_reason : reader->errstr);
 				return false;
 			}
@@ -703,7 +717,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 				freeReplyObject(reply);
 				ConnectionFail(outcome, REDIS_FAIL_IO,
 								 "out of memory reading replies from Redis at %s",
-								 RedisEndpointDescription());
+								 EndpointDescription());
 				return false;
 			}
 			if (hold_raw)
@@ -727,7 +741,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		{
 			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "could not parse a reply from Redis at %s: %s",
-							 RedisEndpointDescription(), cap_reason);
+							 EndpointDescription(), cap_reason);
 			return false;
 		}
 		if (GetCurrentTimestamp() >= deadline)
@@ -745,7 +759,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		{
 			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "out of memory reading replies from Redis at %s",
-							 RedisEndpointDescription());
+							 EndpointDescription());
 			return false;
 		}
 	}
@@ -760,7 +774,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 static bool
 handshake(TimestampTz deadline, RedisOutcome *outcome)
 {
-	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+	const RedisEndpoint *endpoint = EndpointCurrent();
 	RedisCommand cmds[MAX_HANDSHAKE];
 	redisReply **raw = held_replies;
 	const char *auth_argv[3];
@@ -858,7 +872,7 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 		/* Redis's message names no secret ("WRONGPASS invalid ...") */
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "Redis at %s refused authentication: %.*s",
-						 RedisEndpointDescription(),
+						 EndpointDescription(),
 						 (int) Min(raw[auth_pos]->len, 100), raw[auth_pos]->str);
 		ok = false;
 	}
@@ -866,7 +880,7 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
 						 "Redis at %s refused SELECT %d: %.*s",
-						 RedisEndpointDescription(), endpoint->db,
+						 EndpointDescription(), endpoint->db,
 						 (int) Min(raw[select_pos]->len, 100), raw[select_pos]->str);
 		ok = false;
 	}
@@ -899,7 +913,7 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 static bool
 ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 {
-	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+	const RedisEndpoint *endpoint = EndpointCurrent();
 	TimestampTz now;
 	TimestampTz deadline;
 
@@ -907,7 +921,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	{
 		if (!TransportIsOpen())
 			drop_connection(REDIS_RECONNECT_LOST);	/* closed by an interrupt */
-		else if (connection_generation != RedisEndpointGeneration())
+		else if (connection_generation != ConnectionSettingsGeneration())
 			drop_connection(REDIS_RECONNECT_SETTINGS);
 		else if (TimestampDifferenceExceeds(last_used, GetCurrentTimestamp(),
 											IDLE_CHECK_AFTER_MS) &&
@@ -925,13 +939,13 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	}
 
 	now = GetCurrentTimestamp();
-	if (now < retry_after && retry_after_generation == RedisEndpointGeneration())
+	if (now < retry_after && retry_after_generation == ConnectionSettingsGeneration())
 	{
 		/* no timing in the text: it is compared by tests and deduplicated in logs */
 		outcome->kind = REDIS_FAIL_UNAVAILABLE;
 		snprintf(outcome->message, sizeof(outcome->message),
 				 "Redis at %s is unavailable (not retried for cache_ext.reconnect_interval): %s",
-				 RedisEndpointDescription(), last_failure);
+				 EndpointDescription(), last_failure);
 		return false;
 	}
 
@@ -945,11 +959,11 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not connect to Redis at %s: out of memory",
-						 RedisEndpointDescription());
+						 EndpointDescription());
 		start_backoff(outcome);
 		return false;
 	}
-	connection_generation = RedisEndpointGeneration();
+	connection_generation = ConnectionSettingsGeneration();
 
 	if (!TransportConnect(endpoint, deadline, critical, latch_seen, outcome) ||
 		!handshake(deadline, outcome))
@@ -1136,7 +1150,7 @@ report_failure(const RedisOutcome *outcome)
 			 errmsg("%s", outcome->message),
 			 errhint("Check that Redis is running at %s and that cache_ext.redis_url is right. "
 					 "After a failure, calls fail at once for cache_ext.reconnect_interval.",
-					 RedisEndpointDescription())));
+					 EndpointDescription())));
 	return false;				/* keep compiler quiet */
 }
 

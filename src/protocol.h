@@ -63,10 +63,13 @@ typedef struct RedisCommand
 } RedisCommand;
 
 /*
- * Take hiredis's default reply functions, wrapped later with our caps
- * (_PG_init).
+ * Define cache_ext.ignore_errors and take hiredis's default reply
+ * functions, wrapped later with our caps (_PG_init).
  */
 extern void ProtocolInit(void);
+
+/* An unreachable Redis: a WARNING and NULL in the SQL cache API. */
+extern bool cache_ext_ignore_errors;
 
 /* Flags for RedisExecute */
 #define REDIS_EXEC_COPY_STRINGS	0x01	/* palloc copies of string payloads */

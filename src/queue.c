@@ -36,8 +36,8 @@
 #include "storage/spin.h"
 
 #include "delivery.h"
+#include "endpoint.h"
 #include "queue.h"
-#include "settings.h"
 #include "stats.h"
 
 #define STATE_FILE			"cache_ext_delivery.state"
@@ -56,6 +56,8 @@ typedef struct DeliveryShared
 	char		redis_run_id[48];	/* under stats.mutex */
 	char		ring[FLEXIBLE_ARRAY_MEMBER];
 } DeliveryShared;
+
+int			cache_ext_queue_size = 16 * 1024;	/* kB */
 
 static DeliveryShared *shared = NULL;
 
@@ -255,7 +257,7 @@ NoteRedisRunId(const char *run_id)
 		SetFallbackNeeded("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
 		ereport(LOG,
 				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
-						RedisEndpointDescription())));
+						EndpointDescription())));
 	}
 	return changed;
 }
@@ -392,10 +394,25 @@ delivery_shmem_startup(void)
 	}
 }
 
-/* Reserve and set up the shared memory (preloaded only; DeliveryInit). */
+/*
+ * Define cache_ext.queue_size, reserve and set up the shared memory
+ * (preloaded only; DeliveryInit).
+ */
 void
 QueueInit(void)
 {
+	/* a PGC_POSTMASTER setting can only be defined while preloading */
+	DefineCustomIntVariable("cache_ext.queue_size",
+							"Shared memory for effects waiting for the background worker.",
+							"Retries and asynchronous hand-offs; when full, effects are "
+							"dropped and every namespace is invalidated once Redis is back.",
+							&cache_ext_queue_size,
+							16 * 1024, 4 * 1024, 1024 * 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = delivery_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;

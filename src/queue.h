@@ -13,8 +13,13 @@
 
 #include "delivery.h"
 
-/* Request the shared memory (preloaded only; called by DeliveryInit). */
+/*
+ * Define cache_ext.queue_size and request the shared memory (preloaded
+ * only; called by DeliveryInit).
+ */
 extern void QueueInit(void);
+
+extern int	cache_ext_queue_size;	/* kB */
 
 /*
  * Append records, all or none, after commit (never allocates or raises);

@@ -91,10 +91,4 @@ extern char *GlobLiteralPrefix(const char *pattern, size_t len);
  */
 extern bool LiteralPrefixesOverlap(const char *a, const char *b);
 
-/*
- * The namespace of the profile mirrors (profile.c): "cache_user_enabled:"
- * followed by a user id.  No invalidation template may reach it.
- */
-#define MIRROR_KEY_PREFIX		"cache_user_enabled:"
-
 #endif							/* CACHE_EXT_TEMPLATES_H */

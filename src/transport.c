@@ -22,9 +22,9 @@
  *	  timeout or EINTR as a retryable read (SSL_ERROR_WANT_READ) and keeps
  *	  a partly read record for the next call.
  *
- *	  TLS: one SSL_CTX per process, built from cache_ext.tls_* at the first
- *	  TLS connection and rebuilt when those settings change (the settings'
- *	  generation).  Nothing global of OpenSSL is touched: the backend may
+ *	  TLS: one SSL_CTX per process, built from the settings cache_ext.tls_*
+ *	  (defined here) at the first TLS connection and rebuilt when the
+ *	  connection settings change (ConnectionSettingsGeneration).  Nothing global of OpenSSL is touched: the backend may
  *	  run its own SSL for client connections (ssl = on) in the same thread.
  *	  OpenSSL initialises itself once on first use (OpenSSL 1.1+); we never
  *	  call the old global init or locking functions.  OpenSSL keeps a
@@ -66,8 +66,103 @@
 
 #include "connection.h"
 #include "endpoint.h"
-#include "settings.h"
 #include "transport.h"
+
+char	   *cache_ext_tls_ca_file = NULL;
+char	   *cache_ext_tls_cert_file = NULL;
+char	   *cache_ext_tls_key_file = NULL;
+int			cache_ext_tls_verify = CACHE_EXT_TLS_VERIFY_FULL;
+
+/* The values last seen: a change makes every process reconnect. */
+static char *seen_ca_file,
+		   *seen_cert_file,
+		   *seen_key_file;
+static int	seen_verify = -1;
+
+static const struct config_enum_entry tls_verify_options[] = {
+	{"full", CACHE_EXT_TLS_VERIFY_FULL, false},
+	{"ca", CACHE_EXT_TLS_VERIFY_CA, false},
+	{"none", CACHE_EXT_TLS_VERIFY_NONE, false},
+	{NULL, 0, false}
+};
+
+static void
+assign_tls_ca_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_ca_file);
+}
+
+static void
+assign_tls_cert_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_cert_file);
+}
+
+static void
+assign_tls_key_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_key_file);
+}
+
+static void
+assign_tls_verify(int newval, void *extra)
+{
+	if (seen_verify == newval)
+		return;
+	seen_verify = newval;
+	ConnectionSettingChanged();
+}
+
+void
+TransportInit(void)
+{
+	DefineCustomStringVariable("cache_ext.tls_ca_file",
+							   "PEM bundle of the certificate authorities trusted for rediss:// "
+							   "(empty: the system's trust store).",
+							   NULL,
+							   &cache_ext_tls_ca_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_ca_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_cert_file",
+							   "Client certificate (PEM) for mutual TLS with Redis.",
+							   NULL,
+							   &cache_ext_tls_cert_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_cert_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_key_file",
+							   "Private key (PEM) of cache_ext.tls_cert_file.",
+							   "Must not be readable by group or others.",
+							   &cache_ext_tls_key_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_key_file,
+							   NULL);
+
+	DefineCustomEnumVariable("cache_ext.tls_verify",
+							 "What a rediss:// connection checks of the server's certificate.",
+							 "full: the chain and the host name or IP address; ca: the chain; "
+							 "none: nothing (encryption only).",
+							 &cache_ext_tls_verify,
+							 CACHE_EXT_TLS_VERIFY_FULL,
+							 tls_verify_options,
+							 PGC_SUSET,
+							 0,
+							 NULL,
+							 assign_tls_verify,
+							 NULL);
+}
 
 /*
  * Longest single blocking read() or write() once connected: the deadline
@@ -120,7 +215,7 @@ TransportEmitDeferredWarnings(void)
 		none_warning_pending = false;
 		ereport(WARNING,
 				(errmsg("cache_ext connects to Redis at %s over TLS without verifying its certificate",
-						RedisEndpointDescription()),
+						EndpointDescription()),
 				 errdetail("cache_ext.tls_verify is none: the connection is encrypted, but anyone on the network path can impersonate the server."),
 				 errhint("Set cache_ext.tls_verify to full and cache_ext.tls_ca_file to the provider's CA bundle.")));
 	}
@@ -290,7 +385,7 @@ build_tls_context(RedisOutcome *outcome)
 	if (tls_ctx != NULL)
 		SSL_CTX_free(tls_ctx);
 	tls_ctx = ctx;
-	tls_ctx_generation = RedisEndpointGeneration();
+	tls_ctx_generation = ConnectionSettingsGeneration();
 	return true;
 
 fail:
@@ -351,7 +446,7 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "Redis at %s presented no TLS certificate",
-						 RedisEndpointDescription());
+						 EndpointDescription());
 		ERR_clear_error();
 		return false;
 	}
@@ -368,7 +463,7 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "the TLS certificate of Redis at %s does not match the %s \"%s\" (host name mismatch; "
 						 "cache_ext.tls_verify = full checks the certificate's subjectAltName)",
-						 RedisEndpointDescription(),
+						 EndpointDescription(),
 						 EndpointHostIsAddress(host) ? "address" : "host name", host);
 		return false;
 	}
@@ -388,7 +483,7 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		ssl_error_text(err, sizeof(err), "out of memory");
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not start TLS with Redis at %s: %s",
-						 RedisEndpointDescription(), err);
+						 EndpointDescription(), err);
 		return false;
 	}
 	if (!EndpointHostIsAddress(endpoint->host) &&
@@ -397,7 +492,7 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		ssl_error_text(err, sizeof(err), "out of memory");
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 						 "could not set the TLS server name for Redis at %s: %s",
-						 RedisEndpointDescription(), err);
+						 EndpointDescription(), err);
 		return false;
 	}
 
@@ -424,7 +519,7 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 			describe_handshake_failure(ssl_err, saved_errno, err, sizeof(err));
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: %s",
-							 RedisEndpointDescription(), err);
+							 EndpointDescription(), err);
 			return false;
 		}
 		ERR_clear_error();
@@ -432,7 +527,7 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		{
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: the TLS handshake did not complete within %d ms (is the port a plain-text one? use redis://)",
-							 RedisEndpointDescription(), cache_ext_connect_timeout);
+							 EndpointDescription(), cache_ext_connect_timeout);
 			return false;
 		}
 	}
@@ -443,9 +538,9 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		return false;
 
 	if (cache_ext_tls_verify == CACHE_EXT_TLS_VERIFY_NONE &&
-		none_warned_generation != RedisEndpointGeneration())
+		none_warned_generation != ConnectionSettingsGeneration())
 	{
-		none_warned_generation = RedisEndpointGeneration();
+		none_warned_generation = ConnectionSettingsGeneration();
 		none_warning_pending = true;
 		if (!critical)
 			TransportEmitDeferredWarnings();
@@ -526,7 +621,7 @@ make_socket_blocking(RedisOutcome *outcome)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_IO,
 						 "could not configure the socket to Redis at %s: %s",
-						 RedisEndpointDescription(), strerror(errno));
+						 EndpointDescription(), strerror(errno));
 		return false;
 	}
 	return true;
@@ -545,7 +640,7 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 	TransportClose();
 
 	if (endpoint->tls &&
-		(tls_ctx == NULL || tls_ctx_generation != RedisEndpointGeneration()) &&
+		(tls_ctx == NULL || tls_ctx_generation != ConnectionSettingsGeneration()) &&
 		!build_tls_context(outcome))
 		return false;
 
@@ -582,11 +677,11 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 		if (list.count > 1)
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: %s (each of its %d addresses was tried; the last was %s)",
-							 RedisEndpointDescription(), why, list.count, where);
+							 EndpointDescription(), why, list.count, where);
 		else
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 							 "could not connect to Redis at %s: %s",
-							 RedisEndpointDescription(), why);
+							 EndpointDescription(), why);
 		return false;
 	}
 
@@ -613,7 +708,7 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 static const char *
 plain_tcp_hint(void)
 {
-	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+	const RedisEndpoint *endpoint = EndpointCurrent();
 
 	if (endpoint->tls || endpoint->is_unix)
 		return "";
@@ -641,7 +736,7 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 			ERR_clear_error();
 			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "lost the connection to Redis at %s: the server closed the TLS session",
-							 RedisEndpointDescription());
+							 EndpointDescription());
 			return -1;
 		case SSL_ERROR_SYSCALL:
 			if (ERR_peek_error() == 0)
@@ -651,7 +746,7 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 					return 0;
 				ConnectionFail(outcome, REDIS_FAIL_IO,
 								 "lost the connection to Redis at %s while %s: %s",
-								 RedisEndpointDescription(), what,
+								 EndpointDescription(), what,
 								 saved_errno ? strerror(saved_errno) : "the server closed the connection");
 				return -1;
 			}
@@ -660,7 +755,7 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 			ssl_error_text(err, sizeof(err), "unknown TLS error");
 			ConnectionFail(outcome, REDIS_FAIL_IO,
 							 "lost the connection to Redis at %s while %s: %s",
-							 RedisEndpointDescription(), what, err);
+							 EndpointDescription(), what, err);
 			return -1;
 	}
 }
@@ -690,7 +785,7 @@ TransportWrite(const char *buf, size_t len, RedisOutcome *outcome)
 		return 0;
 	ConnectionFail(outcome, REDIS_FAIL_IO,
 					 "lost the connection to Redis at %s while writing: %s",
-					 RedisEndpointDescription(), strerror(errno));
+					 EndpointDescription(), strerror(errno));
 	return -1;
 }
 
@@ -722,14 +817,14 @@ TransportRead(char *buf, size_t len, RedisOutcome *outcome)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_IO,
 						 "lost the connection to Redis at %s: the server closed the connection%s",
-						 RedisEndpointDescription(), plain_tcp_hint());
+						 EndpointDescription(), plain_tcp_hint());
 		return -1;
 	}
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
 	ConnectionFail(outcome, REDIS_FAIL_IO,
 					 "lost the connection to Redis at %s: %s%s",
-					 RedisEndpointDescription(), strerror(errno),
+					 EndpointDescription(), strerror(errno),
 					 plain_tcp_hint());
 	return -1;
 }

@@ -19,6 +19,25 @@
 #include "connection.h"
 #include "endpoint.h"
 
+/* Define the TLS settings (_PG_init). */
+extern void TransportInit(void);
+
+/*
+ * TLS (superuser-only; a change makes every process reconnect and rebuild
+ * its TLS context).
+ */
+typedef enum CacheExtTlsVerify
+{
+	CACHE_EXT_TLS_VERIFY_FULL,	/* chain, and host name or IP address */
+	CACHE_EXT_TLS_VERIFY_CA,	/* chain only */
+	CACHE_EXT_TLS_VERIFY_NONE	/* nothing: encryption only */
+} CacheExtTlsVerify;
+
+extern char *cache_ext_tls_ca_file;
+extern char *cache_ext_tls_cert_file;
+extern char *cache_ext_tls_key_file;
+extern int	cache_ext_tls_verify;	/* CacheExtTlsVerify */
+
 /*
  * Open the stream to 'endpoint' before 'deadline': resolve the host name,
  * try every address in turn, shake hands with TLS for rediss://.  Returns

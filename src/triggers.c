@@ -50,13 +50,13 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
+#include "keys.h"
 #include "members.h"
 #include "namespaces.h"
 #include "pending.h"
 #include "protocol.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "templates.h"
 
 #define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
@@ -464,7 +464,7 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 		return;
 
 	if (tt->is_pattern)
-		key = PatternWithPrefix(buf->data, buf->len, &keylen);
+		key = KeyPatternWithPrefix(buf->data, buf->len, &keylen);
 	else
 		key = KeyWithPrefix(buf->data, buf->len, &keylen);
 	AddKey(tt, kind, key, keylen);
@@ -616,7 +616,7 @@ AddTruncateKeys(TriggerCache *cache, InvalidationKind kind)
 
 		pattern = tt->is_pattern ? KeyPatternTemplateToPattern(text)
 			: KeyTemplateToPattern(text);
-		prefixed = PatternWithPrefix(pattern, strlen(pattern), &len);
+		prefixed = KeyPatternWithPrefix(pattern, strlen(pattern), &len);
 		if (kind == KIND_BUMP)
 			PendingAddBumpPattern(prefixed, len);
 		else
@@ -771,7 +771,7 @@ cache_ext_bump_user(PG_FUNCTION_ARGS)
 	size_t		keylen;
 
 	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.bump_user");
-	key = UserVersionKey(PG_GETARG_INT64(0), &keylen);
+	key = KeyUserVersion(PG_GETARG_INT64(0), &keylen);
 	PendingAddBump(key, keylen);
 	PG_RETURN_VOID();
 }
@@ -804,7 +804,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 					 errdetail("A pattern starting with a glob character can match every key of the key prefix; only superusers and members of %s may invalidate that much.",
 							   CACHE_EXT_ADMIN_ROLE),
 					 errhint("Start the pattern with literal text, such as 'catalog:*'.")));
-		key = PatternWithPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), &keylen);
+		key = KeyPatternWithPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), &keylen);
 		PendingAddDeletePattern(key, keylen);
 	}
 	else
@@ -877,7 +877,7 @@ cache_ext_user_version(PG_FUNCTION_ARGS)
 	size_t		keylen;
 
 	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.user_version");
-	key = UserVersionKey(PG_GETARG_INT64(0), &keylen);
+	key = KeyUserVersion(PG_GETARG_INT64(0), &keylen);
 	return ReadVersion(fcinfo, key, keylen);
 }
 
@@ -975,7 +975,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	if (is_pattern)
-		key = PatternWithPrefix(buf.data, buf.len, &keylen);
+		key = KeyPatternWithPrefix(buf.data, buf.len, &keylen);
 	else
 		key = KeyWithPrefix(buf.data, buf.len, &keylen);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(key, keylen));

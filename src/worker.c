@@ -36,12 +36,13 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "connection.h"
 #include "delivery.h"
+#include "endpoint.h"
 #include "members.h"
 #include "prepared.h"
 #include "protocol.h"
 #include "queue.h"
-#include "settings.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -60,10 +61,35 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 
 static uint64 policy_checked_at_connect = 0;
 
+int			cache_ext_worker_batch_delay = 5;	/* ms */
+char	   *cache_ext_database = NULL;
+
 void
 WorkerInit(void)
 {
 	BackgroundWorker worker;
+
+	DefineCustomIntVariable("cache_ext.worker_batch_delay",
+							"How long the background worker lets effects accumulate before sending them.",
+							"After being woken with only a few effects queued, the worker waits "
+							"this long so that the effects of many transactions share one "
+							"pipeline (fewer wake-ups and round trips under load, at the price "
+							"of this much latency in async delivery).",
+							&cache_ext_worker_batch_delay,
+							5, 0, 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cache_ext.database",
+							   "Database the cache_ext background worker connects to.",
+							   "Used for the fallback invalidation (cache_ext.namespace_patterns()) "
+							   "and to deliver the effects of committed prepared transactions.",
+							   &cache_ext_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
 
 	/* a background worker can only be registered while preloading */
 	if (!process_shared_preload_libraries_in_progress)
@@ -144,7 +170,7 @@ check_redis_server(bool always)
 		if (strncmp(policy, "allkeys-", 8) == 0)
 			ereport(WARNING,
 					(errmsg("cache_ext: Redis at %s uses maxmemory-policy %s, which can evict version keys",
-							RedisEndpointDescription(), policy),
+							EndpointDescription(), policy),
 					 errdetail("cache_ext re-creates a lost version key from the clock, but every entry of that namespace is invalidated each time it is evicted."),
 					 errhint("Use a volatile-* policy (cache entries with a TTL are evicted, version keys without one are kept) or noeviction.")));
 		else

@@ -9,7 +9,13 @@
 #ifndef CACHE_EXT_WORKER_H
 #define CACHE_EXT_WORKER_H
 
-/* Register the background worker, when preloading (_PG_init). */
+/*
+ * Define the worker's settings, and register the background worker when
+ * preloading (_PG_init).
+ */
 extern void WorkerInit(void);
+
+extern int	cache_ext_worker_batch_delay;	/* ms */
+extern char *cache_ext_database;
 
 #endif							/* CACHE_EXT_WORKER_H */

@@ -48,6 +48,7 @@
 
 #include "connection.h"
 #include "delivery.h"
+#include "effects.h"
 #include "keys.h"
 #include "pending.h"
 #include "protocol.h"
@@ -70,8 +71,6 @@ static const struct config_enum_entry delivery_options[] = {
 
 /* SCAN COUNT of one pattern step: bounds how long Redis is blocked. */
 #define PATTERN_SCAN_COUNT	"1000"
-
-#define EFFECT_FLAG_RETRY	0x01	/* queued after a failed attempt */
 
 /* ----------------------------------------------------------------- scripts */
 
@@ -160,7 +159,7 @@ static RedisScript repair_script = {
 };
 
 /*
- * A mirror SET (PENDING_SET), applied only if no later transaction's SET of
+ * A mirror SET (EFFECT_SET), applied only if no later transaction's SET of
  * the same key got there first.  Delivery happens after the row lock is
  * released, so a transaction that waited for that lock can commit and send
  * before the first one's round trip: the stamp, "L" and the commit LSN in
@@ -216,112 +215,6 @@ static RedisScript pattern_script = {
 	""
 };
 
-/* --------------------------------------------------------- effect records */
-
-Size
-EffectRecordSize(size_t keylen, size_t vallen)
-{
-	return MAXALIGN(EFFECT_HEADER_SIZE + keylen + 1 + vallen + 1);
-}
-
-EffectRecord *
-EffectRecordWrite(char *dst, PendingKind kind, const char *key, size_t keylen,
-				  const char *value, size_t vallen)
-{
-	EffectRecord *r = (EffectRecord *) dst;
-	char	   *p;
-
-	Assert(dst == (char *) MAXALIGN(dst));
-	r->size = (uint32) EffectRecordSize(keylen, vallen);
-	r->kind = (uint8) kind;
-	r->flags = 0;
-	r->unused = 0;
-	r->keylen = (uint32) keylen;
-	r->vallen = (uint32) vallen;
-	r->cursor = 0;
-	r->stamp = 0;
-	r->committed_at = 0;
-	p = EffectKey(r);
-	memcpy(p, key, keylen);
-	p[keylen] = '\0';
-	p += keylen + 1;
-	if (vallen > 0)
-		memcpy(p, value, vallen);
-	p[vallen] = '\0';
-	/*
-	 * Zero the MAXALIGN padding: these bytes are copied verbatim into
-	 * cache_ext.prepared_effects, the WAL and the shared queue, and must not
-	 * carry whatever the buffer held before (another transaction's keys).
-	 */
-	p += vallen + 1;
-	memset(p, 0, dst + r->size - p);
-	return r;
-}
-
-const char *
-PendingKindName(PendingKind kind)
-{
-	switch (kind)
-	{
-		case PENDING_BUMP:
-			return "bump";
-		case PENDING_DELETE:
-			return "delete";
-		case PENDING_DELETE_PATTERN:
-			return "delete_pattern";
-		case PENDING_BUMP_PATTERN:
-			return "bump_pattern";
-		case PENDING_SET:
-			return "set";
-		case PENDING_RAISE:
-			return "raise";
-	}
-	return "unknown";
-}
-
-static bool
-effect_is_pattern(const EffectRecord *r)
-{
-	return r->kind == PENDING_DELETE_PATTERN || r->kind == PENDING_BUMP_PATTERN;
-}
-
-/*
- * Split a buffer of records into an array of pointers (palloc'd).  Returns
- * the number found; a malformed buffer (a prepared_effects row tampered
- * with) stops the walk.  buf must be MAXALIGN'd (the records are used in
- * place): bytes from a tuple, such as a bytea's VARDATA_ANY, are not, and
- * must be copied first.
- */
-int
-SplitEffectRecords(char *buf, Size len, EffectRecord ***out)
-{
-	int			cap = 16;
-	int			n = 0;
-	Size		off = 0;
-	EffectRecord **recs = palloc(cap * sizeof(EffectRecord *));
-
-	Assert(buf == NULL || buf == (char *) MAXALIGN(buf));
-
-	while (off + EFFECT_HEADER_SIZE <= len)
-	{
-		EffectRecord *r = (EffectRecord *) (buf + off);
-
-		if (r->size < EFFECT_HEADER_SIZE || off + r->size > len ||
-			EffectRecordSize(r->keylen, r->vallen) != r->size ||
-			r->kind > PENDING_RAISE)
-			break;
-		if (n >= cap)
-		{
-			cap *= 2;
-			recs = repalloc(recs, cap * sizeof(EffectRecord *));
-		}
-		recs[n++] = r;
-		off += r->size;
-	}
-	*out = recs;
-	return n;
-}
-
 /* ------------------------------------------------------- delivery plans */
 
 static const char *const pattern_modes[] = {"delete", "bump"};
@@ -362,7 +255,7 @@ coalesce_bumps(DeliveryPlan *plan)
 	int			i;
 
 	for (i = 0; i < plan->nrecs; i++)
-		if (recs[i]->kind == PENDING_BUMP)
+		if (recs[i]->kind == EFFECT_BUMP)
 			idx[nbumps++] = i;
 	if (nbumps > 1)
 		qsort_arg(idx, nbumps, sizeof(int), compare_bumps, recs);
@@ -421,12 +314,12 @@ DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 
 		if (plan->same_as[i] >= 0)
 			continue;			/* sent by the first bump of its key */
-		if (effect_is_pattern(r))
+		if (EffectIsPattern(r))
 		{
 			int			p = plan->npatterns++;
 			const char *args[3];
 			size_t		arglens[3];
-			int			mode = r->kind == PENDING_BUMP_PATTERN ? 1 : 0;
+			int			mode = r->kind == EFFECT_BUMP_PATTERN ? 1 : 0;
 			RedisCommand *cmd = &plan->pcmds[p];
 
 			snprintf(plan->cursors[p], sizeof(plan->cursors[p]), "%020llu",
@@ -445,9 +338,9 @@ DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 		}
 
 		plan->cmd_rec[plan->ncmds] = i;
-		switch ((PendingKind) r->kind)
+		switch ((EffectKind) r->kind)
 		{
-			case PENDING_BUMP:
+			case EFFECT_BUMP:
 				{
 					/*
 					 * SET key clock NX, INCR key: two of Redis's cheapest
@@ -483,11 +376,11 @@ DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 					cmd->script = NULL;
 				}
 				break;
-			case PENDING_RAISE:
+			case EFFECT_RAISE:
 				RedisScriptCommand(&plan->cmds[plan->ncmds], &raise_script,
 								   1, &key, &keylen, 1, &val, &vallen);
 				break;
-			case PENDING_DELETE:
+			case EFFECT_DELETE:
 				{
 					RedisCommand *cmd = &plan->cmds[plan->ncmds];
 					const char **argv = palloc(2 * sizeof(char *));
@@ -503,7 +396,7 @@ DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 					cmd->script = NULL;
 				}
 				break;
-			case PENDING_SET:
+			case EFFECT_SET:
 				{
 					const char *keys[2];
 					size_t		keylens[2];
@@ -540,7 +433,7 @@ DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
 	/* Repairs of poisoned version keys, ready in case a bump fails. */
 	for (i = 0; i < n; i++)
 	{
-		if (recs[i]->kind == PENDING_BUMP)
+		if (recs[i]->kind == EFFECT_BUMP)
 		{
 			const char *nokey = "";
 			size_t		nokeylen = 0;
@@ -576,7 +469,7 @@ repair_version_keys(DeliveryPlan *plan, int flags, int nerrors, PlanResult *res)
 		EffectRecord *r = plan->recs[i];
 		RedisCommand *cmd;
 
-		if (!plan->failed[i] || r->kind != PENDING_BUMP || plan->same_as[i] >= 0)
+		if (!plan->failed[i] || r->kind != EFFECT_BUMP || plan->same_as[i] >= 0)
 			continue;
 		if (nrep >= plan->nrepairs)
 		{
@@ -655,7 +548,7 @@ DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult
 	/* The stamps of SETs: commit LSNs, known only now (see mirror_script). */
 	if (plan->has_set)
 		for (i = 0; i < plan->nrecs; i++)
-			if (plan->recs[i]->kind == PENDING_SET)
+			if (plan->recs[i]->kind == EFFECT_SET)
 				snprintf(plan->stamps[i], sizeof(plan->stamps[i]), "L%016llX",
 						 (unsigned long long) plan->recs[i]->stamp);
 
@@ -949,7 +842,7 @@ local_queue_exit(int code, Datum arg)
 
 	if (local_queue.nrecords == 0 || DeliverySharedReady())
 		return;
-	n = SplitEffectRecords(local_queue.buf, local_queue.len, &recs);
+	n = EffectRecordsSplit(local_queue.buf, local_queue.len, &recs);
 	done = palloc0(Max(n, 1) * sizeof(bool));
 	deliver_records_quietly(recs, n, done, message, sizeof(message));
 	for (i = 0; i < n; i++)
@@ -1027,10 +920,10 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 
 	memset(&commit_state, 0, sizeof(commit_state));
 	if (batch != NULL)
-		nb = SplitEffectRecords(batch, batchlen, &brecs);
+		nb = EffectRecordsSplit(batch, batchlen, &brecs);
 	Assert(nb == nrecords);
 	if (!DeliverySharedReady() && local_queue.nrecords > 0)
-		nl = SplitEffectRecords(local_queue.buf, local_queue.len, &lrecs);
+		nl = EffectRecordsSplit(local_queue.buf, local_queue.len, &lrecs);
 
 	commit_state.nrecs = nl + nb;
 	commit_state.nlocal = nl;

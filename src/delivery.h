@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * delivery.h
- *	  Getting the effects of committed transactions into Redis: the
- *	  serialized effect format, the commit-time send, the backend-local
+ *	  Getting the effects of committed transactions into Redis (effects.h
+ *	  has their serialized form): the commit-time send, the backend-local
  *	  retry list used without shared_preload_libraries, prepared
  *	  transactions and the fallback invalidation.  Used by pending.c (the
  *	  per transaction set) and worker.c (the background worker); the
@@ -15,45 +15,8 @@
 #define CACHE_EXT_DELIVERY_H
 
 #include "datatype/timestamp.h"
-#include "pending.h"
+#include "effects.h"
 #include "protocol.h"
-
-/*
- * Limits of one effect, so that any effect fits in the retry queue (whose
- * smallest size is 4 MB).  Keys are limited by settings.h
- * (CACHE_EXT_MAX_FULL_KEY_LEN, prefix included).
- */
-#define CACHE_EXT_MAX_VALUE_LEN		(512 * 1024)
-
-/*
- * One serialized effect.  The same bytes live in a transaction's commit
- * batch, in the shared queue, in the backend-local retry list and in
- * cache_ext.prepared_effects.effects, so moving an effect is a memcpy.
- * The key and the value follow the header, each NUL terminated; a RAISE
- * carries its number as decimal text in the value.
- */
-typedef struct EffectRecord
-{
-	uint32		size;			/* whole record, MAXALIGN'd */
-	uint8		kind;			/* PendingKind */
-	uint8		flags;
-	uint16		unused;
-	uint32		keylen;
-	uint32		vallen;
-	uint64		cursor;			/* SCAN cursor reached by a pattern effect */
-	uint64		stamp;			/* commit LSN of the transaction (orders SETs) */
-	TimestampTz committed_at;	/* for the latency histogram */
-} EffectRecord;
-
-#define EFFECT_HEADER_SIZE		MAXALIGN(sizeof(EffectRecord))
-#define EffectKey(r)			((char *) (r) + EFFECT_HEADER_SIZE)
-#define EffectValue(r)			(EffectKey(r) + (r)->keylen + 1)
-
-extern Size EffectRecordSize(size_t keylen, size_t vallen);
-extern EffectRecord *EffectRecordWrite(char *dst, PendingKind kind,
-									   const char *key, size_t keylen,
-									   const char *value, size_t vallen);
-extern const char *PendingKindName(PendingKind kind);
 
 /*
  * The settings of delivery, the statistics, the shared memory (when
@@ -127,13 +90,11 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
  */
 
 /*
- * SplitEffectRecords (delivery.c) splits a buffer of serialized records into a
- * palloc'd array of pointers; RunInSubtransaction (prepared.c) runs
- * step(arg) in an internal subtransaction and returns the message of its
- * ERROR, or NULL; LocalQueueUsage (delivery.c) reports the backend-local
- * retry list (without shared memory) to cache_ext.stats.
+ * RunInSubtransaction (prepared.c) runs step(arg) in an internal
+ * subtransaction and returns the message of its ERROR, or NULL;
+ * LocalQueueUsage (delivery.c) reports the backend-local retry list
+ * (without shared memory) to cache_ext.stats.
  */
-extern int	SplitEffectRecords(char *buf, Size len, EffectRecord ***out);
 extern char *RunInSubtransaction(void (*step) (void *), void *arg);
 extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
 

@@ -51,6 +51,7 @@
 #include "utils/syscache.h"
 
 #include "delivery.h"
+#include "effects.h"
 #include "members.h"
 #include "namespaces.h"
 #include "roles.h"
@@ -69,7 +70,7 @@ run_pattern_fully(const char *pattern, size_t len, bool bump, int *repaired)
 
 	/* palloc: a record must be MAXALIGN'd (it holds 64-bit fields) */
 	r = EffectRecordWrite(palloc(size),
-						  bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
+						  bump ? EFFECT_BUMP_PATTERN : EFFECT_DELETE_PATTERN,
 						  pattern, len, NULL, 0);
 	plan = DeliveryPlanBuild(&r, 1, false);
 	do

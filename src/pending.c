@@ -37,6 +37,7 @@
 #include "utils/resowner.h"
 
 #include "delivery.h"
+#include "effects.h"
 #include "keys.h"
 #include "pending.h"
 #include "prepared.h"
@@ -44,7 +45,7 @@
 /* The hash key: points into the entry's own copy once inserted. */
 typedef struct PendingKey
 {
-	PendingKind kind;
+	EffectKind kind;
 	uint32		len;
 	const char *key;
 } PendingKey;
@@ -178,7 +179,7 @@ push_undo(PendingEntry *entry, int level, bool created)
  * and whether it was created.
  */
 static PendingEntry *
-pending_lookup(PendingKind kind, const char *key, size_t keylen,
+pending_lookup(EffectKind kind, const char *key, size_t keylen,
 			   bool changes_value, bool *created, bool *undo_pushed)
 {
 	PendingKey	k;
@@ -277,7 +278,7 @@ PendingAddBump(const char *key, size_t keylen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_BUMP, key, keylen, false, &created, &undo);
+	(void) pending_lookup(EFFECT_BUMP, key, keylen, false, &created, &undo);
 }
 
 void
@@ -286,7 +287,7 @@ PendingAddDelete(const char *key, size_t keylen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_DELETE, key, keylen, false, &created, &undo);
+	(void) pending_lookup(EFFECT_DELETE, key, keylen, false, &created, &undo);
 }
 
 void
@@ -295,7 +296,7 @@ PendingAddDeletePattern(const char *pattern, size_t patternlen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_DELETE_PATTERN, pattern, patternlen, false,
+	(void) pending_lookup(EFFECT_DELETE_PATTERN, pattern, patternlen, false,
 						  &created, &undo);
 }
 
@@ -305,7 +306,7 @@ PendingAddBumpPattern(const char *pattern, size_t patternlen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_BUMP_PATTERN, pattern, patternlen, false,
+	(void) pending_lookup(EFFECT_BUMP_PATTERN, pattern, patternlen, false,
 						  &created, &undo);
 }
 
@@ -333,7 +334,7 @@ PendingAddSet(const char *key, size_t keylen, const char *value, size_t valuelen
 	copy = MemoryContextAlloc(PendingContext, valuelen + 1);
 	memcpy(copy, value, valuelen);
 	copy[valuelen] = '\0';
-	entry = pending_lookup(PENDING_SET, key, keylen, true, &created, &undo);
+	entry = pending_lookup(EFFECT_SET, key, keylen, true, &created, &undo);
 
 	/*
 	 * The value being replaced is kept when an undo record refers to it;
@@ -361,7 +362,7 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 	if (pending_hash != NULL && pending_state == PSTATE_OPEN &&
 		key != NULL && keylen > 0 && keylen <= CACHE_EXT_MAX_FULL_KEY_LEN)
 	{
-		k.kind = PENDING_RAISE;
+		k.kind = EFFECT_RAISE;
 		k.len = (uint32) keylen;
 		k.key = key;
 		entry = hash_search(pending_hash, &k, HASH_FIND, &found);
@@ -374,7 +375,7 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 		int			len = snprintf(buf, sizeof(buf), INT64_FORMAT, value);
 		char	   *copy = MemoryContextStrdup(PendingContext, buf);
 
-		entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created, &undo);
+		entry = pending_lookup(EFFECT_RAISE, key, keylen, true, &created, &undo);
 		if (created || value > entry->number)
 		{
 			if (!created && !undo && entry->value != NULL)
@@ -622,7 +623,7 @@ cache_ext_pending_effects(PG_FUNCTION_ARGS)
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		values[0] = CStringGetTextDatum(PendingKindName(entry->key.kind));
+		values[0] = CStringGetTextDatum(EffectKindName(entry->key.kind));
 		values[1] = PointerGetDatum(cstring_to_text_with_len(entry->key.key,
 															 entry->key.len));
 		if (entry->value != NULL)

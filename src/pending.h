@@ -17,17 +17,7 @@
 #ifndef CACHE_EXT_PENDING_H
 #define CACHE_EXT_PENDING_H
 
-typedef enum PendingKind
-{
-	PENDING_BUMP = 0,			/* increment a namespace version key */
-	PENDING_DELETE,				/* UNLINK one key */
-	PENDING_DELETE_PATTERN,		/* SCAN MATCH + UNLINK every matching key */
-	PENDING_BUMP_PATTERN,		/* SCAN MATCH + bump every matching version
-								 * key (TRUNCATE, fallback invalidation) */
-	PENDING_SET,				/* SET key value (mirrors); last value wins */
-	PENDING_RAISE				/* raise an integer counter to at least value;
-								 * the largest value wins */
-} PendingKind;
+#include "effects.h"
 
 /* Register the transaction callbacks (_PG_init). */
 extern void PendingInit(void);

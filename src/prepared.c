@@ -31,6 +31,7 @@
 #include "utils/syscache.h"
 
 #include "delivery.h"
+#include "effects.h"
 #include "members.h"
 #include "pending.h"
 #include "prepared.h"
@@ -113,24 +114,24 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 static void
 readd_record(EffectRecord *r)
 {
-	switch ((PendingKind) r->kind)
+	switch ((EffectKind) r->kind)
 	{
-		case PENDING_BUMP:
+		case EFFECT_BUMP:
 			PendingAddBump(EffectKey(r), r->keylen);
 			break;
-		case PENDING_DELETE:
+		case EFFECT_DELETE:
 			PendingAddDelete(EffectKey(r), r->keylen);
 			break;
-		case PENDING_DELETE_PATTERN:
+		case EFFECT_DELETE_PATTERN:
 			PendingAddDeletePattern(EffectKey(r), r->keylen);
 			break;
-		case PENDING_BUMP_PATTERN:
+		case EFFECT_BUMP_PATTERN:
 			PendingAddBumpPattern(EffectKey(r), r->keylen);
 			break;
-		case PENDING_SET:
+		case EFFECT_SET:
 			PendingAddSet(EffectKey(r), r->keylen, EffectValue(r), r->vallen);
 			break;
-		case PENDING_RAISE:
+		case EFFECT_RAISE:
 			{
 				PendingAddRaise(EffectKey(r), r->keylen,
 								pg_strtoint64(EffectValue(r)));
@@ -193,7 +194,7 @@ DeliverPreparedEffects(bool missing_ok)
 		len = VARSIZE_ANY_EXHDR(data);
 		buf = palloc(Max(len, 1));
 		memcpy(buf, VARDATA_ANY(data), len);
-		n = SplitEffectRecords(buf, len, &recs);
+		n = EffectRecordsSplit(buf, len, &recs);
 		for (j = 0; j < n; j++)
 			readd_record(recs[j]);
 		total += n;

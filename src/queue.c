@@ -36,6 +36,7 @@
 #include "storage/spin.h"
 
 #include "delivery.h"
+#include "effects.h"
 #include "endpoint.h"
 #include "queue.h"
 #include "stats.h"

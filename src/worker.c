@@ -38,6 +38,7 @@
 
 #include "connection.h"
 #include "delivery.h"
+#include "effects.h"
 #include "endpoint.h"
 #include "members.h"
 #include "prepared.h"

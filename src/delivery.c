@@ -50,7 +50,6 @@
 #include "delivery.h"
 #include "effects.h"
 #include "keys.h"
-#include "pending.h"
 #include "protocol.h"
 #include "queue.h"
 #include "stats.h"
@@ -1053,66 +1052,6 @@ void
 DeliveryReset(void)
 {
 	memset(&commit_state, 0, sizeof(commit_state));
-}
-
-/* ------------------------------------------------------------ SQL level */
-
-/*
- * cache_ext_debug_add_effect(kind text, key text, value text): add an
- * effect exactly as a trigger would (the key gets cache_ext.key_prefix).
- * Not part of the installed SQL API; tests bind it with CREATE FUNCTION.
- */
-PG_FUNCTION_INFO_V1(cache_ext_debug_add_effect);
-Datum
-cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
-{
-	char	   *kind;
-	size_t		keylen;
-	char	   *key;
-
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("kind and key must not be NULL")));
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strcmp(kind, "delete_pattern") == 0 || strcmp(kind, "bump_pattern") == 0)
-		key = KeyPatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
-								VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)), &keylen);
-	else
-		key = KeyWithPrefixText(PG_GETARG_TEXT_PP(1), &keylen);
-
-	if (strcmp(kind, "bump") == 0)
-		PendingAddBump(key, keylen);
-	else if (strcmp(kind, "delete") == 0)
-		PendingAddDelete(key, keylen);
-	else if (strcmp(kind, "delete_pattern") == 0)
-		PendingAddDeletePattern(key, keylen);
-	else if (strcmp(kind, "bump_pattern") == 0)
-		PendingAddBumpPattern(key, keylen);
-	else if (strcmp(kind, "set") == 0)
-	{
-		text	   *v = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
-
-		PendingAddSet(key, keylen, v ? VARDATA_ANY(v) : NULL,
-					  v ? VARSIZE_ANY_EXHDR(v) : 0);
-	}
-	else if (strcmp(kind, "raise") == 0)
-	{
-		int64		v;
-
-		if (PG_ARGISNULL(2))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("raise needs a value")));
-		v = pg_strtoint64(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-		PendingAddRaise(key, keylen, v);
-	}
-	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown cache_ext effect kind \"%s\"", kind),
-				 errhint("Use bump, delete, delete_pattern, bump_pattern, set or raise.")));
-	PG_RETURN_VOID();
 }
 
 /* ------------------------------------------------------------------ init */

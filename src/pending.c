@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * pending.c
- *	  The per-transaction set of cache effects (pending.h) and the
- *	  transaction callbacks that hand it to delivery (delivery.h).
+ *	  The per-transaction set of cache effects (pending.h), the
+ *	  transaction callbacks that hand it to delivery (delivery.h), and two
+ *	  SQL doors for tests and debugging: cache_ext.pending_effects() and
+ *	  the unbound cache_ext_debug_add_effect().
  *
  *	  The set is a dynahash keyed by (kind, full Redis key), created on the
  *	  first effect of a transaction in PendingContext, a child of
@@ -389,6 +391,42 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 	}
 }
 
+/*
+ * The one dispatch from a kind to its PendingAdd*: for effects that arrive
+ * as records (prepared transactions) or by name (the test door below).
+ * value: SET's value; RAISE's number as decimal text.
+ */
+void
+PendingAdd(EffectKind kind, const char *key, size_t keylen,
+		   const char *value, size_t vallen)
+{
+	switch (kind)
+	{
+		case EFFECT_BUMP:
+			PendingAddBump(key, keylen);
+			break;
+		case EFFECT_DELETE:
+			PendingAddDelete(key, keylen);
+			break;
+		case EFFECT_DELETE_PATTERN:
+			PendingAddDeletePattern(key, keylen);
+			break;
+		case EFFECT_BUMP_PATTERN:
+			PendingAddBumpPattern(key, keylen);
+			break;
+		case EFFECT_SET:
+			PendingAddSet(key, keylen, value, vallen);
+			break;
+		case EFFECT_RAISE:
+			if (value == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("raise needs a value")));
+			PendingAddRaise(key, keylen, pg_strtoint64(pnstrdup(value, vallen)));
+			break;
+	}
+}
+
 int
 PendingCount(void)
 {
@@ -600,6 +638,47 @@ pending_release_callback(ResourceReleasePhase phase, bool isCommit,
 	/* Also when every effect was rolled back to a savepoint. */
 	if (pending_hash != NULL || pending_state != PSTATE_OPEN)
 		pending_reset();
+}
+
+/*
+ * cache_ext_debug_add_effect(kind text, key text, value text): add an
+ * effect exactly as a trigger would (the key gets cache_ext.key_prefix).
+ * Not part of the installed SQL API; tests bind it with CREATE FUNCTION
+ * (test/debug_effect.sql).
+ */
+PG_FUNCTION_INFO_V1(cache_ext_debug_add_effect);
+Datum
+cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int			kind = -1;
+	size_t		keylen;
+	char	   *key;
+	text	   *value;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("kind and key must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	for (int k = 0; k <= EFFECT_LAST_KIND; k++)
+		if (strcmp(name, EffectKindName((EffectKind) k)) == 0)
+			kind = k;
+	if (kind == EFFECT_DELETE_PATTERN || kind == EFFECT_BUMP_PATTERN)
+		key = KeyPatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
+								   VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)), &keylen);
+	else
+		key = KeyWithPrefixText(PG_GETARG_TEXT_PP(1), &keylen);
+	if (kind < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown cache_ext effect kind \"%s\"", name),
+				 errhint("Use bump, delete, delete_pattern, bump_pattern, set or raise.")));
+	value = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	PendingAdd((EffectKind) kind, key, keylen,
+			   value ? VARDATA_ANY(value) : NULL,
+			   value ? VARSIZE_ANY_EXHDR(value) : 0);
+	PG_RETURN_VOID();
 }
 
 /*

@@ -35,6 +35,13 @@ extern void PendingAddSet(const char *key, size_t keylen,
 						  const char *value, size_t valuelen);
 extern void PendingAddRaise(const char *key, size_t keylen, int64 value);
 
+/*
+ * The same, with the kind as a value: SET's value, RAISE's number as
+ * decimal text (prepared transactions re-add their records with it).
+ */
+extern void PendingAdd(EffectKind kind, const char *key, size_t keylen,
+					   const char *value, size_t vallen);
+
 /* Number of distinct effects pending in the current transaction. */
 extern int	PendingCount(void);
 

@@ -110,36 +110,6 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 	DeliveryStatAdd(STAT_PREPARED, nrecords);
 }
 
-/* Re-add one record to the current transaction's pending set. */
-static void
-readd_record(EffectRecord *r)
-{
-	switch ((EffectKind) r->kind)
-	{
-		case EFFECT_BUMP:
-			PendingAddBump(EffectKey(r), r->keylen);
-			break;
-		case EFFECT_DELETE:
-			PendingAddDelete(EffectKey(r), r->keylen);
-			break;
-		case EFFECT_DELETE_PATTERN:
-			PendingAddDeletePattern(EffectKey(r), r->keylen);
-			break;
-		case EFFECT_BUMP_PATTERN:
-			PendingAddBumpPattern(EffectKey(r), r->keylen);
-			break;
-		case EFFECT_SET:
-			PendingAddSet(EffectKey(r), r->keylen, EffectValue(r), r->vallen);
-			break;
-		case EFFECT_RAISE:
-			{
-				PendingAddRaise(EffectKey(r), r->keylen,
-								pg_strtoint64(EffectValue(r)));
-			}
-			break;
-	}
-}
-
 int64
 DeliverPreparedEffects(bool missing_ok)
 {
@@ -196,7 +166,8 @@ DeliverPreparedEffects(bool missing_ok)
 		memcpy(buf, VARDATA_ANY(data), len);
 		n = EffectRecordsSplit(buf, len, &recs);
 		for (j = 0; j < n; j++)
-			readd_record(recs[j]);
+			PendingAdd((EffectKind) recs[j]->kind, EffectKey(recs[j]),
+					   recs[j]->keylen, EffectValue(recs[j]), recs[j]->vallen);
 		total += n;
 		pfree(recs);
 		pfree(buf);

@@ -90,12 +90,9 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
  */
 
 /*
- * RunInSubtransaction (prepared.c) runs step(arg) in an internal
- * subtransaction and returns the message of its ERROR, or NULL;
  * LocalQueueUsage (delivery.c) reports the backend-local retry list
  * (without shared memory) to cache_ext.stats.
  */
-extern char *RunInSubtransaction(void (*step) (void *), void *arg);
 extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
 
 /*

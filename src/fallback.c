@@ -57,6 +57,7 @@
 #include "roles.h"
 #include "safe_sql.h"
 #include "stats.h"
+#include "transaction.h"
 
 
 /* Run one pattern to the end (outside commit; each step bounded). */

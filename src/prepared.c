@@ -37,6 +37,7 @@
 #include "prepared.h"
 #include "roles.h"
 #include "stats.h"
+#include "transaction.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -177,44 +178,6 @@ DeliverPreparedEffects(bool missing_ok)
 		PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec);
 	return total;
-}
-
-/*
- * Run step(arg) in an internal subtransaction.  On ERROR, roll the
- * subtransaction back and return the error's message (palloc'd in the
- * caller's memory context); NULL on success.  For work whose failure must
- * not fail the surrounding transaction.
- */
-char *
-RunInSubtransaction(void (*step) (void *), void *arg)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *volatile error = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		step(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		error = pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	return error;
 }
 
 /*

@@ -45,6 +45,7 @@
 #include "protocol.h"
 #include "queue.h"
 #include "stats.h"
+#include "transaction.h"
 #include "worker.h"
 
 PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
@@ -184,40 +185,6 @@ check_redis_server(bool always)
 						outcome.first_error)));
 }
 
-/*
- * Run fn in a transaction; an ERROR is logged, not fatal.  Returns whether
- * it succeeded.
- */
-static bool
-run_in_transaction(void (*fn) (void *), void *arg, const char *what)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool ok = true;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, what);
-	PG_TRY();
-	{
-		fn(arg);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
-}
-
 static void
 do_fallback(void *arg)
 {
@@ -351,7 +318,7 @@ cache_ext_sql_worker_main(Datum main_arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	/* Nothing at all in a database without the extension. */
-	if (!run_in_transaction(check_installed, &installed, "cache_ext: looking for the extension") ||
+	if (!RunInTransaction(check_installed, &installed, "cache_ext: looking for the extension") ||
 		!installed)
 		proc_exit(0);
 
@@ -361,10 +328,10 @@ cache_ext_sql_worker_main(Datum main_arg)
 		char		reason[256];
 
 		FallbackReason(reason, sizeof(reason));
-		if (run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation"))
+		if (RunInTransaction(do_fallback, reason, "cache_ext fallback invalidation"))
 			FallbackDone(mark);
 	}
-	(void) run_in_transaction(do_prepared, NULL, "cache_ext prepared effects");
+	(void) RunInTransaction(do_prepared, NULL, "cache_ext prepared effects");
 	proc_exit(0);
 }
 

@@ -22,6 +22,7 @@
 #include "endpoint.h"
 #include "keys.h"
 #include "pending.h"
+#include "plan.h"
 #include "prepared.h"
 #include "protocol.h"
 #include "transport.h"
@@ -41,6 +42,7 @@ _PG_init(void)
 	KeysInit();
 	ApiInit();
 	PendingInit();
+	PlanInit();
 	DeliveryInit();
 	PreparedInit();
 	WorkerInit();

@@ -66,22 +66,6 @@ extern void DeliveryReset(void);
  */
 extern void RunFallbackInvalidation(const char *reason);
 
-/*
- * Deliver records outside a transaction's commit (the worker): one
- * pipeline for the simple effects, then the patterns, each round trip
- * bounded by cache_ext.command_timeout.  Records not delivered get their
- * status set to false in done[] (pattern cursors are updated in place).
- * Returns false when Redis could not be used; *message explains.
- */
-extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
-						   char *message, Size msglen);
-
-/*
- * A round trip without transport failure.  (The success value of
- * RedisFailureKind is 0 whatever its name.)
- */
-#define OUTCOME_OK(o)	((int) (o).kind == 0)
-
 
 /* ------------------------------------------------------------------------
  * The rest is shared by the files of delivery (delivery.c, stats.c,
@@ -94,64 +78,5 @@ extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
  * (without shared memory) to cache_ext.stats.
  */
 extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
-
-/*
- * Delivery plans (delivery.c; fallback.c runs its patterns with them).
- * Everything needed to send a set of records without allocating: built
- * (palloc) before, executed (no palloc) after commit or by the worker.
- */
-#define PLAN_REPAIRS	4
-
-typedef struct DeliveryPlan
-{
-	int			nrecs;
-	EffectRecord **recs;
-	bool	   *done;
-	bool	   *failed;			/* refused by Redis for good */
-	/* coalesced bumps: the record whose commands stand for this one, or -1 */
-	int		   *same_as;
-	int			ncoalesced;
-	bool		has_set;
-	char		clock[24];		/* for bumps of missing keys */
-	/* simple effects, one pipeline */
-	int			ncmds;
-	RedisCommand *cmds;
-	RedisReply *replies;
-	int		   *cmd_rec;		/* record of each command */
-	/* patterns: one command each, cursor rewritten in place */
-	int			npatterns;
-	RedisCommand *pcmds;
-	int		   *pattern_rec;
-	char	  (*cursors)[24];
-	/* SETs: the stamp argument of each record, written at send time */
-	char	  (*stamps)[24];
-	/*
-	 * Bumps whose INCR failed (a poisoned version key): up to
-	 * PLAN_REPAIRS repair commands, built with the plan (no palloc after
-	 * commit), their key filled in at send time; more wait for a retry.
-	 */
-	int			nrepairs;		/* commands built: 0 or PLAN_REPAIRS */
-	RedisCommand repair_cmds[PLAN_REPAIRS];
-	RedisReply	repair_replies[PLAN_REPAIRS];
-	int			repair_rec[PLAN_REPAIRS];
-} DeliveryPlan;
-
-typedef struct PlanResult
-{
-	bool		redis_ok;		/* no transport failure */
-	int			sent;
-	int			failed;			/* permanent error replies */
-	int			unfinished;		/* patterns out of budget */
-	char		message[256];	/* transport failure */
-	char		first_error[128];	/* first error reply */
-	int			repaired;		/* version keys re-created from the clock */
-	char		repaired_key[128];	/* the first, when a single bump's */
-} PlanResult;
-
-extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n,
-									   bool coalesce);
-extern void DeliveryPlanExecute(DeliveryPlan *plan, bool critical,
-								int budget_ms, PlanResult *res);
-extern void DeliveryReportRepairs(const PlanResult *res);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

@@ -54,6 +54,7 @@
 #include "effects.h"
 #include "members.h"
 #include "namespaces.h"
+#include "plan.h"
 #include "roles.h"
 #include "safe_sql.h"
 #include "stats.h"
@@ -73,10 +74,10 @@ run_pattern_fully(const char *pattern, size_t len, bool bump, int *repaired)
 	r = EffectRecordWrite(palloc(size),
 						  bump ? EFFECT_BUMP_PATTERN : EFFECT_DELETE_PATTERN,
 						  pattern, len, NULL, 0);
-	plan = DeliveryPlanBuild(&r, 1, false);
+	plan = PlanBuild(&r, 1, false);
 	do
 	{
-		DeliveryPlanExecute(plan, false, 5000, &res);
+		PlanExecute(plan, false, 5000, &res);
 		if (!res.redis_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),

@@ -91,7 +91,8 @@ extern bool cache_ext_ignore_errors;
  * off); a pending query cancel or termination is honoured while waiting,
  * after the connection has been cleaned up, by the usual
  * CHECK_FOR_INTERRUPTS() ERROR.  Returns true when every reply was read
- * (error replies included; see outcome->nerrors).
+ * (error replies included; see outcome->nerrors): outcome->kind is then
+ * REDIS_SUCCESS, and any other kind comes with false.
  */
 extern bool RedisExecute(int ncmds, const RedisCommand *cmds,
 						 RedisReply *replies, int flags,

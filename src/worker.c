@@ -41,6 +41,7 @@
 #include "effects.h"
 #include "endpoint.h"
 #include "members.h"
+#include "plan.h"
 #include "prepared.h"
 #include "protocol.h"
 #include "queue.h"
@@ -135,8 +136,7 @@ check_redis_server(bool always)
 
 	if (!always && RedisConnectCount() == policy_checked_at_connect)
 		return;
-	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome) ||
-		!OUTCOME_OK(outcome))
+	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome))
 		return;
 	reconnected = RedisConnectCount() != policy_checked_at_connect;
 	policy_checked_at_connect = RedisConnectCount();
@@ -255,7 +255,7 @@ drain_queue(char *buf, MemoryContext batchcxt)
 			recs[i] = (EffectRecord *) (buf + off);
 			off += recs[i]->size;
 		}
-		ok = DeliverRecords(recs, n, done, message, sizeof(message));
+		ok = PlanDeliver(recs, n, done, message, sizeof(message));
 		MemoryContextSwitchTo(old);
 
 		/* Remove the delivered prefix; keep pattern progress of the rest. */

@@ -20,11 +20,15 @@
 #include "counters.h"
 #include "delivery.h"
 #include "endpoint.h"
+#include "fallback.h"
 #include "keys.h"
 #include "pending.h"
 #include "plan.h"
 #include "prepared.h"
 #include "protocol.h"
+#include "queue.h"
+#include "shared.h"
+#include "stats.h"
 #include "transport.h"
 #include "worker.h"
 
@@ -43,6 +47,10 @@ _PG_init(void)
 	ApiInit();
 	PendingInit();
 	PlanInit();
+	StatsInit();
+	FallbackInit();
+	QueueInit();
+	SharedInit();
 	DeliveryInit();
 	PreparedInit();
 	WorkerInit();

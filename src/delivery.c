@@ -39,7 +39,9 @@
  */
 #include "prelude.h"
 
+#include "access/htup_details.h"
 #include "access/xlog.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
@@ -48,6 +50,7 @@
 #include "connection.h"
 #include "delivery.h"
 #include "effects.h"
+#include "fallback.h"
 #include "keys.h"
 #include "plan.h"
 #include "protocol.h"
@@ -103,8 +106,8 @@ local_queue_backoff(void)
 static void local_queue_exit(int code, Datum arg);
 
 /* Records and bytes in the list, and its limit (cache_ext.stats). */
-void
-LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
+static void
+local_queue_usage(uint64 *records, uint64 *bytes, uint64 *capacity)
 {
 	*records = local_queue.nrecords;
 	*bytes = local_queue.len;
@@ -155,8 +158,8 @@ local_queue_replace(EffectRecord **recs, int n)
 		local_queue.backoff_ms = 0;
 	if (lost > 0)
 	{
-		DeliveryStatAdd(STAT_DROPPED, lost);
-		SetFallbackNeeded("this backend's retry list was full");
+		StatsAdd(STAT_DROPPED, lost);
+		FallbackRequest("this backend's retry list was full");
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("cache_ext lost %d cache invalidation(s): the retry list of this backend is full", lost),
@@ -194,7 +197,7 @@ local_queue_exit(int code, Datum arg)
 	int			i;
 	int			left = 0;
 
-	if (local_queue.nrecords == 0 || DeliverySharedReady())
+	if (local_queue.nrecords == 0 || QueueReady())
 		return;
 	n = EffectRecordsSplit(local_queue.buf, local_queue.len, &recs);
 	done = palloc0(Max(n, 1) * sizeof(bool));
@@ -228,18 +231,25 @@ typedef struct CommitState
 
 static CommitState commit_state;
 
-/* After commit: queue records for the worker, or say loudly they are lost. */
+/*
+ * After commit: queue records for the worker, or count them as dropped,
+ * raise the fallback flag (the worker, woken, pays it once Redis answers)
+ * and say loudly they are lost.
+ */
 static bool
 hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 {
 	bool		was_empty;
 
-	if (DeliveryQueuePush(recs, n, flags, &was_empty))
+	if (QueuePush(recs, n, flags, &was_empty))
 	{
 		if (was_empty)
-			WakeWorker();
+			QueueWakeConsumer();
 		return true;
 	}
+	StatsAdd(STAT_DROPPED, n);
+	FallbackRequest("the delivery queue (cache_ext.queue_size) was full");
+	QueueWakeConsumer();
 	ereport(WARNING,
 			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 			 errmsg("cache_ext dropped %d cache effect(s): the delivery queue is full", n),
@@ -251,7 +261,7 @@ hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 Size
 DeliveryTransactionLimit(void)
 {
-	if (!DeliverySharedReady())
+	if (!QueueReady())
 		return 0;
 	return (Size) cache_ext_queue_size * 1024 / 4;
 }
@@ -259,7 +269,7 @@ DeliveryTransactionLimit(void)
 bool
 DeliveryWanted(void)
 {
-	return !DeliverySharedReady() && local_queue.nrecords > 0 &&
+	return !QueueReady() && local_queue.nrecords > 0 &&
 		GetCurrentTimestamp() >= local_queue.next_attempt;
 }
 
@@ -276,7 +286,7 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 	if (batch != NULL)
 		nb = EffectRecordsSplit(batch, batchlen, &brecs);
 	Assert(nb == nrecords);
-	if (!DeliverySharedReady() && local_queue.nrecords > 0)
+	if (!QueueReady() && local_queue.nrecords > 0)
 		nl = EffectRecordsSplit(local_queue.buf, local_queue.len, &lrecs);
 
 	commit_state.nrecs = nl + nb;
@@ -287,7 +297,7 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 	for (i = 0; i < nb; i++)
 		commit_state.recs[nl + i] = brecs[i];
 
-	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && DeliverySharedReady();
+	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && QueueReady();
 	if (!commit_state.async)
 		commit_state.plan = PlanBuild(commit_state.recs, commit_state.nrecs,
 											   false);
@@ -332,25 +342,25 @@ DeliveryAfterCommit(void)
 		batch[i]->committed_at = cs->committed_at;
 		batch[i]->stamp = cs->commit_lsn;
 	}
-	DeliveryStatAdd(STAT_COMMITTED, nb);
+	StatsAdd(STAT_COMMITTED, nb);
 
 	if (cs->async)
 	{
 		if (hand_to_queue(batch, nb, 0))
-			DeliveryStatAdd(STAT_ASYNC, nb);
+			StatsAdd(STAT_ASYNC, nb);
 		return;
 	}
 
 	/* A SET must not overtake older queued effects. */
-	if (DeliverySharedReady() && cs->plan->has_set && QueueDepth() > 0)
+	if (QueueReady() && cs->plan->has_set && QueueDepth() > 0)
 	{
 		(void) hand_to_queue(batch, nb, 0);
 		return;
 	}
 
 	PlanExecute(cs->plan, true, cache_ext_command_timeout, &res);
-	DeliveryStatAdd(STAT_SENT, res.sent);
-	DeliveryStatAdd(STAT_FAILED, res.failed);
+	StatsAdd(STAT_SENT, res.sent);
+	StatsAdd(STAT_FAILED, res.failed);
 	PlanReportRepairs(&res);
 
 	/* Gather what is left, in order, reusing the records array. */
@@ -358,10 +368,10 @@ DeliveryAfterCommit(void)
 		if (!cs->plan->done[i])
 			cs->recs[nleft++] = cs->recs[i];
 
-	if (DeliverySharedReady())
+	if (QueueReady())
 	{
 		if (nleft > 0 && hand_to_queue(cs->recs, nleft, EFFECT_FLAG_RETRY))
-			DeliveryStatAdd(STAT_RETRY_QUEUED, nleft);
+			StatsAdd(STAT_RETRY_QUEUED, nleft);
 	}
 	else if (nleft > 0 || cs->nlocal > 0)
 	{
@@ -370,7 +380,7 @@ DeliveryAfterCommit(void)
 		for (i = 0; i < nleft; i++)
 			if (!(cs->recs[i]->flags & EFFECT_FLAG_RETRY))
 				fresh++;
-		DeliveryStatAdd(STAT_RETRY_QUEUED, fresh);
+		StatsAdd(STAT_RETRY_QUEUED, fresh);
 		local_queue_replace(cs->recs, nleft);
 		if (nleft > 0)
 			local_queue_backoff();
@@ -378,14 +388,14 @@ DeliveryAfterCommit(void)
 
 	if (!res.redis_ok)
 	{
-		DeliveryStatAdd(STAT_COMMIT_FAILURES, 1);
+		StatsAdd(STAT_COMMIT_FAILURES, 1);
 		StatsRecordError(res.message);
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("cache_ext could not deliver %d cache invalidation(s) after commit: %s",
 						nleft, res.message),
 				 errdetail("The transaction is committed; the invalidations will be retried %s.",
-						   DeliverySharedReady() ? "by the cache_ext background worker" :
+						   QueueReady() ? "by the cache_ext background worker" :
 						   "at this session's next commits (cache_ext is not preloaded)")));
 	}
 	else if (res.failed > 0)
@@ -407,6 +417,140 @@ void
 DeliveryReset(void)
 {
 	memset(&commit_state, 0, sizeof(commit_state));
+}
+
+/* ------------------------------------------------------------ SQL level */
+
+/*
+ * cache_ext.delivery_stats(), the row of the view cache_ext.stats: the
+ * statistics (stats.c), the fallback flag (fallback.c), the queue or this
+ * backend's retry list, and the delivery mode.
+ *
+ * The columns delivery_stats() computes, in the order it computes them.  The
+ * row returned is matched to the function's declared result BY NAME: the
+ * SQL of an older version (a server runs this library before ALTER
+ * EXTENSION cache_ext UPDATE) declares fewer columns, and a column this
+ * library does not know is NULL.  Filling by position would write past an
+ * older, shorter row.
+ */
+static const char *const stats_columns[] = {
+	"scope", "delivery", "effects_committed", "effects_sent",
+	"effects_coalesced", "effects_async", "effects_retry_queued",
+	"effects_retried", "effects_failed", "effects_dropped", "fallbacks",
+	"fallback_pending", "queue_depth", "queue_bytes", "queue_capacity",
+	"reconnects", "reconnects_lost", "reconnects_timeout",
+	"reconnects_failover", "reconnects_settings", "commit_failures",
+	"effects_prepared", "pattern_steps", "last_error", "last_error_at",
+	"latency_samples", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+	"last_fallback_at", "fallback_reason", "worker_pid", "stats_reset"
+};
+#define NUM_STATS_COLUMNS lengthof(stats_columns)
+
+PG_FUNCTION_INFO_V1(cache_ext_delivery_stats);
+Datum
+cache_ext_delivery_stats(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[NUM_STATS_COLUMNS];
+	bool		nulls[NUM_STATS_COLUMNS];
+	Datum	   *row_values;
+	bool	   *row_nulls;
+	int			i = 0;
+	StatsReport st;
+	char		fallback_reason[256];
+	TimestampTz last_fallback_at;
+	pid_t		worker_pid;
+	uint64		depth,
+				used,
+				capacity;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(nulls, 0, sizeof(nulls));
+
+	StatsRead(&st);
+	FallbackReason(fallback_reason, sizeof(fallback_reason));
+	last_fallback_at = FallbackLastRun();
+	worker_pid = QueueConsumerPid();
+
+	values[i++] = CStringGetTextDatum(QueueReady() ? "cluster" : "backend");
+	values[i++] = CStringGetTextDatum(cache_ext_delivery == DELIVERY_ASYNC ? "async" : "sync");
+	values[i++] = Int64GetDatum(st.counters[STAT_COMMITTED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_SENT]);
+	values[i++] = Int64GetDatum(st.counters[STAT_COALESCED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_ASYNC]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RETRY_QUEUED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RETRIED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_FAILED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_DROPPED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_FALLBACKS]);
+	values[i++] = BoolGetDatum(FallbackNeeded());
+	if (QueueReady())
+		QueueUsage(&depth, &used, &capacity);
+	else
+		local_queue_usage(&depth, &used, &capacity);
+	values[i++] = Int64GetDatum((int64) depth);
+	values[i++] = Int64GetDatum((int64) used);
+	values[i++] = Int64GetDatum((int64) capacity);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_LOST]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_TIMEOUT]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_FAILOVER]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_SETTINGS]);
+	values[i++] = Int64GetDatum(st.counters[STAT_COMMIT_FAILURES]);
+	values[i++] = Int64GetDatum(st.counters[STAT_PREPARED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_PATTERN_STEPS]);
+	if (st.last_error[0])
+	{
+		values[i++] = CStringGetTextDatum(st.last_error);
+		values[i++] = TimestampTzGetDatum(st.last_error_at);
+	}
+	else
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	values[i++] = Int64GetDatum((int64) st.latency_samples);
+	for (int p = 0; p < 3; p++)
+	{
+		if (st.latency_samples > 0)
+			values[i++] = Float8GetDatum(st.latency_ms[p]);
+		else
+			nulls[i++] = true;
+	}
+	if (last_fallback_at != 0)
+		values[i++] = TimestampTzGetDatum(last_fallback_at);
+	else
+		nulls[i++] = true;
+	if (fallback_reason[0])
+		values[i++] = CStringGetTextDatum(fallback_reason);
+	else
+		nulls[i++] = true;
+	if (worker_pid != 0)
+		values[i++] = Int32GetDatum(worker_pid);
+	else
+		nulls[i++] = true;
+	values[i++] = TimestampTzGetDatum(st.stats_reset);
+	Assert(i == NUM_STATS_COLUMNS);
+
+	row_values = palloc0(Max(tupdesc->natts, 1) * sizeof(Datum));
+	row_nulls = palloc(Max(tupdesc->natts, 1) * sizeof(bool));
+	for (int att = 0; att < tupdesc->natts; att++)
+	{
+		const char *name = NameStr(TupleDescAttr(tupdesc, att)->attname);
+
+		row_nulls[att] = true;
+		for (int c = 0; c < (int) NUM_STATS_COLUMNS; c++)
+		{
+			if (strcmp(name, stats_columns[c]) == 0)
+			{
+				row_values[att] = values[c];
+				row_nulls[att] = nulls[c];
+				break;
+			}
+		}
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, row_values, row_nulls)));
 }
 
 /* ------------------------------------------------------------------ init */
@@ -438,8 +582,6 @@ DeliveryInit(void)
 							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 
-	StatsInit();
-
 	if (!preloaded)
 	{
 		/* Set up now what the after-commit path must not create. */
@@ -448,6 +590,4 @@ DeliveryInit(void)
 												  ALLOCSET_SMALL_SIZES);
 		before_shmem_exit(local_queue_exit, (Datum) 0);
 	}
-	else
-		QueueInit();
 }

@@ -58,25 +58,4 @@ extern void DeliveryCommitted(void);
 extern void DeliveryAfterCommit(void);
 extern void DeliveryReset(void);
 
-/*
- * The fallback invalidation (fallback.c): bump/unlink every key of every
- * namespace (cache_ext.namespace_patterns()) and call
- * cache_ext.fallback_hooks.  Needs a transaction; raises an ERROR when
- * Redis cannot be reached.
- */
-extern void RunFallbackInvalidation(const char *reason);
-
-
-/* ------------------------------------------------------------------------
- * The rest is shared by the files of delivery (delivery.c, stats.c,
- * prepared.c, fallback.c), not used by pending.c or worker.c.
- * ------------------------------------------------------------------------
- */
-
-/*
- * LocalQueueUsage (delivery.c) reports the backend-local retry list
- * (without shared memory) to cache_ext.stats.
- */
-extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
-
 #endif							/* CACHE_EXT_DELIVERY_H */

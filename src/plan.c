@@ -561,9 +561,9 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 				continue;
 			}
 			res->sent++;
-			DeliveryStatLatency(r->committed_at, now);
+			StatsLatency(r->committed_at, now);
 			if (r->flags & EFFECT_FLAG_RETRY)
-				DeliveryStatAdd(STAT_RETRIED, 1);
+				StatsAdd(STAT_RETRIED, 1);
 		}
 	}
 
@@ -589,7 +589,7 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 				strlcpy(res->message, outcome.message, sizeof(res->message));
 				return;
 			}
-			DeliveryStatAdd(STAT_PATTERN_STEPS, 1);
+			StatsAdd(STAT_PATTERN_STEPS, 1);
 			if (reply.type != REDIS_VALUE_INTEGER)
 			{
 				if (res->first_error[0] == '\0')
@@ -608,9 +608,9 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 			{
 				plan->done[plan->pattern_rec[i]] = true;
 				res->sent++;
-				DeliveryStatLatency(r->committed_at, GetCurrentTimestamp());
+				StatsLatency(r->committed_at, GetCurrentTimestamp());
 				if (r->flags & EFFECT_FLAG_RETRY)
-					DeliveryStatAdd(STAT_RETRIED, 1);
+					StatsAdd(STAT_RETRIED, 1);
 				break;
 			}
 			if (!critical)
@@ -648,9 +648,9 @@ PlanDeliver(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
 	int			i;
 
 	PlanExecute(plan, false, 1000, &res);
-	DeliveryStatAdd(STAT_SENT, res.sent);
-	DeliveryStatAdd(STAT_COALESCED, plan->ncoalesced);
-	DeliveryStatAdd(STAT_FAILED, res.failed);
+	StatsAdd(STAT_SENT, res.sent);
+	StatsAdd(STAT_COALESCED, plan->ncoalesced);
+	StatsAdd(STAT_FAILED, res.failed);
 	for (i = 0; i < n; i++)
 		done[i] = plan->done[i];
 	PlanReportRepairs(&res);

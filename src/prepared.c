@@ -108,7 +108,7 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 	SPI_finish();
 	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec);
-	DeliveryStatAdd(STAT_PREPARED, nrecords);
+	StatsAdd(STAT_PREPARED, nrecords);
 }
 
 int64

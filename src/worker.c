@@ -32,13 +32,15 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "connection.h"
-#include "delivery.h"
 #include "effects.h"
+#include "fallback.h"
 #include "endpoint.h"
 #include "members.h"
 #include "plan.h"
@@ -63,6 +65,18 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 #define WORKER_LINGER_BELOW	256	/* effects: enough for a good pipeline */
 
 static uint64 policy_checked_at_connect = 0;
+
+/*
+ * What the worker remembers across its restarts: the run_id of the Redis
+ * server it last saw, under the spinlock.
+ */
+typedef struct WorkerShared
+{
+	slock_t		mutex;
+	char		redis_run_id[48];
+} WorkerShared;
+
+static WorkerShared *worker_shared = NULL;
 
 int			cache_ext_worker_batch_delay = 5;	/* ms */
 char	   *cache_ext_database = NULL;
@@ -110,15 +124,61 @@ WorkerInit(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+Size
+WorkerSharedSize(void)
+{
+	return MAXALIGN(sizeof(WorkerShared));
+}
+
+/* Under AddinShmemInitLock (shared.c). */
+void
+WorkerSharedInit(void)
+{
+	bool		found;
+
+	worker_shared = ShmemInitStruct("cache_ext worker", sizeof(WorkerShared),
+									&found);
+	if (!found)
+	{
+		SpinLockInit(&worker_shared->mutex);
+		worker_shared->redis_run_id[0] = '\0';
+	}
+}
+
 static void
 worker_exit(int code, Datum arg)
 {
-	WorkerDetach(code == 0);
+	QueueDetachConsumer();
+}
+
+/*
+ * The run_id of the Redis server after connecting.  A different one than
+ * before means Redis restarted or failed over: its version keys may be
+ * older than what was issued (a snapshot, a stale replica), so a fallback
+ * invalidation is owed.
+ */
+static void
+note_redis_run_id(const char *run_id)
+{
+	bool		changed;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	changed = worker_shared->redis_run_id[0] != '\0' &&
+		strcmp(worker_shared->redis_run_id, run_id) != 0;
+	strlcpy(worker_shared->redis_run_id, run_id, sizeof(worker_shared->redis_run_id));
+	SpinLockRelease(&worker_shared->mutex);
+	if (changed)
+	{
+		FallbackRequest("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
+						EndpointDescription())));
+	}
 }
 
 /*
  * After every (re)connection: note the server's run_id (a new one means a
- * restart or failover: fallback owed, see NoteRedisRunId) and warn when
+ * restart or failover: fallback owed, see note_redis_run_id) and warn when
  * maxmemory-policy is one of the allkeys-* policies, which can evict
  * version keys.
  */
@@ -158,7 +218,7 @@ check_redis_server(bool always)
 			}
 			run_id[n] = '\0';
 			if (n > 0)
-				(void) NoteRedisRunId(run_id);
+				note_redis_run_id(run_id);
 		}
 	}
 
@@ -188,7 +248,7 @@ check_redis_server(bool always)
 static void
 do_fallback(void *arg)
 {
-	RunFallbackInvalidation((const char *) arg);
+	FallbackRun((const char *) arg);
 }
 
 /*
@@ -369,7 +429,7 @@ cache_ext_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	if (!DeliverySharedReady())
+	if (!QueueReady())
 		ereport(ERROR,
 				(errmsg("cache_ext background worker started without shared memory")));
 
@@ -380,7 +440,7 @@ cache_ext_worker_main(Datum main_arg)
 	 */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
-	WorkerAttach();
+	QueueAttachConsumer();
 	before_shmem_exit(worker_exit, (Datum) 0);
 
 	buf = MemoryContextAllocHuge(TopMemoryContext, WORKER_BATCH_BYTES);

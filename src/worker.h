@@ -16,6 +16,10 @@
 extern void WorkerInit(void);
 
 extern int	cache_ext_worker_batch_delay;	/* ms */
+
+/* Its part of the shared memory (shared.c): the last Redis run_id seen. */
+extern Size WorkerSharedSize(void);
+extern void WorkerSharedInit(void);
 extern char *cache_ext_database;
 
 #endif							/* CACHE_EXT_WORKER_H */

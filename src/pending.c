@@ -586,7 +586,7 @@ pending_xact_callback(XactEvent event, void *arg)
 				char	   *batch = pending_serialize(&len, &n);
 
 				pending_check_limit(len, n);
-				DeliveryPrePrepare(batch, len, n);
+				PreparedStore(batch, len, n);
 				MemoryContextSwitchTo(old);
 			}
 			pending_state = PSTATE_PREPARED;

@@ -5,7 +5,7 @@
  *
  *	  PREPARE TRANSACTION cannot deliver (the transaction may still roll
  *	  back) and cannot keep its effects in memory (it may be committed by
- *	  another session, or after a restart), so DeliveryPrePrepare stores
+ *	  another session, or after a restart), so PreparedStore stores
  *	  them as one row of cache_ext.prepared_effects, written by the prepared
  *	  transaction itself: the row becomes visible if and only if it commits.
  *	  COMMIT PREPARED is caught by a ProcessUtility hook, which moves the
@@ -76,7 +76,7 @@ relation_owner(Oid relid)
 }
 
 void
-DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
+PreparedStore(char *batch, Size batchlen, int nrecords)
 {
 	Oid			relid = prepared_effects_relid(false);
 	Oid			save_userid;
@@ -112,7 +112,7 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 }
 
 int64
-DeliverPreparedEffects(bool missing_ok)
+PreparedDeliver(bool missing_ok)
 {
 	Oid			relid = prepared_effects_relid(missing_ok);
 	Oid			save_userid;
@@ -190,7 +190,7 @@ DeliverPreparedEffects(bool missing_ok)
 static void
 deliver_prepared_step(void *arg)
 {
-	(void) DeliverPreparedEffects(true);
+	(void) PreparedDeliver(true);
 }
 
 static void
@@ -229,7 +229,7 @@ Datum
 cache_ext_deliver_prepared(PG_FUNCTION_ARGS)
 {
 	RequireCacheExtAdmin("deliver the effects of prepared transactions");
-	PG_RETURN_INT64(DeliverPreparedEffects(false));
+	PG_RETURN_INT64(PreparedDeliver(false));
 }
 
 /* Catch COMMIT PREPARED (DeliveryInit). */

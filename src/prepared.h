@@ -18,13 +18,13 @@ extern void PreparedInit(void);
  * a row of cache_ext.prepared_effects, written by the prepared transaction
  * itself (pending.c calls it at XACT_EVENT_PRE_PREPARE).
  */
-extern void DeliveryPrePrepare(char *batch, Size batchlen, int nrecords);
+extern void PreparedStore(char *batch, Size batchlen, int nrecords);
 
 /*
  * Move committed rows of cache_ext.prepared_effects into the current
  * transaction's pending set (they are delivered when it commits); returns
  * the number of effects.  Needs a transaction.
  */
-extern int64 DeliverPreparedEffects(bool missing_ok);
+extern int64 PreparedDeliver(bool missing_ok);
 
 #endif							/* CACHE_EXT_PREPARED_H */

@@ -271,7 +271,7 @@ check_installed(void *arg)
 static void
 do_prepared(void *arg)
 {
-	int64		n = DeliverPreparedEffects(true);
+	int64		n = PreparedDeliver(true);
 
 	if (n > 0)
 		ereport(LOG,

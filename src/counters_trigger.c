@@ -80,6 +80,7 @@
 #include "keys.h"
 #include "pending.h"
 #include "protocol.h"
+#include "relations.h"
 #include "safe_sql.h"
 #include "templates.h"
 
@@ -204,31 +205,6 @@ ArgsUnchanged(const AssignEntry *entry, const Trigger *trigger)
 	return true;
 }
 
-static Oid
-RelationOwner(Oid relid)
-{
-	HeapTuple	tp;
-	Oid			owner;
-
-	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tp))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
-	ReleaseSysCache(tp);
-	return owner;
-}
-
-static char *
-QualifiedRelationName(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-
-	if (relname == NULL || nspname == NULL)
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	return quote_qualified_identifier(nspname, relname);
-}
-
 /*
  * "OPERATOR(schema.=)": the default equality of a template column's type,
  * spelled out so the floor query does not depend on search_path.
@@ -334,7 +310,7 @@ SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE UNIQUE INDEX ON %s (",
-					 QualifiedRelationName(RelationGetRelid(rel)));
+					 RelationsQualifiedName(RelationGetRelid(rel)));
 	for (int j = 0; j < entry->nkeycols; j++)
 		appendStringInfo(&buf, "%s, ",
 						 quote_identifier(NameStr(TupleDescAttr(leafdesc, entry->keycols[j] - 1)->attname)));
@@ -373,7 +349,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trigger \"%s\" on %s passes %d arguments to assign_number",
 						trigger->tgname,
-						QualifiedRelationName(RelationGetRelid(rel)),
+						RelationsQualifiedName(RelationGetRelid(rel)),
 						trigger->tgnargs),
 				 errdetail("assign_number takes 2 or 3 arguments."),
 				 errhint("Use assign_number('column', 'key template'[, 'cache' | 'gapless']).")));
@@ -385,7 +361,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	old = MemoryContextSwitchTo(entry->mcxt);
 
 	entry->relid = RelationGetRelid(rel);
-	entry->relname = QualifiedRelationName(entry->relid);
+	entry->relname = RelationsQualifiedName(entry->relid);
 	entry->nargs = trigger->tgnargs;
 	entry->args = palloc(sizeof(char *) * entry->nargs);
 	for (int i = 0; i < entry->nargs; i++)
@@ -471,19 +447,19 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("assign_number needs a unique index on %s over the key template columns and \"%s\"",
-						QualifiedRelationName(entry->query_relid), colname),
+						RelationsQualifiedName(entry->query_relid), colname),
 				 qrel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ?
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate.  On a partitioned table the index must also include the partition key, so the key template must name the partition key columns.") :
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate."),
 				 errhint("%s", SuggestedIndex(qrel, entry, tupdesc))));
 	if (qrel != rel)
 		table_close(qrel, AccessShareLock);
-	entry->query_owner = RelationOwner(entry->query_relid);
+	entry->query_owner = RelationsOwner(entry->query_relid);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT pg_catalog.max(%s)::pg_catalog.int8 FROM %s",
 					 quote_identifier(entry->numname),
-					 QualifiedRelationName(entry->query_relid));
+					 RelationsQualifiedName(entry->query_relid));
 	argtypes = palloc(sizeof(Oid) * Max(entry->nkeycols, 1));
 	for (int j = 0; j < entry->nkeycols; j++)
 	{
@@ -731,7 +707,7 @@ GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
 	params[2] = CStringGetTextDatum(key);
 	params[3] = Int64GetDatum(value);
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(RelationOwner(relid),
+	SetUserIdAndSecContext(RelationsOwner(relid),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	rc = SPI_execute_plan(*planp, params, NULL, false, 1);
@@ -1034,7 +1010,7 @@ cache_ext_assign_number(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\" on %s must be BEFORE INSERT OR UPDATE FOR EACH ROW to use assign_number",
 						trigdata->tg_trigger->tgname,
-						QualifiedRelationName(RelationGetRelid(trigdata->tg_relation))),
+						RelationsQualifiedName(RelationGetRelid(trigdata->tg_relation))),
 				 errhint("Recreate it as CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('column', 'key template').")));
 
 	entry = GetEntry(trigdata->tg_trigger, trigdata->tg_relation);

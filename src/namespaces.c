@@ -35,6 +35,7 @@
 #include "keys.h"
 #include "members.h"
 #include "namespaces.h"
+#include "relations.h"
 #include "roles.h"
 #include "safe_sql.h"
 #include "templates.h"
@@ -226,8 +227,7 @@ collect_unreached_triggers(List **list)
 		if (!OidIsValid(tg->tgfoid) ||
 			(tg->tgfoid != fns[0] && tg->tgfoid != fns[1] && !is_delete))
 			continue;
-		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tg->tgrelid)),
-											 get_rel_name(tg->tgrelid));
+		relname = RelationsQualifiedName(tg->tgrelid);
 		if (tg->tgnargs == 0)
 		{
 			if (!is_delete &&
@@ -379,8 +379,7 @@ NamespaceRegister(bool bump, const char *pattern, const char *key_prefix,
 	values[3] = CStringGetTextDatum(trigger_name);
 	sql = psprintf("INSERT INTO %s (kind, pattern, key_prefix, trigger_name) "
 				   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)));
+				   RelationsQualifiedName(relid));
 
 	/*
 	 * As the current user (who created the trigger), with nothing of anyone

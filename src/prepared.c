@@ -35,6 +35,7 @@
 #include "members.h"
 #include "pending.h"
 #include "prepared.h"
+#include "relations.h"
 #include "roles.h"
 #include "stats.h"
 #include "transaction.h"
@@ -62,19 +63,6 @@ prepared_effects_relid(bool missing_ok)
 	return relid;
 }
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 void
 PreparedStore(char *batch, Size batchlen, int nrecords)
 {
@@ -93,7 +81,7 @@ PreparedStore(char *batch, Size batchlen, int nrecords)
 	values[1] = Int32GetDatum(nrecords);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(relation_owner(relid),
+	SetUserIdAndSecContext(RelationsOwner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	/* PREPARE TRANSACTION runs without a snapshot. */
@@ -126,7 +114,7 @@ PreparedDeliver(bool missing_ok)
 		return 0;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(relation_owner(relid),
+	SetUserIdAndSecContext(RelationsOwner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	/* COMMIT PREPARED (a utility statement) runs without a snapshot. */

@@ -52,7 +52,6 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -68,13 +67,12 @@
 #include "utils/syscache.h"
 
 #include "keys.h"
+#include "members.h"
 #include "pending.h"
 #include "protocol.h"
+#include "relations.h"
 #include "roles.h"
 #include "safe_sql.h"
-
-/* Redis keys (before cache_ext.key_prefix); documented in the README. */
-#define PROFILE_ENABLED_KEY		"cache_user_enabled:"
 
 /* Names of the triggers installed on a registered table. */
 #define PROFILE_ROW_TRIGGER		"cache_ext_profile_flag"
@@ -140,23 +138,6 @@ RequireArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("argument \"%s\" of %s must not be null",
 						argname, funcname)));
-}
-
-/*
- * The schema-qualified, quoted name of a relation, for generated SQL.
- */
-static char *
-QualifiedRelationName(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname;
-
-	if (relname == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	nspname = get_namespace_name(get_rel_namespace(relid));
-	return quote_qualified_identifier(nspname, relname);
 }
 
 /*
@@ -317,33 +298,6 @@ RegistryRelid(void)
 	return relid;
 }
 
-static Oid
-ExtensionOwner(void)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			owner = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("cache_ext"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"cache_ext\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION cache_ext.")));
-	return owner;
-}
-
 /*
  * Read the registry (at most one row) with the given snapshot, or with the
  * statement's when snapshot is NULL.
@@ -414,7 +368,7 @@ static uint64
 WriteRegistry(const char *sql, int expected, int nargs, Oid *argtypes,
 			  Datum *values)
 {
-	Oid			owner = ExtensionOwner();
+	Oid			owner = MembersExtensionOwner();
 	Oid			save_userid;
 	int			save_sec_context;
 	int			nestlevel;
@@ -518,7 +472,7 @@ RequireRegistration(ProfileRegistration *reg, const char *funcname)
 				 errmsg("column \"%s\" of the registered profile table %s no longer exists",
 						get_attnum(reg->relid, NameStr(reg->user_column)) <= 0 ?
 						NameStr(reg->user_column) : NameStr(reg->flag_column),
-						QualifiedRelationName(reg->relid)),
+						RelationsQualifiedName(reg->relid)),
 				 errhint("After renaming a profile column, call cache_ext.register_profile_table again with the new names.")));
 }
 
@@ -580,7 +534,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 	CheckProfileRelation(relid, funcname);
 
 	relname = get_rel_name(relid);
-	qualname = QualifiedRelationName(relid);
+	qualname = RelationsQualifiedName(relid);
 
 	user_attnum = get_attnum(relid, user_column);
 	if (user_attnum < 0)
@@ -639,10 +593,10 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("another profile table is already registered: %s",
-							QualifiedRelationName(reg.relid)),
+							RelationsQualifiedName(reg.relid)),
 					 errdetail("The cache_user_enabled mirror has room for one profile table."),
 					 errhint("Call cache_ext.unregister_profile_table('%s') first.",
-							 QualifiedRelationName(reg.relid))));
+							 RelationsQualifiedName(reg.relid))));
 		/* Left behind by a dropped table: forget it. */
 		RegistryDeleteAll();
 	}
@@ -750,7 +704,7 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
 	CheckProfileRelation(relid, funcname);
 	LockRelationOid(relid, ShareRowExclusiveLock);
 	CheckProfileRelation(relid, funcname);
-	qualname = QualifiedRelationName(relid);
+	qualname = RelationsQualifiedName(relid);
 
 	SPI_connect();
 	LockRegistry(&reg);
@@ -799,7 +753,7 @@ QueueProfileEffect(int64 user_id, bool enabled)
 	char	   *key;
 	size_t		keylen;
 
-	len = snprintf(buf, sizeof(buf), PROFILE_ENABLED_KEY INT64_FORMAT, user_id);
+	len = snprintf(buf, sizeof(buf), MIRROR_KEY_PREFIX INT64_FORMAT, user_id);
 	key = KeyWithPrefix(buf, len, &keylen);
 	PendingAddSet(key, keylen, enabled ? "1" : "0", 1);
 
@@ -896,7 +850,7 @@ ProfileTruncate(Relation rel, ProfileTriggerColumns *cols, Trigger *trigger)
 	appendStringInfo(&sql,
 					 "SELECT %s::pg_catalog.int8 FROM %s WHERE %s IS FALSE AND %s IS NOT NULL",
 					 quote_identifier(trigger->tgargs[0]),
-					 QualifiedRelationName(RelationGetRelid(rel)),
+					 RelationsQualifiedName(RelationGetRelid(rel)),
 					 quote_identifier(trigger->tgargs[1]),
 					 quote_identifier(trigger->tgargs[0]));
 	rc = SPI_execute(sql.data, true, 0);
@@ -1040,7 +994,7 @@ cache_ext_cache_enabled(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql,
 						 "SELECT NOT EXISTS (SELECT FROM %s"
 						 " WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS FALSE)",
-						 QualifiedRelationName(reg.relid),
+						 RelationsQualifiedName(reg.relid),
 						 quote_identifier(NameStr(reg.user_column)),
 						 quote_identifier(NameStr(reg.flag_column)));
 		plan = SPI_prepare(sql.data, 1, argtypes);
@@ -1096,7 +1050,7 @@ cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "UPDATE %s SET %s = $2 WHERE %s OPERATOR(pg_catalog.=) $1",
-					 QualifiedRelationName(reg.relid),
+					 RelationsQualifiedName(reg.relid),
 					 quote_identifier(NameStr(reg.flag_column)),
 					 quote_identifier(NameStr(reg.user_column)));
 	rc = SPI_execute_with_args(sql.data, 2, argtypes, values, NULL, false, 0);
@@ -1107,7 +1061,7 @@ cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("user " INT64_FORMAT " has no row in profile table %s",
-						user_id, QualifiedRelationName(reg.relid)),
+						user_id, RelationsQualifiedName(reg.relid)),
 				 errdetail("A user without a profile row has caching enabled."),
 				 errhint("Insert the user's profile row first; its trigger mirrors the flag.")));
 	SPI_finish();
@@ -1190,7 +1144,7 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 	 * Everything that must survive the per-batch commits lives in the SPI
 	 * procedure context (a child of the portal's context when nonatomic).
 	 */
-	qualname = QualifiedRelationName(reg.relid);
+	qualname = RelationsQualifiedName(reg.relid);
 	first_sql = backfill_batch_query(&reg, qualname, "IS NOT NULL");
 	next_sql = backfill_batch_query(&reg, qualname, "OPERATOR(pg_catalog.>) $2");
 
@@ -1243,7 +1197,7 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 												  1, &isnull));
 			enabled = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc,
 												 2, &isnull));
-			len = snprintf(buf, sizeof(buf), PROFILE_ENABLED_KEY INT64_FORMAT,
+			len = snprintf(buf, sizeof(buf), MIRROR_KEY_PREFIX INT64_FORMAT,
 						   user_id);
 			argv[0] = "SET";
 			argvlen[0] = 3;

@@ -54,12 +54,14 @@
 #include "members.h"
 #include "namespaces.h"
 #include "pending.h"
+#include "relations.h"
 #include "protocol.h"
 #include "roles.h"
 #include "safe_sql.h"
 #include "templates.h"
 
-#define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
+/* bump_version() without arguments: the user version of keys.h */
+#define DEFAULT_VERSION_TEMPLATE	USER_VERSION_KEY_PREFIX "{user_id}"
 #define VALUE_MEMO_MAX				65536
 
 /* What a trigger function does with the keys it renders. */
@@ -1112,8 +1114,7 @@ CheckNewTrigger(Oid tgoid)
 		if (CacheExtAdminUser())
 			NamespaceRegister(kind == KIND_BUMP, pattern, prefix,
 							  psprintf("%s ON %s", quote_identifier(tgname),
-									   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-																  RelationGetRelationName(rel))));
+									   RelationsQualifiedName(RelationGetRelid(rel))));
 		else if (!NamespaceListed(kind == KIND_BUMP, pattern, prefix))
 			ereport(WARNING,
 					(errmsg("the fallback invalidation will not reach namespace \"%s\" of trigger \"%s\" on table \"%s\"",

@@ -33,25 +33,13 @@
 /* ----------------------------------------------------------------- scripts */
 
 /*
- * Lua shared by the scripts: cmp() compares canonical decimal integers of
- * any length exactly (Lua numbers are doubles); isint() says whether a
- * string is one; clock() is the Redis clock in microseconds, as a string
- * (about 1.8e15 today).
+ * Lua shared by the scripts of the plans: the integer helpers of
+ * protocol.h (cmp, isint, isint64); clock() is the Redis clock in
+ * microseconds, as a string (about 1.8e15 today); bump() is the pattern's
+ * and the repair's bump of one version key.
  */
 #define LUA_HELPERS \
-	"local function cmp(a, b)\n" \
-	"  local na, nb = a:sub(1, 1) == '-', b:sub(1, 1) == '-'\n" \
-	"  if na ~= nb then if na then return -1 else return 1 end end\n" \
-	"  local r\n" \
-	"  if #a ~= #b then if #a < #b then r = -1 else r = 1 end\n" \
-	"  elseif a == b then return 0\n" \
-	"  elseif a < b then r = -1 else r = 1 end\n" \
-	"  if na then r = -r end\n" \
-	"  return r\n" \
-	"end\n" \
-	"local function isint(s)\n" \
-	"  return #s <= 20 and (s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil)\n" \
-	"end\n" \
+	REDIS_LUA_INTEGERS \
 	"local function clock()\n" \
 	"  local t = redis.call('TIME')\n" \
 	"  return t[1] .. string.format('%06d', tonumber(t[2]))\n" \

@@ -99,6 +99,35 @@ extern bool RedisExecute(int ncmds, const RedisCommand *cmds,
 						 RedisOutcome *outcome);
 
 /*
+ * Lua helpers for scripts that handle integers kept as decimal text (Lua
+ * numbers are doubles, and a counter above 2^53 must not be rounded), put
+ * at the start of a script's body:
+ *	 isint(s)	a canonical decimal integer of at most 20 characters: any
+ *				64-bit integer, and the numbers just beyond, which a bump
+ *				re-creates from the clock;
+ *	 cmp(a, b)	-1, 0 or 1, exact for any two canonical integers;
+ *	 isint64(s)	isint(s) within the 64-bit range (a counter).
+ */
+#define REDIS_LUA_INTEGERS \
+	"local function cmp(a, b)\n" \
+	"  local na, nb = a:sub(1, 1) == '-', b:sub(1, 1) == '-'\n" \
+	"  if na ~= nb then if na then return -1 else return 1 end end\n" \
+	"  local r\n" \
+	"  if #a ~= #b then if #a < #b then r = -1 else r = 1 end\n" \
+	"  elseif a == b then return 0\n" \
+	"  elseif a < b then r = -1 else r = 1 end\n" \
+	"  if na then r = -r end\n" \
+	"  return r\n" \
+	"end\n" \
+	"local function isint(s)\n" \
+	"  return #s <= 20 and (s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil)\n" \
+	"end\n" \
+	"local function isint64(s)\n" \
+	"  return isint(s) and cmp(s, '-9223372036854775808') >= 0 and\n" \
+	"    cmp(s, '9223372036854775807') <= 0\n" \
+	"end\n"
+
+/*
  * Build a command running a registered script by EVALSHA:
  * EVALSHA sha nkeys key... arg...; argv arrays palloc'd.  When Redis answers
  * NOSCRIPT (SCRIPT FLUSH, failover), RedisExecute re-runs that command with

@@ -139,7 +139,7 @@ static SPIPlanPtr gapless_plans[2][2];	/* [GaplessOp][old layout] */
  * an outer call may be using.
  */
 static void
-AssignNumberRelcacheCallback(Datum arg, Oid relid)
+assign_number_relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	AssignEntry *entry;
@@ -158,11 +158,11 @@ AssignNumberRelcacheCallback(Datum arg, Oid relid)
 void
 AssignNumberInit(void)
 {
-	CacheRegisterRelcacheCallback(AssignNumberRelcacheCallback, (Datum) 0);
+	CacheRegisterRelcacheCallback(assign_number_relcache_callback, (Datum) 0);
 }
 
 static void
-EnsureEntryTable(void)
+ensure_entry_table(void)
 {
 	HASHCTL		ctl;
 
@@ -180,7 +180,7 @@ EnsureEntryTable(void)
 }
 
 static void
-ForgetEntry(AssignEntry *entry)
+forget_entry(AssignEntry *entry)
 {
 	if (entry->floor_plan != NULL)
 		SPI_freeplan(entry->floor_plan);
@@ -195,7 +195,7 @@ ForgetEntry(AssignEntry *entry)
 }
 
 static bool
-ArgsUnchanged(const AssignEntry *entry, const Trigger *trigger)
+args_unchanged(const AssignEntry *entry, const Trigger *trigger)
 {
 	if (entry->nargs != trigger->tgnargs)
 		return false;
@@ -210,7 +210,7 @@ ArgsUnchanged(const AssignEntry *entry, const Trigger *trigger)
  * spelled out so the floor query does not depend on search_path.
  */
 static void
-AppendEqualityOperator(StringInfo buf, Oid typid, const char *colname,
+append_equality_operator(StringInfo buf, Oid typid, const char *colname,
 					   const char *relname)
 {
 	TypeCacheEntry *tce = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
@@ -240,7 +240,7 @@ AppendEqualityOperator(StringInfo buf, Oid typid, const char *colname,
  * trigger was cloned from, whose attribute numbers differ.)
  */
 static bool
-IsNumberingColumn(const char *name, const AssignEntry *entry, TupleDesc leafdesc)
+is_numbering_column(const char *name, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	if (strcmp(name, entry->numname) == 0)
 		return true;
@@ -257,7 +257,7 @@ IsNumberingColumn(const char *name, const AssignEntry *entry, TupleDesc leafdesc
  * partition with the same number.
  */
 static bool
-HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
+has_covering_unique_index(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	List	   *indexes = RelationGetIndexList(rel);
@@ -285,7 +285,7 @@ HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdes
 				break;
 			}
 			name = NameStr(TupleDescAttr(tupdesc, att - 1)->attname);
-			usable = IsNumberingColumn(name, entry, leafdesc);
+			usable = is_numbering_column(name, entry, leafdesc);
 			if (strcmp(name, entry->numname) == 0)
 				has_number = true;
 		}
@@ -304,7 +304,7 @@ HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdes
  * The statement the user should run when the unique index is missing.
  */
 static char *
-SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
+suggested_index(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	StringInfoData buf;
 
@@ -324,10 +324,10 @@ SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
  * half-built derivation, relid and query_relid may still be InvalidOid), so
  * the next call forgets what was built and retries, reporting the same
  * problem.  The relcache callback may look at such an entry in between:
- * GetEntry initialises everything it reads.
+ * get_entry initialises everything it reads.
  */
 static void
-BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
+build_entry(AssignEntry *entry, Trigger *trigger, Relation rel)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	MemoryContext old;
@@ -443,7 +443,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	/* the unique index that makes duplicates impossible */
 	qrel = (entry->query_relid == entry->relid) ? rel :
 		table_open(entry->query_relid, AccessShareLock);
-	if (!HasCoveringUniqueIndex(qrel, entry, tupdesc))
+	if (!has_covering_unique_index(qrel, entry, tupdesc))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("assign_number needs a unique index on %s over the key template columns and \"%s\"",
@@ -451,7 +451,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 				 qrel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ?
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate.  On a partitioned table the index must also include the partition key, so the key template must name the partition key columns.") :
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate."),
-				 errhint("%s", SuggestedIndex(qrel, entry, tupdesc))));
+				 errhint("%s", suggested_index(qrel, entry, tupdesc))));
 	if (qrel != rel)
 		table_close(qrel, AccessShareLock);
 	entry->query_owner = RelationsOwner(entry->query_relid);
@@ -467,7 +467,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 
 		appendStringInfoString(&sql, j == 0 ? " WHERE " : " AND ");
 		appendStringInfoString(&sql, quote_identifier(NameStr(att->attname)));
-		AppendEqualityOperator(&sql, att->atttypid, NameStr(att->attname),
+		append_equality_operator(&sql, att->atttypid, NameStr(att->attname),
 							   entry->relname);
 		appendStringInfo(&sql, "$%d", j + 1);
 		argtypes[j] = att->atttypid;
@@ -492,12 +492,12 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 }
 
 static AssignEntry *
-GetEntry(Trigger *trigger, Relation rel)
+get_entry(Trigger *trigger, Relation rel)
 {
 	AssignEntry *entry;
 	bool		found;
 
-	EnsureEntryTable();
+	ensure_entry_table();
 	entry = hash_search(assign_entries, &trigger->tgoid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -510,7 +510,7 @@ GetEntry(Trigger *trigger, Relation rel)
 	}
 	else if (entry->mcxt != NULL && entry->valid &&
 			 entry->relid == RelationGetRelid(rel) &&
-			 ArgsUnchanged(entry, trigger))
+			 args_unchanged(entry, trigger))
 		return entry;
 	else if (entry->mcxt != NULL && entry->busy > 0)
 	{
@@ -522,8 +522,8 @@ GetEntry(Trigger *trigger, Relation rel)
 		return entry;
 	}
 
-	ForgetEntry(entry);
-	BuildEntry(entry, trigger, rel);
+	forget_entry(entry);
+	build_entry(entry, trigger, rel);
 	return entry;
 }
 
@@ -532,7 +532,7 @@ GetEntry(Trigger *trigger, Relation rel)
  * when a template column is NULL; *nullcol then names it.
  */
 static bool
-RenderKey(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
+render_key(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		  StringInfo key, const char **nullcol)
 {
 	if (RenderKeyTemplate(entry->tmpl, tuple, tupdesc, key))
@@ -557,7 +557,7 @@ RenderKey(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
  * earlier rows of a multi-row INSERT.  Caller is connected to SPI.
  */
 static int64
-FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
+floor_of_partition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 {
 	Datum	   *params;
 	char	   *nulls;
@@ -659,7 +659,7 @@ static const char *const gapless_sql[2][2] = {
  * Returns the counter's value afterwards.  Caller is connected to SPI.
  */
 static int64
-GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
+gapless_statement(GaplessOp op, AssignEntry *entry, const char *key,
 				 int64 value)
 {
 	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTOID, INT8OID};
@@ -730,7 +730,7 @@ GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
  * committed (READ COMMITTED).  Caller is connected to SPI.
  */
 static int64
-AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
+allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 				   const char *key, size_t keylen)
 {
 	LOCKTAG		tag;
@@ -741,7 +741,7 @@ AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 						 ASSIGN_NUMBER_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
-	floor = FloorOfPartition(entry, tuple, tupdesc);
+	floor = floor_of_partition(entry, tuple, tupdesc);
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -751,7 +751,7 @@ AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 
 /* The largest number the column's type can hold. */
 static int64
-NumberCeiling(const AssignEntry *entry)
+number_ceiling(const AssignEntry *entry)
 {
 	switch (entry->numtype)
 	{
@@ -769,30 +769,30 @@ NumberCeiling(const AssignEntry *entry)
  * commit when Redis was not the allocator.
  */
 static int64
-AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
+allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 			   const char *key)
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
-	int64		ceiling = NumberCeiling(entry);
+	int64		ceiling = number_ceiling(entry);
 	int64		floor;
 	int64		value = 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	floor = FloorOfPartition(entry, tuple, tupdesc);
+	floor = floor_of_partition(entry, tuple, tupdesc);
 
 	if (entry->mode == NUMBER_GAPLESS)
 	{
 		/* floor + 1 seeds a missing counter and overtakes a stale one */
-		value = GaplessStatement(GAPLESS_NEXT, entry, key, floor);
+		value = gapless_statement(GAPLESS_NEXT, entry, key, floor);
 		SPI_finish();
 		PendingAddRaise(pkey, pkeylen, value);
 		return value;
 	}
 
-	/* a table whose numbers are used up gets its error from NumberDatum */
+	/* a table whose numbers are used up gets its error from number_datum */
 	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
@@ -842,7 +842,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 					 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	}
 
-	value = AllocateInPostgres(entry, tuple, tupdesc, key, strlen(key));
+	value = allocate_in_postgres(entry, tuple, tupdesc, key, strlen(key));
 	SPI_finish();
 	PendingAddRaise(pkey, pkeylen, value);
 	return value;
@@ -852,7 +852,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
  * An explicit number: raise the counters to it, Redis after commit.
  */
 static void
-SyncNumber(AssignEntry *entry, const char *key, int64 number)
+sync_number(AssignEntry *entry, const char *key, int64 number)
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
@@ -861,18 +861,18 @@ SyncNumber(AssignEntry *entry, const char *key, int64 number)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		(void) GaplessStatement(GAPLESS_SYNC, entry, key, number);
+		(void) gapless_statement(GAPLESS_SYNC, entry, key, number);
 		SPI_finish();
 	}
 	PendingAddRaise(pkey, pkeylen, number);
 }
 
 static Datum
-NumberDatum(AssignEntry *entry, int64 value)
+number_datum(AssignEntry *entry, int64 value)
 {
 	int64		lo = entry->numtype == INT2OID ? PG_INT16_MIN :
 		entry->numtype == INT4OID ? PG_INT32_MIN : PG_INT64_MIN;
-	int64		hi = NumberCeiling(entry);
+	int64		hi = number_ceiling(entry);
 
 	if (value < lo || value > hi)
 		ereport(ERROR,
@@ -893,7 +893,7 @@ NumberDatum(AssignEntry *entry, int64 value)
 }
 
 static int64
-NumberValue(AssignEntry *entry, Datum d)
+number_value(AssignEntry *entry, Datum d)
 {
 	switch (entry->numtype)
 	{
@@ -912,7 +912,7 @@ NumberValue(AssignEntry *entry, Datum d)
  * raise.
  */
 static bool
-KeyColumnsChanged(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
+key_columns_changed(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
 				  TupleDesc tupdesc)
 {
 	for (int j = 0; j < entry->nkeycols; j++)
@@ -932,7 +932,7 @@ KeyColumnsChanged(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
 }
 
 static HeapTuple
-AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
+assign_number_row(AssignEntry *entry, TriggerData *trigdata)
 {
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -956,7 +956,7 @@ AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
 		/* only an INSERT is numbered; an UPDATE to NULL is left alone */
 		if (!inserting)
 			return tuple;
-		if (!RenderKey(entry, tuple, tupdesc, &key, &nullcol))
+		if (!render_key(entry, tuple, tupdesc, &key, &nullcol))
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("cannot number a row of %s: column \"%s\" is null",
@@ -964,8 +964,8 @@ AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
 					 errdetail("The counter key template \"%s\" needs it.",
 							   KeyTemplateText(entry->tmpl)),
 					 errhint("Give the column a value (or a default) before inserting.")));
-		number = AllocateNumber(entry, tuple, tupdesc, key.data);
-		value = NumberDatum(entry, number);
+		number = allocate_number(entry, tuple, tupdesc, key.data);
+		value = number_datum(entry, number);
 		if (OidIsValid(entry->numdomain))
 			domain_check(value, false, entry->numdomain, &entry->domain_extra,
 						 entry->mcxt);
@@ -973,20 +973,20 @@ AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
 										 &value, &valnull);
 	}
 
-	number = NumberValue(entry, d);
+	number = number_value(entry, d);
 	if (!inserting)
 	{
 		bool		oldnull;
 		Datum		oldd = heap_getattr(trigdata->tg_trigtuple, entry->numattnum,
 										tupdesc, &oldnull);
 
-		if (!oldnull && NumberValue(entry, oldd) == number &&
-			!KeyColumnsChanged(entry, trigdata->tg_trigtuple, tuple, tupdesc))
+		if (!oldnull && number_value(entry, oldd) == number &&
+			!key_columns_changed(entry, trigdata->tg_trigtuple, tuple, tupdesc))
 			return tuple;
 	}
 	/* an explicit number in a row without a complete key has no counter */
-	if (RenderKey(entry, tuple, tupdesc, &key, &nullcol))
-		SyncNumber(entry, key.data, number);
+	if (render_key(entry, tuple, tupdesc, &key, &nullcol))
+		sync_number(entry, key.data, number);
 	return tuple;
 }
 
@@ -1013,11 +1013,11 @@ cache_ext_assign_number(PG_FUNCTION_ARGS)
 						RelationsQualifiedName(RelationGetRelid(trigdata->tg_relation))),
 				 errhint("Recreate it as CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('column', 'key template').")));
 
-	entry = GetEntry(trigdata->tg_trigger, trigdata->tg_relation);
+	entry = get_entry(trigdata->tg_trigger, trigdata->tg_relation);
 	entry->busy++;
 	PG_TRY();
 	{
-		result = AssignNumberRow(entry, trigdata);
+		result = assign_number_row(entry, trigdata);
 	}
 	PG_FINALLY();
 	{

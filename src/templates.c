@@ -83,7 +83,7 @@ static const char *GLOB_CHARS = "*?[]\\";
  * current memory context.
  */
 static int
-TokenizeTemplate(const char *template_text, TemplateToken **tokens)
+tokenize_template(const char *template_text, TemplateToken **tokens)
 {
 	const char *p = template_text;
 	int			ntokens = 0;
@@ -176,7 +176,7 @@ TokenizeTemplate(const char *template_text, TemplateToken **tokens)
 
 /* "a", "b", "c": the live columns of rel, for hints. */
 static char *
-ColumnList(TupleDesc tupdesc)
+column_list(TupleDesc tupdesc)
 {
 	StringInfoData buf;
 	int			i;
@@ -204,7 +204,7 @@ ColumnList(TupleDesc tupdesc)
 }
 
 static RenderKind
-ChooseRenderKind(Oid typid)
+choose_render_kind(Oid typid)
 {
 	switch (getBaseType(typid))
 	{
@@ -243,7 +243,7 @@ ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
 	MemoryContext oldcxt;
 	int			i;
 
-	ntokens = TokenizeTemplate(template_text, &tokens);
+	ntokens = tokenize_template(template_text, &tokens);
 
 	oldcxt = MemoryContextSwitchTo(mcxt);
 
@@ -298,12 +298,12 @@ ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
 							name, RelationGetRelationName(rel)),
 					 errdetail("Key template \"%s\" refers to it.", template_text),
 					 errhint("Placeholders name columns of the trigger's table exactly as spelled, case included; \"%s\" has columns %s.  Fix the trigger's arguments with DROP TRIGGER and CREATE TRIGGER.",
-							 RelationGetRelationName(rel), ColumnList(tupdesc))));
+							 RelationGetRelationName(rel), column_list(tupdesc))));
 
 		part->is_column = true;
 		part->attnum = attr->attnum;
 		part->typid = attr->atttypid;
-		part->kind = ChooseRenderKind(attr->atttypid);
+		part->kind = choose_render_kind(attr->atttypid);
 		if (part->kind == RENDER_OUTPUT_FUNCTION)
 		{
 			Oid			outfuncoid;
@@ -333,7 +333,7 @@ ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
 
 /* Append bytes, backslash-escaping the glob characters of a SCAN pattern. */
 static void
-AppendGlobEscaped(StringInfo out, const char *s, int len)
+append_glob_escaped(StringInfo out, const char *s, int len)
 {
 	int			i;
 
@@ -352,7 +352,7 @@ static const char hexdigits[] = "0123456789abcdef";
  * is a SCAN pattern, so the value's glob characters must match literally.
  */
 static inline bool
-RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
+render_part(const KeyTemplate *tmpl, const TemplatePart *part,
 		   HeapTuple tuple, TupleDesc tupdesc, StringInfo out,
 		   bool escape_glob)
 {
@@ -404,7 +404,7 @@ RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
 				struct varlena *t = pg_detoast_datum_packed(orig);
 
 				if (escape_glob)
-					AppendGlobEscaped(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+					append_glob_escaped(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 				else
 					appendBinaryStringInfo(out, VARDATA_ANY(t),
 										   VARSIZE_ANY_EXHDR(t));
@@ -436,7 +436,7 @@ RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
 				char	   *s = OutputFunctionCall((FmgrInfo *) &part->outfunc, value);
 
 				if (escape_glob)
-					AppendGlobEscaped(out, s, strlen(s));
+					append_glob_escaped(out, s, strlen(s));
 				else
 					appendStringInfoString(out, s);
 				pfree(s);
@@ -447,7 +447,7 @@ RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
 }
 
 static inline bool
-RenderTemplate(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
+render_template(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
 			   StringInfo out, bool escape_glob)
 {
 	int			start = out->len;
@@ -459,7 +459,7 @@ RenderTemplate(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
 
 		if (!part->is_column)
 			appendBinaryStringInfo(out, tmpl->literals + part->offset, part->len);
-		else if (!RenderPart(tmpl, part, tuple, tupdesc, out, escape_glob))
+		else if (!render_part(tmpl, part, tuple, tupdesc, out, escape_glob))
 		{
 			out->len = start;
 			out->data[start] = '\0';
@@ -478,7 +478,7 @@ bool
 RenderKeyTemplate(const KeyTemplate *tmpl, HeapTuple tuple,
 				  TupleDesc tupdesc, StringInfo out)
 {
-	return RenderTemplate(tmpl, tuple, tupdesc, out, false);
+	return render_template(tmpl, tuple, tupdesc, out, false);
 }
 
 /*
@@ -492,7 +492,7 @@ bool
 RenderKeyPattern(const KeyTemplate *tmpl, HeapTuple tuple,
 				 TupleDesc tupdesc, StringInfo out)
 {
-	return RenderTemplate(tmpl, tuple, tupdesc, out, true);
+	return render_template(tmpl, tuple, tupdesc, out, true);
 }
 
 int
@@ -514,14 +514,14 @@ KeyTemplateText(const KeyTemplate *tmpl)
  * so that they match only themselves.
  */
 static char *
-TemplateToPattern(const char *template_text, bool keep_globs)
+template_to_pattern(const char *template_text, bool keep_globs)
 {
 	TemplateToken *tokens;
 	int			ntokens;
 	StringInfoData buf;
 	int			i;
 
-	ntokens = TokenizeTemplate(template_text, &tokens);
+	ntokens = tokenize_template(template_text, &tokens);
 	initStringInfo(&buf);
 	for (i = 0; i < ntokens; i++)
 	{
@@ -534,7 +534,7 @@ TemplateToPattern(const char *template_text, bool keep_globs)
 		else if (keep_globs)
 			appendBinaryStringInfo(&buf, tokens[i].text.data, tokens[i].text.len);
 		else
-			AppendGlobEscaped(&buf, tokens[i].text.data, tokens[i].text.len);
+			append_glob_escaped(&buf, tokens[i].text.data, tokens[i].text.len);
 		pfree(tokens[i].text.data);
 	}
 	pfree(tokens);
@@ -544,13 +544,13 @@ TemplateToPattern(const char *template_text, bool keep_globs)
 char *
 KeyTemplateToPattern(const char *template_text)
 {
-	return TemplateToPattern(template_text, false);
+	return template_to_pattern(template_text, false);
 }
 
 char *
 KeyPatternTemplateToPattern(const char *template_text)
 {
-	return TemplateToPattern(template_text, true);
+	return template_to_pattern(template_text, true);
 }
 
 char *
@@ -585,7 +585,7 @@ KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
 	char	   *result;
 	int			i;
 
-	ntokens = TokenizeTemplate(template_text, &tokens);
+	ntokens = tokenize_template(template_text, &tokens);
 	if (ntokens == 0 || tokens[0].is_placeholder)
 		result = pstrdup("");
 	else if (is_pattern)

@@ -9,7 +9,7 @@
  *	  (namespaces.h).
  *
  *	  How far a template reaches is checked at CREATE TRIGGER and again
- *	  when the trigger fires (CheckTemplateReach): it must start with
+ *	  when the trigger fires (check_template_reach): it must start with
  *	  literal text, since its pattern (TRUNCATE, the fallback) reaches every
  *	  key it could produce, and may not reach the cache_enabled mirror, nor
  *	  a version namespace the counters of its table.  Patterns passed to
@@ -125,7 +125,7 @@ PG_FUNCTION_INFO_V1(cache_ext_check_new_triggers);
 
 /* Does an invalidate_keys template denote a SCAN pattern? */
 static inline bool
-TemplateIsPattern(const char *template_text)
+template_is_pattern(const char *template_text)
 {
 	return strchr(template_text, '*') != NULL;
 }
@@ -134,11 +134,11 @@ TemplateIsPattern(const char *template_text)
  * How many key templates a trigger has: its arguments, or the default
  * template when a bump_version() trigger has none; an invalidate_keys()
  * trigger without arguments is an ERROR (it would delete nothing).  With
- * TriggerTemplateText, shared by the firing (GetTriggerCache) and the check
+ * trigger_template_text, shared by the firing (get_trigger_cache) and the check
  * at CREATE TRIGGER (cache_ext_check_new_triggers), so both agree.
  */
 static int
-TriggerTemplateCount(int nargs, InvalidationKind kind, const char *tgname,
+trigger_template_count(int nargs, InvalidationKind kind, const char *tgname,
 					 Relation rel, const char *funcname)
 {
 	if (nargs == 0 && kind == KIND_DELETE)
@@ -151,16 +151,16 @@ TriggerTemplateCount(int nargs, InvalidationKind kind, const char *tgname,
 	return nargs > 0 ? nargs : 1;
 }
 
-/* The text of a trigger's i-th key template (see TriggerTemplateCount). */
+/* The text of a trigger's i-th key template (see trigger_template_count). */
 static inline const char *
-TriggerTemplateText(int nargs, char **args, int i)
+trigger_template_text(int nargs, char **args, int i)
 {
 	return nargs > 0 ? args[i] : DEFAULT_VERSION_TEMPLATE;
 }
 
 /* Is fn the function name of the schema of ourfn (one of ours)? */
 static bool
-IsSiblingFunction(Oid fn, Oid ourfn, const char *name)
+is_sibling_function(Oid fn, Oid ourfn, const char *name)
 {
 	char	   *fname = get_func_name(fn);
 
@@ -175,7 +175,7 @@ IsSiblingFunction(Oid fn, Oid ourfn, const char *name)
  * skip or overflow numbers.
  */
 static void
-CheckCounterOverlap(Relation rel, const char *bump_text, const char *bump_tgname,
+check_counter_overlap(Relation rel, const char *bump_text, const char *bump_tgname,
 					const char *counter_text, const char *counter_tgname)
 {
 	char	   *bump_literal;
@@ -204,10 +204,10 @@ CheckCounterOverlap(Relation rel, const char *bump_text, const char *bump_tgname
  * when the trigger fires: syscache lookups only.
  */
 static void
-CheckTemplateReach(const char *text, InvalidationKind kind, Relation rel,
+check_template_reach(const char *text, InvalidationKind kind, Relation rel,
 				   const char *tgname, Oid ourfn)
 {
-	bool		is_pattern = kind == KIND_DELETE && TemplateIsPattern(text);
+	bool		is_pattern = kind == KIND_DELETE && template_is_pattern(text);
 	char	   *literal = KeyTemplateLiteralPrefix(text, is_pattern);
 	char	   *pattern;
 	TriggerDesc *trigdesc = rel->trigdesc;
@@ -239,17 +239,17 @@ CheckTemplateReach(const char *text, InvalidationKind kind, Relation rel,
 	{
 		Trigger    *t = &trigdesc->triggers[i];
 
-		if (t->tgnargs >= 2 && IsSiblingFunction(t->tgfoid, ourfn, "assign_number"))
-			CheckCounterOverlap(rel, text, tgname, t->tgargs[1], t->tgname);
+		if (t->tgnargs >= 2 && is_sibling_function(t->tgfoid, ourfn, "assign_number"))
+			check_counter_overlap(rel, text, tgname, t->tgargs[1], t->tgname);
 	}
 }
 
 /*
  * A new assign_number trigger: no version namespace of the table may reach
- * its counters (CheckCounterOverlap from the other side).
+ * its counters (check_counter_overlap from the other side).
  */
 static void
-CheckCountersUnreached(Relation rel, const char *counter_text,
+check_counters_unreached(Relation rel, const char *counter_text,
 					   const char *counter_tgname, Oid counterfn)
 {
 	TriggerDesc *trigdesc = rel->trigdesc;
@@ -261,12 +261,12 @@ CheckCountersUnreached(Relation rel, const char *counter_text,
 		int			n;
 		int			a;
 
-		if (!IsSiblingFunction(t->tgfoid, counterfn, "bump_version") &&
-			!IsSiblingFunction(t->tgfoid, counterfn, "invalidate_on_truncate"))
+		if (!is_sibling_function(t->tgfoid, counterfn, "bump_version") &&
+			!is_sibling_function(t->tgfoid, counterfn, "invalidate_on_truncate"))
 			continue;
 		n = Max(t->tgnargs, 1);
 		for (a = 0; a < n; a++)
-			CheckCounterOverlap(rel, TriggerTemplateText(t->tgnargs, t->tgargs, a),
+			check_counter_overlap(rel, trigger_template_text(t->tgnargs, t->tgargs, a),
 								t->tgname, counter_text, counter_tgname);
 	}
 }
@@ -277,7 +277,7 @@ CheckCountersUnreached(Relation rel, const char *counter_text,
  * changed since.
  */
 static TriggerCache *
-GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
+get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 				InvalidationKind kind, const char *funcname)
 {
 	TriggerCache *cache = (TriggerCache *) fcinfo->flinfo->fn_extra;
@@ -307,7 +307,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	}
 
 	nargs = trigger->tgnargs;
-	ntemplates = TriggerTemplateCount(nargs, kind, trigger->tgname, rel, funcname);
+	ntemplates = trigger_template_count(nargs, kind, trigger->tgname, rel, funcname);
 
 	/*
 	 * Build the cache in a context of its own under fn_mcxt, so a re-parse
@@ -334,11 +334,11 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 			for (i = 0; i < cache->ntemplates; i++)
 			{
 				TriggerTemplate *tt = &cache->templates[i];
-				const char *text = TriggerTemplateText(nargs, trigger->tgargs, i);
+				const char *text = trigger_template_text(nargs, trigger->tgargs, i);
 
 				tt->tmpl = ParseKeyTemplate(text, rel, cxt);
-				CheckTemplateReach(text, kind, rel, trigger->tgname, trigger->tgfoid);
-				tt->is_pattern = (kind == KIND_DELETE && TemplateIsPattern(text));
+				check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
+				tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
 				tt->ncolumns = KeyTemplateColumns(tt->tmpl, &tt->columns);
 				oldcxt = MemoryContextSwitchTo(cxt);
 				initStringInfo(&tt->last_key);
@@ -375,7 +375,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 
 /* Forget the memos when they no longer describe the pending set. */
 static inline void
-RefreshMemo(TriggerTemplate *tt)
+refresh_memo(TriggerTemplate *tt)
 {
 	LocalTransactionId lxid = MyLocalTransactionId();
 	SubTransactionId subxid = GetCurrentSubTransactionId();
@@ -398,7 +398,7 @@ RefreshMemo(TriggerTemplate *tt)
 
 /* Remember that the key of this integer value was added. */
 static void
-RememberValue(TriggerCache *cache, TriggerTemplate *tt, Datum value)
+remember_value(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 {
 	if (tt->seen_values == NULL)
 	{
@@ -416,7 +416,7 @@ RememberValue(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 
 /* Add one complete (prefixed) key to the pending set, memo permitting. */
 static inline void
-AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+add_key(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
 {
 	if ((size_t) tt->last_key.len == keylen &&
 		memcmp(tt->last_key.data, key, keylen) == 0)
@@ -435,7 +435,7 @@ AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyle
 
 /* Render one template for one row and add the key; NULL columns skip it. */
 static inline void
-AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
+add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 		  HeapTuple tuple, TupleDesc tupdesc)
 {
 	StringInfo	buf = &cache->buf;
@@ -444,7 +444,7 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 	bool		rendered;
 	Datum		value = (Datum) 0;
 
-	RefreshMemo(tt);
+	refresh_memo(tt);
 	if (tt->value_attnum != 0)
 	{
 		bool		isnull;
@@ -469,16 +469,16 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 		key = KeyPatternWithPrefix(buf->data, buf->len, &keylen);
 	else
 		key = KeyWithPrefix(buf->data, buf->len, &keylen);
-	AddKey(tt, kind, key, keylen);
+	add_key(tt, kind, key, keylen);
 	pfree(key);
 
 	if (tt->value_attnum != 0)
-		RememberValue(cache, tt, value);
+		remember_value(cache, tt, value);
 }
 
 /* Do two versions of a row agree on every column a template uses? */
 static inline bool
-SameColumns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupdesc)
+same_columns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupdesc)
 {
 	int			i;
 
@@ -505,7 +505,7 @@ SameColumns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupde
  * columns did not change.  old or new may be NULL.
  */
 static void
-AddRowEventKeys(TriggerCache *cache, InvalidationKind kind,
+add_row_event_keys(TriggerCache *cache, InvalidationKind kind,
 				HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
 {
 	int			i;
@@ -515,16 +515,16 @@ AddRowEventKeys(TriggerCache *cache, InvalidationKind kind,
 		TriggerTemplate *tt = &cache->templates[i];
 
 		if (newtup != NULL)
-			AddRowKey(cache, tt, kind, newtup, tupdesc);
+			add_row_key(cache, tt, kind, newtup, tupdesc);
 		if (oldtup != NULL &&
-			(newtup == NULL || !SameColumns(tt, oldtup, newtup, tupdesc)))
-			AddRowKey(cache, tt, kind, oldtup, tupdesc);
+			(newtup == NULL || !same_columns(tt, oldtup, newtup, tupdesc)))
+			add_row_key(cache, tt, kind, oldtup, tupdesc);
 	}
 }
 
 /* The current tuple of a minimal-tuple slot, as a HeapTuple, without a copy. */
 static inline HeapTuple
-SlotHeapTupleNoCopy(TupleTableSlot *slot)
+slot_heap_tuple_no_copy(TupleTableSlot *slot)
 {
 	return ((MinimalTupleTableSlot *) slot)->tuple;
 }
@@ -537,7 +537,7 @@ SlotHeapTupleNoCopy(TupleTableSlot *slot)
  * key as the new row next to it).
  */
 static void
-AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
+add_transition_table_keys(TriggerCache *cache, InvalidationKind kind,
 					   TriggerData *trigdata, TupleDesc tupdesc)
 {
 	Tuplestorestate *oldtable = trigdata->tg_oldtable;
@@ -580,9 +580,9 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 		CHECK_FOR_INTERRUPTS();
 
 		oldcxt = MemoryContextSwitchTo(rowcxt);
-		AddRowEventKeys(cache, kind,
-						more_old ? SlotHeapTupleNoCopy(oldslot) : NULL,
-						more_new ? SlotHeapTupleNoCopy(newslot) : NULL,
+		add_row_event_keys(cache, kind,
+						more_old ? slot_heap_tuple_no_copy(oldslot) : NULL,
+						more_new ? slot_heap_tuple_no_copy(newslot) : NULL,
 						tupdesc);
 		MemoryContextSwitchTo(oldcxt);
 
@@ -604,7 +604,7 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 
 /* TRUNCATE: every key any row could have produced, by pattern. */
 static void
-AddTruncateKeys(TriggerCache *cache, InvalidationKind kind)
+add_truncate_keys(TriggerCache *cache, InvalidationKind kind)
 {
 	int			i;
 
@@ -633,7 +633,7 @@ AddTruncateKeys(TriggerCache *cache, InvalidationKind kind)
  * invalidate_on_truncate, which makes sense on TRUNCATE alone.
  */
 static Datum
-InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
+invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 					const char *funcname, bool truncate_only)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
@@ -667,8 +667,8 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
 	{
-		cache = GetTriggerCache(fcinfo, trigdata, kind, funcname);
-		AddTruncateKeys(cache, kind);
+		cache = get_trigger_cache(fcinfo, trigdata, kind, funcname);
+		add_truncate_keys(cache, kind);
 		return PointerGetDatum(NULL);
 	}
 
@@ -690,17 +690,17 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 				 errdetail("Without the changed rows there are no keys to render."),
 				 errhint("Use FOR EACH ROW, or add REFERENCING NEW TABLE AS new_rows (INSERT), OLD TABLE AS old_rows NEW TABLE AS new_rows (UPDATE) or OLD TABLE AS old_rows (DELETE), one trigger per event.")));
 
-	cache = GetTriggerCache(fcinfo, trigdata, kind, funcname);
+	cache = get_trigger_cache(fcinfo, trigdata, kind, funcname);
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 
 	if (TRIGGER_FIRED_FOR_STATEMENT(event))
-		AddTransitionTableKeys(cache, kind, trigdata, tupdesc);
+		add_transition_table_keys(cache, kind, trigdata, tupdesc);
 	else if (TRIGGER_FIRED_BY_INSERT(event))
-		AddRowEventKeys(cache, kind, NULL, trigdata->tg_trigtuple, tupdesc);
+		add_row_event_keys(cache, kind, NULL, trigdata->tg_trigtuple, tupdesc);
 	else if (TRIGGER_FIRED_BY_DELETE(event))
-		AddRowEventKeys(cache, kind, trigdata->tg_trigtuple, NULL, tupdesc);
+		add_row_event_keys(cache, kind, trigdata->tg_trigtuple, NULL, tupdesc);
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
-		AddRowEventKeys(cache, kind, trigdata->tg_trigtuple,
+		add_row_event_keys(cache, kind, trigdata->tg_trigtuple,
 						trigdata->tg_newtuple, tupdesc);
 
 	return PointerGetDatum(NULL);
@@ -715,7 +715,7 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 Datum
 cache_ext_bump_version(PG_FUNCTION_ARGS)
 {
-	return InvalidationTrigger(fcinfo, KIND_BUMP, "cache_ext.bump_version", false);
+	return invalidation_trigger(fcinfo, KIND_BUMP, "cache_ext.bump_version", false);
 }
 
 /*
@@ -726,7 +726,7 @@ cache_ext_bump_version(PG_FUNCTION_ARGS)
 Datum
 cache_ext_invalidate_keys(PG_FUNCTION_ARGS)
 {
-	return InvalidationTrigger(fcinfo, KIND_DELETE, "cache_ext.invalidate_keys", false);
+	return invalidation_trigger(fcinfo, KIND_DELETE, "cache_ext.invalidate_keys", false);
 }
 
 /*
@@ -737,12 +737,12 @@ cache_ext_invalidate_keys(PG_FUNCTION_ARGS)
 Datum
 cache_ext_invalidate_on_truncate(PG_FUNCTION_ARGS)
 {
-	return InvalidationTrigger(fcinfo, KIND_BUMP, "cache_ext.invalidate_on_truncate", true);
+	return invalidation_trigger(fcinfo, KIND_BUMP, "cache_ext.invalidate_on_truncate", true);
 }
 
 /* ERROR for a NULL argument of a function that has no sensible NULL case. */
 static void
-RejectNullArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
+reject_null_argument(FunctionCallInfo fcinfo, int argno, const char *argname,
 				   const char *funcname)
 {
 	if (PG_ARGISNULL(argno))
@@ -759,7 +759,7 @@ cache_ext_bump(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "key", "cache_ext.bump");
+	reject_null_argument(fcinfo, 0, "key", "cache_ext.bump");
 	key = KeyWithPrefixText(PG_GETARG_TEXT_PP(0), &keylen);
 	PendingAddBump(key, keylen);
 	PG_RETURN_VOID();
@@ -772,7 +772,7 @@ cache_ext_bump_user(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.bump_user");
+	reject_null_argument(fcinfo, 0, "user_id", "cache_ext.bump_user");
 	key = KeyUserVersion(PG_GETARG_INT64(0), &keylen);
 	PendingAddBump(key, keylen);
 	PG_RETURN_VOID();
@@ -789,7 +789,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "key_or_pattern", "cache_ext.invalidate");
+	reject_null_argument(fcinfo, 0, "key_or_pattern", "cache_ext.invalidate");
 	arg = PG_GETARG_TEXT_PP(0);
 	if (memchr(VARDATA_ANY(arg), '*', VARSIZE_ANY_EXHDR(arg)) != NULL)
 	{
@@ -822,7 +822,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
  * cache_ext.ignore_errors is on); ERROR when the value is not an integer.
  */
 static Datum
-ReadVersion(FunctionCallInfo fcinfo, const char *key, size_t keylen)
+read_version(FunctionCallInfo fcinfo, const char *key, size_t keylen)
 {
 	const char *argv[2];
 	size_t		argvlen[2];
@@ -866,9 +866,9 @@ cache_ext_version(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "key", "cache_ext.version");
+	reject_null_argument(fcinfo, 0, "key", "cache_ext.version");
 	key = KeyWithPrefixText(PG_GETARG_TEXT_PP(0), &keylen);
-	return ReadVersion(fcinfo, key, keylen);
+	return read_version(fcinfo, key, keylen);
 }
 
 /* cache_ext.user_version(user_id bigint) → bigint */
@@ -878,9 +878,9 @@ cache_ext_user_version(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.user_version");
+	reject_null_argument(fcinfo, 0, "user_id", "cache_ext.user_version");
 	key = KeyUserVersion(PG_GETARG_INT64(0), &keylen);
-	return ReadVersion(fcinfo, key, keylen);
+	return read_version(fcinfo, key, keylen);
 }
 
 /* fn_extra of render_key: the last template parsed. */
@@ -915,7 +915,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "template", "cache_ext.render_key");
+	reject_null_argument(fcinfo, 0, "template", "cache_ext.render_key");
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	template_text = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -966,7 +966,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = cache;
 	}
 
-	is_pattern = TemplateIsPattern(template_text);
+	is_pattern = template_is_pattern(template_text);
 	initStringInfo(&buf);
 	if (is_pattern)
 		rendered = RenderKeyPattern(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
@@ -987,7 +987,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 
 /* The new triggers of the current command (pg_event_trigger_ddl_commands). */
 static List *
-NewTriggerOids(void)
+new_trigger_oids(void)
 {
 	List	   *oids = NIL;
 	MemoryContext outer = CurrentMemoryContext;
@@ -1029,7 +1029,7 @@ NewTriggerOids(void)
  * TRIGGER has made it visible to its own command.
  */
 static void
-CheckNewTrigger(Oid tgoid)
+check_new_trigger(Oid tgoid)
 {
 	Relation	tgrel;
 	ScanKeyData key;
@@ -1089,24 +1089,24 @@ CheckNewTrigger(Oid tgoid)
 	{
 		/* assign_number(column, template[, mode]): its counters' namespace */
 		if (trigger->tgnargs >= 2)
-			CheckCountersUnreached(rel, trigger->tgargs[1], tgname, tgfoid);
+			check_counters_unreached(rel, trigger->tgargs[1], tgname, tgfoid);
 		relation_close(rel, AccessShareLock);
 		return;
 	}
 
 	/* every template checked before anything is recorded */
-	ntemplates = TriggerTemplateCount(trigger->tgnargs, kind, tgname, rel, funcname);
+	ntemplates = trigger_template_count(trigger->tgnargs, kind, tgname, rel, funcname);
 	for (i = 0; i < ntemplates; i++)
 	{
-		const char *text = TriggerTemplateText(trigger->tgnargs, trigger->tgargs, i);
+		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
 
 		(void) ParseKeyTemplate(text, rel, CurrentMemoryContext);
-		CheckTemplateReach(text, kind, rel, tgname, tgfoid);
+		check_template_reach(text, kind, rel, tgname, tgfoid);
 	}
 	for (i = 0; i < ntemplates; i++)
 	{
-		const char *text = TriggerTemplateText(trigger->tgnargs, trigger->tgargs, i);
-		bool		is_pattern = kind == KIND_DELETE && TemplateIsPattern(text);
+		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
+		bool		is_pattern = kind == KIND_DELETE && template_is_pattern(text);
 		char	   *pattern;
 		const char *prefix = cache_ext_key_prefix ? cache_ext_key_prefix : "";
 
@@ -1132,7 +1132,7 @@ CheckNewTrigger(Oid tgoid)
  * cache_ext.check_new_triggers(): the event trigger that runs at the end of
  * every CREATE TRIGGER.  For a new bump_version(), invalidate_keys() or
  * invalidate_on_truncate() trigger it parses and checks the key templates
- * against the table exactly as the first firing would (GetTriggerCache), so
+ * against the table exactly as the first firing would (get_trigger_cache), so
  * that an unknown column, a malformed template or one reaching too far is an
  * ERROR naming table and column when the trigger is created instead of at
  * the application's first write; then it records the trigger's namespaces
@@ -1156,8 +1156,8 @@ cache_ext_check_new_triggers(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "cache_ext.check_new_triggers() was not fired by the event trigger manager");
 
-	oids = NewTriggerOids();
+	oids = new_trigger_oids();
 	foreach(lc, oids)
-		CheckNewTrigger(lfirst_oid(lc));
+		check_new_trigger(lfirst_oid(lc));
 	PG_RETURN_VOID();
 }

@@ -144,8 +144,8 @@ report_bad_counter(const RedisReply *reply, const char *key)
  */
 static void
 build_counter_command(RedisCommand *cmd, CounterOp op, const char **key,
-					size_t *keylen, char *bound, size_t boundsize, int64 arg,
-					char *ceiling, int64 ceiling_value)
+					  size_t *keylen, char *bound, size_t boundsize, int64 arg,
+					  char *ceiling, int64 ceiling_value)
 {
 	const char *args[3];
 	size_t		arglens[3];
@@ -216,7 +216,7 @@ clamped_reply(const RedisReply *reply, int64 *was, int64 *value)
  */
 static CounterStatus
 interpret_reply(const RedisReply *reply, const char *key, size_t keylen,
-			   int64 *value, int64 *was)
+				int64 *value, int64 *was)
 {
 	switch (reply->type)
 	{
@@ -257,7 +257,7 @@ CounterNext(const char *key, size_t keylen, int64 floor, int64 ceiling,
 	CounterStatus status;
 
 	build_counter_command(&cmd, COUNTER_OP_NEXT, &key, &keylen,
-						bound, sizeof(bound), floor, ceilbuf, ceiling);
+						  bound, sizeof(bound), floor, ceilbuf, ceiling);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
 		return COUNTER_UNREACHABLE;
@@ -283,7 +283,7 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	const char *key = KeyWithPrefixText(keyarg, &keylen);
 
 	build_counter_command(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
-						NULL, 0);
+						  NULL, 0);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisPipelineOrError(1, &cmd, &reply))
 		return false;

@@ -211,7 +211,7 @@ args_unchanged(const AssignEntry *entry, const Trigger *trigger)
  */
 static void
 append_equality_operator(StringInfo buf, Oid typid, const char *colname,
-					   const char *relname)
+						 const char *relname)
 {
 	TypeCacheEntry *tce = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
 	HeapTuple	tp;
@@ -468,7 +468,7 @@ build_entry(AssignEntry *entry, Trigger *trigger, Relation rel)
 		appendStringInfoString(&sql, j == 0 ? " WHERE " : " AND ");
 		appendStringInfoString(&sql, quote_identifier(NameStr(att->attname)));
 		append_equality_operator(&sql, att->atttypid, NameStr(att->attname),
-							   entry->relname);
+								 entry->relname);
 		appendStringInfo(&sql, "$%d", j + 1);
 		argtypes[j] = att->atttypid;
 	}
@@ -533,7 +533,7 @@ get_entry(Trigger *trigger, Relation rel)
  */
 static bool
 render_key(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-		  StringInfo key, const char **nullcol)
+		   StringInfo key, const char **nullcol)
 {
 	if (RenderKeyTemplate(entry->tmpl, tuple, tupdesc, key))
 		return true;
@@ -660,7 +660,7 @@ static const char *const gapless_sql[2][2] = {
  */
 static int64
 gapless_statement(GaplessOp op, AssignEntry *entry, const char *key,
-				 int64 value)
+				  int64 value)
 {
 	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTOID, INT8OID};
 	Datum		params[4];
@@ -731,7 +731,7 @@ gapless_statement(GaplessOp op, AssignEntry *entry, const char *key,
  */
 static int64
 allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-				   const char *key, size_t keylen)
+					 const char *key, size_t keylen)
 {
 	LOCKTAG		tag;
 	int64		floor;
@@ -770,7 +770,7 @@ number_ceiling(const AssignEntry *entry)
  */
 static int64
 allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-			   const char *key)
+				const char *key)
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
@@ -913,7 +913,7 @@ number_value(AssignEntry *entry, Datum d)
  */
 static bool
 key_columns_changed(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
-				  TupleDesc tupdesc)
+					TupleDesc tupdesc)
 {
 	for (int j = 0; j < entry->nkeycols; j++)
 	{

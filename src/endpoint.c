@@ -719,23 +719,23 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	if (fd < 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "could not open cache_ext.redis_password_file \"%s\": %s",
-						 path, strerror(errno));
+					   "could not open cache_ext.redis_password_file \"%s\": %s",
+					   path, strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
 		close(fd);
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_password_file \"%s\" is not a regular file", path);
+					   "cache_ext.redis_password_file \"%s\" is not a regular file", path);
 		return false;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
 		close(fd);
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_password_file \"%s\" must be owned by the database server's user "
-						 "and have no group or world permissions (chmod 0600)", path);
+					   "cache_ext.redis_password_file \"%s\" must be owned by the database server's user "
+					   "and have no group or world permissions (chmod 0600)", path);
 		return false;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -743,8 +743,8 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	if (n < 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "could not read cache_ext.redis_password_file \"%s\": %s",
-						 path, strerror(errno));
+					   "could not read cache_ext.redis_password_file \"%s\": %s",
+					   path, strerror(errno));
 		return false;
 	}
 	buf[n] = '\0';
@@ -757,8 +757,8 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	{
 		explicit_bzero(buf, sizeof(buf));
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_password_file \"%s\" must hold one line: password, user:password or :password (at most %zu bytes)",
-						 path, passwordlen - 1);
+					   "cache_ext.redis_password_file \"%s\" must hold one line: password, user:password or :password (at most %zu bytes)",
+					   path, passwordlen - 1);
 		return false;
 	}
 	if (colon != NULL)
@@ -939,8 +939,8 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (slot < 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": %d earlier lookups are still unanswered (is the DNS server reachable?)",
-						 host, MAX_PARKED);
+					   "could not resolve the Redis host name \"%s\": %d earlier lookups are still unanswered (is the DNS server reachable?)",
+					   host, MAX_PARKED);
 		return false;
 	}
 
@@ -948,8 +948,8 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (req == NULL)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": out of memory",
-						 host);
+					   "could not resolve the Redis host name \"%s\": out of memory",
+					   host);
 		return false;
 	}
 	strlcpy(req->name, host, sizeof(req->name));
@@ -967,8 +967,8 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	{
 		free(req);
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": %s",
-						 host, gai_strerror(rc));
+					   "could not resolve the Redis host name \"%s\": %s",
+					   host, gai_strerror(rc));
 		return false;
 	}
 	inflight = req;
@@ -985,8 +985,8 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 		{
 			EndpointAbandonResolution();
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not resolve the Redis host name \"%s\" within cache_ext.connect_timeout (%d ms)",
-							 host, cache_ext_connect_timeout);
+						   "could not resolve the Redis host name \"%s\" within cache_ext.connect_timeout (%d ms)",
+						   host, cache_ext_connect_timeout);
 			return false;
 		}
 		(void) ConnectionWait(-1, 0, deadline, slice_ms, critical, latch_seen);
@@ -994,7 +994,7 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 		{
 			/* abandoned under us (cannot happen without an ERROR) */
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "the resolution of \"%s\" was interrupted", host);
+						   "the resolution of \"%s\" was interrupted", host);
 			return false;
 		}
 		slice_ms = Min(slice_ms * 2, 10);
@@ -1005,8 +1005,8 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	{
 		free_request(req);
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": %s",
-						 host, gai_strerror(rc));
+					   "could not resolve the Redis host name \"%s\": %s",
+					   host, gai_strerror(rc));
 		return false;
 	}
 
@@ -1026,8 +1026,8 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (list->count == 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "the Redis host name \"%s\" has no IPv4 or IPv6 address",
-						 host);
+					   "the Redis host name \"%s\" has no IPv4 or IPv6 address",
+					   host);
 		return false;
 	}
 	return true;

@@ -55,7 +55,7 @@ extern const char *EndpointDescription(void);
  * password) when the URL is malformed.
  */
 extern bool EndpointParseUrl(const char *url, RedisEndpoint *endpoint,
-						  const char **error);
+							 const char **error);
 extern void EndpointFree(RedisEndpoint *endpoint);
 
 /*

@@ -131,7 +131,7 @@ PG_FUNCTION_INFO_V1(cache_ext_resync_profiles);
  */
 static void
 require_argument(FunctionCallInfo fcinfo, int argno, const char *argname,
-				const char *funcname)
+				 const char *funcname)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -366,7 +366,7 @@ lock_registry(ProfileRegistration *reg)
  */
 static uint64
 write_registry(const char *sql, int expected, int nargs, Oid *argtypes,
-			  Datum *values)
+			   Datum *values)
 {
 	Oid			owner = MembersExtensionOwner();
 	Oid			save_userid;
@@ -394,7 +394,7 @@ static void
 registry_delete_all(void)
 {
 	(void) write_registry("DELETE FROM cache_ext.profile_tables",
-						 SPI_OK_DELETE, 0, NULL, NULL);
+						  SPI_OK_DELETE, 0, NULL, NULL);
 }
 
 /* Forget the registration of relid; true when there was one. */
@@ -406,8 +406,8 @@ registry_delete(Oid relid)
 
 	values[0] = ObjectIdGetDatum(relid);
 	return write_registry("DELETE FROM cache_ext.profile_tables"
-						 " WHERE profile::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-						 SPI_OK_DELETE, 1, argtypes, values) > 0;
+						  " WHERE profile::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+						  SPI_OK_DELETE, 1, argtypes, values) > 0;
 }
 
 /* Record (or update) the registration of relid. */
@@ -425,12 +425,12 @@ registry_upsert(Oid relid, const char *user_column, const char *flag_column)
 	values[1] = NameGetDatum(&user_name);
 	values[2] = NameGetDatum(&flag_name);
 	(void) write_registry("INSERT INTO cache_ext.profile_tables"
-						 " (profile, user_column, flag_column)"
-						 " VALUES ($1, $2, $3)"
-						 " ON CONFLICT (profile) DO UPDATE"
-						 " SET user_column = excluded.user_column,"
-						 " flag_column = excluded.flag_column",
-						 SPI_OK_INSERT, 3, argtypes, values);
+						  " (profile, user_column, flag_column)"
+						  " VALUES ($1, $2, $3)"
+						  " ON CONFLICT (profile) DO UPDATE"
+						  " SET user_column = excluded.user_column,"
+						  " flag_column = excluded.flag_column",
+						  SPI_OK_INSERT, 3, argtypes, values);
 }
 
 /* Run a statement as the caller (DDL on the caller's own table). */
@@ -818,7 +818,7 @@ resolve_trigger_columns(FunctionCallInfo fcinfo, TriggerData *trigdata)
 /* Read (user id, effective flag) from a row; false when the user is NULL. */
 static bool
 read_profile_row(ProfileTriggerColumns *cols, HeapTuple tuple, TupleDesc tupdesc,
-			   int64 *user_id, bool *enabled)
+				 int64 *user_id, bool *enabled)
 {
 	bool		isnull;
 	Datum		value;
@@ -920,21 +920,21 @@ cache_ext_profile_flag_changed(PG_FUNCTION_ARGS)
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
 		if (read_profile_row(cols, trigdata->tg_trigtuple, tupdesc,
-						   &new_user, &new_enabled))
+							 &new_user, &new_enabled))
 			queue_profile_effect(new_user, new_enabled);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
 		if (read_profile_row(cols, trigdata->tg_trigtuple, tupdesc,
-						   &old_user, &old_enabled))
+							 &old_user, &old_enabled))
 			queue_profile_effect(old_user, true);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
 		has_old = read_profile_row(cols, trigdata->tg_trigtuple, tupdesc,
-								 &old_user, &old_enabled);
+								   &old_user, &old_enabled);
 		has_new = read_profile_row(cols, trigdata->tg_newtuple, tupdesc,
-								 &new_user, &new_enabled);
+								   &new_user, &new_enabled);
 		if (has_old && has_new && old_user == new_user)
 		{
 			if (old_enabled != new_enabled)

@@ -631,12 +631,12 @@ timeout_failure(bool hold_raw, RedisOutcome *outcome)
 {
 	if (hold_raw)
 		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
-						 "Redis at %s did not complete the connection handshake within %d ms",
-						 EndpointDescription(), cache_ext_connect_timeout);
+					   "Redis at %s did not complete the connection handshake within %d ms",
+					   EndpointDescription(), cache_ext_connect_timeout);
 	else
 		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
-						 "Redis at %s did not answer within %d ms",
-						 EndpointDescription(), cache_ext_command_timeout);
+					   "Redis at %s did not answer within %d ms",
+					   EndpointDescription(), cache_ext_command_timeout);
 }
 
 /*
@@ -658,8 +658,8 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 	if (reader->pos < reader->len)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_IO,
-						 "Redis at %s sent a reply that no command asked for",
-						 EndpointDescription());
+					   "Redis at %s sent a reply that no command asked for",
+					   EndpointDescription());
 		return false;
 	}
 
@@ -669,8 +669,8 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		if (!append_command(&cmds[i], force_eval))
 		{
 			ConnectionFail(outcome, REDIS_FAIL_IO,
-							 "could not encode a command for Redis at %s: out of memory",
-							 EndpointDescription());
+						   "could not encode a command for Redis at %s: out of memory",
+						   EndpointDescription());
 			return false;
 		}
 	}
@@ -704,9 +704,9 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			if (redisReaderGetReply(reader, &reply) == REDIS_ERR)
 			{
 				ConnectionFail(outcome, REDIS_FAIL_IO,
-								 "could not parse a reply from Redis at %s: %s",
-								 EndpointDescription(),
-								 cap_reason[0] ? cap_reason : reader->errstr);
+							   "could not parse a reply from Redis at %s: %s",
+							   EndpointDescription(),
+							   cap_reason[0] ? cap_reason : reader->errstr);
 				return false;
 			}
 			if (reply == NULL)
@@ -716,8 +716,8 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			{
 				freeReplyObject(reply);
 				ConnectionFail(outcome, REDIS_FAIL_IO,
-								 "out of memory reading replies from Redis at %s",
-								 EndpointDescription());
+							   "out of memory reading replies from Redis at %s",
+							   EndpointDescription());
 				return false;
 			}
 			if (hold_raw)
@@ -740,8 +740,8 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		if (pending_reply_too_large())
 		{
 			ConnectionFail(outcome, REDIS_FAIL_IO,
-							 "could not parse a reply from Redis at %s: %s",
-							 EndpointDescription(), cap_reason);
+						   "could not parse a reply from Redis at %s: %s",
+						   EndpointDescription(), cap_reason);
 			return false;
 		}
 		if (GetCurrentTimestamp() >= deadline)
@@ -758,8 +758,8 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 		if (n > 0 && redisReaderFeed(reader, readbuf, (size_t) n) != REDIS_OK)
 		{
 			ConnectionFail(outcome, REDIS_FAIL_IO,
-							 "out of memory reading replies from Redis at %s",
-							 EndpointDescription());
+						   "out of memory reading replies from Redis at %s",
+						   EndpointDescription());
 			return false;
 		}
 	}
@@ -871,17 +871,17 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 	{
 		/* Redis's message names no secret ("WRONGPASS invalid ...") */
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "Redis at %s refused authentication: %.*s",
-						 EndpointDescription(),
-						 (int) Min(raw[auth_pos]->len, 100), raw[auth_pos]->str);
+					   "Redis at %s refused authentication: %.*s",
+					   EndpointDescription(),
+					   (int) Min(raw[auth_pos]->len, 100), raw[auth_pos]->str);
 		ok = false;
 	}
 	if (ok && select_pos >= 0 && raw[select_pos]->type == REDIS_REPLY_ERROR)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "Redis at %s refused SELECT %d: %.*s",
-						 EndpointDescription(), endpoint->db,
-						 (int) Min(raw[select_pos]->len, 100), raw[select_pos]->str);
+					   "Redis at %s refused SELECT %d: %.*s",
+					   EndpointDescription(), endpoint->db,
+					   (int) Min(raw[select_pos]->len, 100), raw[select_pos]->str);
 		ok = false;
 	}
 	if (ok)
@@ -934,7 +934,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	if (endpoint->host == NULL && endpoint->path == NULL)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_url is not set");
+					   "cache_ext.redis_url is not set");
 		return false;
 	}
 
@@ -958,8 +958,8 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	if (reader == NULL)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not connect to Redis at %s: out of memory",
-						 EndpointDescription());
+					   "could not connect to Redis at %s: out of memory",
+					   EndpointDescription());
 		start_backoff(outcome);
 		return false;
 	}

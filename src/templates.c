@@ -353,8 +353,8 @@ static const char hexdigits[] = "0123456789abcdef";
  */
 static inline bool
 render_part(const KeyTemplate *tmpl, const TemplatePart *part,
-		   HeapTuple tuple, TupleDesc tupdesc, StringInfo out,
-		   bool escape_glob)
+			HeapTuple tuple, TupleDesc tupdesc, StringInfo out,
+			bool escape_glob)
 {
 	Datum		value;
 	bool		isnull;
@@ -448,7 +448,7 @@ render_part(const KeyTemplate *tmpl, const TemplatePart *part,
 
 static inline bool
 render_template(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
-			   StringInfo out, bool escape_glob)
+				StringInfo out, bool escape_glob)
 {
 	int			start = out->len;
 	int			i;

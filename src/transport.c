@@ -266,14 +266,14 @@ key_file_is_private(const char *path, RedisOutcome *outcome)
 	if (stat(path, &st) != 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "could not read cache_ext.tls_key_file \"%s\": %s",
-						 path, strerror(errno));
+					   "could not read cache_ext.tls_key_file \"%s\": %s",
+					   path, strerror(errno));
 		return false;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.tls_key_file \"%s\" is not a regular file", path);
+					   "cache_ext.tls_key_file \"%s\" is not a regular file", path);
 		return false;
 	}
 	if ((st.st_uid == geteuid() && (st.st_mode & (S_IRWXG | S_IRWXO))) ||
@@ -281,9 +281,9 @@ key_file_is_private(const char *path, RedisOutcome *outcome)
 		(st.st_uid != geteuid() && st.st_uid != 0))
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.tls_key_file \"%s\" has group or world access, or another owner; "
-						 "it must be owned by the database server's user with permissions u=rw (0600) or less",
-						 path);
+					   "cache_ext.tls_key_file \"%s\" has group or world access, or another owner; "
+					   "it must be owned by the database server's user with permissions u=rw (0600) or less",
+					   path);
 		return false;
 	}
 	return true;
@@ -304,7 +304,7 @@ build_tls_context(RedisOutcome *outcome)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not create a TLS context: %s", err);
+					   "could not create a TLS context: %s", err);
 		return false;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -330,8 +330,8 @@ build_tls_context(RedisOutcome *outcome)
 			{
 				ssl_error_text(err, sizeof(err), "unknown error");
 				ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-								 "could not load cache_ext.tls_ca_file \"%s\": %s",
-								 ca, err);
+							   "could not load cache_ext.tls_ca_file \"%s\": %s",
+							   ca, err);
 				goto fail;
 			}
 		}
@@ -339,8 +339,8 @@ build_tls_context(RedisOutcome *outcome)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
 			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-							 "could not load the system's trusted certificates: %s",
-							 err);
+						   "could not load the system's trusted certificates: %s",
+						   err);
 			goto fail;
 		}
 	}
@@ -348,7 +348,7 @@ build_tls_context(RedisOutcome *outcome)
 	if ((cert != NULL && cert[0] != '\0') != (key != NULL && key[0] != '\0'))
 	{
 		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.tls_cert_file and cache_ext.tls_key_file must be set together");
+					   "cache_ext.tls_cert_file and cache_ext.tls_key_file must be set together");
 		goto fail;
 	}
 	if (cert != NULL && cert[0] != '\0')
@@ -357,8 +357,8 @@ build_tls_context(RedisOutcome *outcome)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
 			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-							 "could not load cache_ext.tls_cert_file \"%s\": %s",
-							 cert, err);
+						   "could not load cache_ext.tls_cert_file \"%s\": %s",
+						   cert, err);
 			goto fail;
 		}
 		if (!key_file_is_private(key, outcome))
@@ -367,16 +367,16 @@ build_tls_context(RedisOutcome *outcome)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
 			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-							 "could not load cache_ext.tls_key_file \"%s\": %s",
-							 key, err);
+						   "could not load cache_ext.tls_key_file \"%s\": %s",
+						   key, err);
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
 			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
-							 "cache_ext.tls_key_file \"%s\" does not match cache_ext.tls_cert_file \"%s\": %s",
-							 key, cert, err);
+						   "cache_ext.tls_key_file \"%s\" does not match cache_ext.tls_cert_file \"%s\": %s",
+						   key, cert, err);
 			goto fail;
 		}
 	}
@@ -445,8 +445,8 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 	if (cert == NULL)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "Redis at %s presented no TLS certificate",
-						 EndpointDescription());
+					   "Redis at %s presented no TLS certificate",
+					   EndpointDescription());
 		ERR_clear_error();
 		return false;
 	}
@@ -461,10 +461,10 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 	if (rc != 1)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "the TLS certificate of Redis at %s does not match the %s \"%s\" (host name mismatch; "
-						 "cache_ext.tls_verify = full checks the certificate's subjectAltName)",
-						 EndpointDescription(),
-						 EndpointHostIsAddress(host) ? "address" : "host name", host);
+					   "the TLS certificate of Redis at %s does not match the %s \"%s\" (host name mismatch; "
+					   "cache_ext.tls_verify = full checks the certificate's subjectAltName)",
+					   EndpointDescription(),
+					   EndpointHostIsAddress(host) ? "address" : "host name", host);
 		return false;
 	}
 	return true;
@@ -482,8 +482,8 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not start TLS with Redis at %s: %s",
-						 EndpointDescription(), err);
+					   "could not start TLS with Redis at %s: %s",
+					   EndpointDescription(), err);
 		return false;
 	}
 	if (!EndpointHostIsAddress(endpoint->host) &&
@@ -491,8 +491,8 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not set the TLS server name for Redis at %s: %s",
-						 EndpointDescription(), err);
+					   "could not set the TLS server name for Redis at %s: %s",
+					   EndpointDescription(), err);
 		return false;
 	}
 
@@ -518,16 +518,16 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		{
 			describe_handshake_failure(ssl_err, saved_errno, err, sizeof(err));
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: %s",
-							 EndpointDescription(), err);
+						   "could not connect to Redis at %s: %s",
+						   EndpointDescription(), err);
 			return false;
 		}
 		ERR_clear_error();
 		if (ConnectionWait(sock, events, deadline, -1, critical, latch_seen) == 0)
 		{
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: the TLS handshake did not complete within %d ms (is the port a plain-text one? use redis://)",
-							 EndpointDescription(), cache_ext_connect_timeout);
+						   "could not connect to Redis at %s: the TLS handshake did not complete within %d ms (is the port a plain-text one? use redis://)",
+						   EndpointDescription(), cache_ext_connect_timeout);
 			return false;
 		}
 	}
@@ -584,7 +584,7 @@ connect_address(const struct sockaddr *addr, socklen_t addrlen,
 		return false;
 	}
 	if (ConnectionWait(sock, WL_SOCKET_WRITEABLE, deadline, -1, critical,
-					  latch_seen) == 0)
+					   latch_seen) == 0)
 	{
 		snprintf(why, whylen, "timed out after %d ms", cache_ext_connect_timeout);
 		*timed_out = true;
@@ -620,8 +620,8 @@ make_socket_blocking(RedisOutcome *outcome)
 		setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_IO,
-						 "could not configure the socket to Redis at %s: %s",
-						 EndpointDescription(), strerror(errno));
+					   "could not configure the socket to Redis at %s: %s",
+					   EndpointDescription(), strerror(errno));
 		return false;
 	}
 	return true;
@@ -676,12 +676,12 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 	{
 		if (list.count > 1)
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: %s (each of its %d addresses was tried; the last was %s)",
-							 EndpointDescription(), why, list.count, where);
+						   "could not connect to Redis at %s: %s (each of its %d addresses was tried; the last was %s)",
+						   EndpointDescription(), why, list.count, where);
 		else
 			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: %s",
-							 EndpointDescription(), why);
+						   "could not connect to Redis at %s: %s",
+						   EndpointDescription(), why);
 		return false;
 	}
 
@@ -735,8 +735,8 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 		case SSL_ERROR_ZERO_RETURN:
 			ERR_clear_error();
 			ConnectionFail(outcome, REDIS_FAIL_IO,
-							 "lost the connection to Redis at %s: the server closed the TLS session",
-							 EndpointDescription());
+						   "lost the connection to Redis at %s: the server closed the TLS session",
+						   EndpointDescription());
 			return -1;
 		case SSL_ERROR_SYSCALL:
 			if (ERR_peek_error() == 0)
@@ -745,17 +745,17 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 				if (RETRYABLE_ERRNO(saved_errno))
 					return 0;
 				ConnectionFail(outcome, REDIS_FAIL_IO,
-								 "lost the connection to Redis at %s while %s: %s",
-								 EndpointDescription(), what,
-								 saved_errno ? strerror(saved_errno) : "the server closed the connection");
+							   "lost the connection to Redis at %s while %s: %s",
+							   EndpointDescription(), what,
+							   saved_errno ? strerror(saved_errno) : "the server closed the connection");
 				return -1;
 			}
 			/* FALLTHROUGH */
 		default:
 			ssl_error_text(err, sizeof(err), "unknown TLS error");
 			ConnectionFail(outcome, REDIS_FAIL_IO,
-							 "lost the connection to Redis at %s while %s: %s",
-							 EndpointDescription(), what, err);
+						   "lost the connection to Redis at %s while %s: %s",
+						   EndpointDescription(), what, err);
 			return -1;
 	}
 }
@@ -784,8 +784,8 @@ TransportWrite(const char *buf, size_t len, RedisOutcome *outcome)
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
 	ConnectionFail(outcome, REDIS_FAIL_IO,
-					 "lost the connection to Redis at %s while writing: %s",
-					 EndpointDescription(), strerror(errno));
+				   "lost the connection to Redis at %s while writing: %s",
+				   EndpointDescription(), strerror(errno));
 	return -1;
 }
 
@@ -816,16 +816,16 @@ TransportRead(char *buf, size_t len, RedisOutcome *outcome)
 	if (n == 0)
 	{
 		ConnectionFail(outcome, REDIS_FAIL_IO,
-						 "lost the connection to Redis at %s: the server closed the connection%s",
-						 EndpointDescription(), plain_tcp_hint());
+					   "lost the connection to Redis at %s: the server closed the connection%s",
+					   EndpointDescription(), plain_tcp_hint());
 		return -1;
 	}
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
 	ConnectionFail(outcome, REDIS_FAIL_IO,
-					 "lost the connection to Redis at %s: %s%s",
-					 EndpointDescription(), strerror(errno),
-					 plain_tcp_hint());
+				   "lost the connection to Redis at %s: %s%s",
+				   EndpointDescription(), strerror(errno),
+				   plain_tcp_hint());
 	return -1;
 }
 

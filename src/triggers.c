@@ -139,7 +139,7 @@ template_is_pattern(const char *template_text)
  */
 static int
 trigger_template_count(int nargs, InvalidationKind kind, const char *tgname,
-					 Relation rel, const char *funcname)
+					   Relation rel, const char *funcname)
 {
 	if (nargs == 0 && kind == KIND_DELETE)
 		ereport(ERROR,
@@ -176,7 +176,7 @@ is_sibling_function(Oid fn, Oid ourfn, const char *name)
  */
 static void
 check_counter_overlap(Relation rel, const char *bump_text, const char *bump_tgname,
-					const char *counter_text, const char *counter_tgname)
+					  const char *counter_text, const char *counter_tgname)
 {
 	char	   *bump_literal;
 	char	   *counter_literal;
@@ -205,7 +205,7 @@ check_counter_overlap(Relation rel, const char *bump_text, const char *bump_tgna
  */
 static void
 check_template_reach(const char *text, InvalidationKind kind, Relation rel,
-				   const char *tgname, Oid ourfn)
+					 const char *tgname, Oid ourfn)
 {
 	bool		is_pattern = kind == KIND_DELETE && template_is_pattern(text);
 	char	   *literal = KeyTemplateLiteralPrefix(text, is_pattern);
@@ -250,7 +250,7 @@ check_template_reach(const char *text, InvalidationKind kind, Relation rel,
  */
 static void
 check_counters_unreached(Relation rel, const char *counter_text,
-					   const char *counter_tgname, Oid counterfn)
+						 const char *counter_tgname, Oid counterfn)
 {
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
@@ -267,7 +267,7 @@ check_counters_unreached(Relation rel, const char *counter_text,
 		n = Max(t->tgnargs, 1);
 		for (a = 0; a < n; a++)
 			check_counter_overlap(rel, trigger_template_text(t->tgnargs, t->tgargs, a),
-								t->tgname, counter_text, counter_tgname);
+								  t->tgname, counter_text, counter_tgname);
 	}
 }
 
@@ -278,7 +278,7 @@ check_counters_unreached(Relation rel, const char *counter_text,
  */
 static TriggerCache *
 get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
-				InvalidationKind kind, const char *funcname)
+				  InvalidationKind kind, const char *funcname)
 {
 	TriggerCache *cache = (TriggerCache *) fcinfo->flinfo->fn_extra;
 	Trigger    *trigger = trigdata->tg_trigger;
@@ -436,7 +436,7 @@ add_key(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyl
 /* Render one template for one row and add the key; NULL columns skip it. */
 static inline void
 add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
-		  HeapTuple tuple, TupleDesc tupdesc)
+			HeapTuple tuple, TupleDesc tupdesc)
 {
 	StringInfo	buf = &cache->buf;
 	char	   *key;
@@ -506,7 +506,7 @@ same_columns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupd
  */
 static void
 add_row_event_keys(TriggerCache *cache, InvalidationKind kind,
-				HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
+				   HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
 {
 	int			i;
 
@@ -538,7 +538,7 @@ slot_heap_tuple_no_copy(TupleTableSlot *slot)
  */
 static void
 add_transition_table_keys(TriggerCache *cache, InvalidationKind kind,
-					   TriggerData *trigdata, TupleDesc tupdesc)
+						  TriggerData *trigdata, TupleDesc tupdesc)
 {
 	Tuplestorestate *oldtable = trigdata->tg_oldtable;
 	Tuplestorestate *newtable = trigdata->tg_newtable;
@@ -581,9 +581,9 @@ add_transition_table_keys(TriggerCache *cache, InvalidationKind kind,
 
 		oldcxt = MemoryContextSwitchTo(rowcxt);
 		add_row_event_keys(cache, kind,
-						more_old ? slot_heap_tuple_no_copy(oldslot) : NULL,
-						more_new ? slot_heap_tuple_no_copy(newslot) : NULL,
-						tupdesc);
+						   more_old ? slot_heap_tuple_no_copy(oldslot) : NULL,
+						   more_new ? slot_heap_tuple_no_copy(newslot) : NULL,
+						   tupdesc);
 		MemoryContextSwitchTo(oldcxt);
 
 		if (more_old)
@@ -634,7 +634,7 @@ add_truncate_keys(TriggerCache *cache, InvalidationKind kind)
  */
 static Datum
 invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
-					const char *funcname, bool truncate_only)
+					 const char *funcname, bool truncate_only)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event;
@@ -701,7 +701,7 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 		add_row_event_keys(cache, kind, trigdata->tg_trigtuple, NULL, tupdesc);
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
 		add_row_event_keys(cache, kind, trigdata->tg_trigtuple,
-						trigdata->tg_newtuple, tupdesc);
+						   trigdata->tg_newtuple, tupdesc);
 
 	return PointerGetDatum(NULL);
 }
@@ -743,7 +743,7 @@ cache_ext_invalidate_on_truncate(PG_FUNCTION_ARGS)
 /* ERROR for a NULL argument of a function that has no sensible NULL case. */
 static void
 reject_null_argument(FunctionCallInfo fcinfo, int argno, const char *argname,
-				   const char *funcname)
+					 const char *funcname)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,

@@ -153,7 +153,7 @@ run_command(int argc, const char **argv, const size_t *argvlen,
 	if (!RedisCommandOrError(argc, argv, argvlen, reply))
 		return false;
 	if (reply->type == REDIS_VALUE_ERROR)
-		ReportRedisErrorReply(reply, what);
+		RedisReportErrorReply(reply, what);
 	return true;
 }
 
@@ -168,7 +168,7 @@ run_script(RedisScript *script, int nkeys, const char **keys,
 	if (!RedisPipelineOrError(1, &cmd, reply))
 		return false;
 	if (reply->type == REDIS_VALUE_ERROR)
-		ReportRedisErrorReply(reply, what);
+		RedisReportErrorReply(reply, what);
 	return true;
 }
 

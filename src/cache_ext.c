@@ -55,7 +55,7 @@ _PG_init(void)
 	PreparedInit();
 	WorkerInit();
 	CountersInit();
-	AssignNumberInit();
+	CountersTriggerInit();
 
 	MarkGUCPrefixReserved("cache_ext");
 }

@@ -292,7 +292,7 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 		case COUNTER_OK:
 			return true;
 		case COUNTER_REDIS_ERROR:
-			ReportRedisErrorReply(&reply,
+			RedisReportErrorReply(&reply,
 								  psprintf("the counter step on key \"%s\"",
 										   pnstrdup(key, keylen)));
 			break;

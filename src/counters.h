@@ -58,6 +58,6 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
  * (counters_trigger.c).
  */
 extern void CountersInit(void);
-extern void AssignNumberInit(void);
+extern void CountersTriggerInit(void);
 
 #endif							/* CACHE_EXT_COUNTERS_H */

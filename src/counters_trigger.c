@@ -156,7 +156,7 @@ assign_number_relcache_callback(Datum arg, Oid relid)
 }
 
 void
-AssignNumberInit(void)
+CountersTriggerInit(void)
 {
 	CacheRegisterRelcacheCallback(assign_number_relcache_callback, (Datum) 0);
 }
@@ -415,9 +415,9 @@ build_entry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	entry->numdomain = (basetype != numatt->atttypid) ? numatt->atttypid : InvalidOid;
 	entry->domain_extra = NULL;
 
-	/* the template: its placeholders must be columns (ParseKeyTemplate) */
-	entry->tmpl = ParseKeyTemplate(template_text, rel, entry->mcxt);
-	entry->nkeycols = KeyTemplateColumns(entry->tmpl, &entry->keycols);
+	/* the template: its placeholders must be columns (TemplateParse) */
+	entry->tmpl = TemplateParse(template_text, rel, entry->mcxt);
+	entry->nkeycols = TemplateColumns(entry->tmpl, &entry->keycols);
 	for (int j = 0; j < entry->nkeycols; j++)
 		if (entry->keycols[j] == entry->numattnum)
 			ereport(ERROR,
@@ -535,7 +535,7 @@ static bool
 render_key(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		   StringInfo key, const char **nullcol)
 {
-	if (RenderKeyTemplate(entry->tmpl, tuple, tupdesc, key))
+	if (TemplateRender(entry->tmpl, tuple, tupdesc, key))
 		return true;
 	*nullcol = "?";
 	for (int j = 0; j < entry->nkeycols; j++)
@@ -962,7 +962,7 @@ assign_number_row(AssignEntry *entry, TriggerData *trigdata)
 					 errmsg("cannot number a row of %s: column \"%s\" is null",
 							entry->relname, nullcol),
 					 errdetail("The counter key template \"%s\" needs it.",
-							   KeyTemplateText(entry->tmpl)),
+							   TemplateText(entry->tmpl)),
 					 errhint("Give the column a value (or a default) before inserting.")));
 		number = allocate_number(entry, tuple, tupdesc, key.data);
 		value = number_datum(entry, number);

@@ -167,7 +167,7 @@ collect_row(const char *kind, const char *pattern, const char *key_prefix,
 			const char *trigger, void *arg)
 {
 	Collector  *c = (Collector *) arg;
-	char	   *literal = GlobLiteralPrefix(pattern, strlen(pattern));
+	char	   *literal = TemplateGlobLiteralPrefix(pattern, strlen(pattern));
 
 	/* The tables' CHECK constraints refuse both; a guard all the same. */
 	if (literal[0] == '\0' ||
@@ -251,11 +251,11 @@ collect_unreached_triggers(List **list)
 			char	   *pattern;
 
 			p += len + 1;
-			if (!KeyTemplateValid(arg))
+			if (!TemplateValid(arg))
 				continue;		/* refused when it fires */
 			pattern = (is_delete && strchr(arg, '*') != NULL)
-				? KeyPatternTemplateToPattern(arg)
-				: KeyTemplateToPattern(arg);
+				? TemplatePatternToPattern(arg)
+				: TemplateToPattern(arg);
 			if (!pattern_reached(*list, !is_delete, pattern))
 				add_namespace(list, !is_delete, pattern, NULL,
 							  psprintf("trigger %s ON %s (not registered)",

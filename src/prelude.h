@@ -8,6 +8,12 @@
  *	  included, in its own header, and cache_ext.c (_PG_init) is the one
  *	  place that calls the inits.
  *
+ *	  Names: the exported functions of a header share one prefix naming its
+ *	  concept (Queue*, Stats*, Template*, Redis* for the API of
+ *	  protocol.h, ...), an init is named after its file (QueueInit,
+ *	  ProtocolInit), static functions are snake_case, and SQL-callable
+ *	  functions are cache_ext_<sql name>.
+ *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_PRELUDE_H

@@ -1178,7 +1178,7 @@ RedisCommandOrError(int argc, const char **argv, const size_t *argvlen,
 }
 
 void
-ReportRedisErrorReply(const RedisReply *reply, const char *what)
+RedisReportErrorReply(const RedisReply *reply, const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),

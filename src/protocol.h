@@ -156,7 +156,7 @@ extern bool RedisPipelineOrError(int ncmds, const RedisCommand *cmds,
 								 RedisReply *replies);
 
 /* ERROR for an error reply, naming what we were doing. */
-extern void ReportRedisErrorReply(const RedisReply *reply, const char *what);
+extern void RedisReportErrorReply(const RedisReply *reply, const char *what);
 
 /* Drop the connection (next use reconnects).  Safe anywhere. */
 extern void RedisDisconnect(void);

@@ -66,7 +66,7 @@ struct KeyTemplate
 
 /*
  * One lexical piece of a template, before any column is resolved: shared by
- * ParseKeyTemplate and the pattern conversions, so they agree on syntax and
+ * TemplateParse and the pattern conversions, so they agree on syntax and
  * on error messages.
  */
 typedef struct TemplateToken
@@ -228,13 +228,13 @@ choose_render_kind(Oid typid)
 }
 
 /*
- * ParseKeyTemplate
+ * TemplateParse
  *		Parse a template against rel's columns (see templates.h).
  *
  * rel may be NULL for a template that has no placeholder (a fixed key).
  */
 KeyTemplate *
-ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
+TemplateParse(const char *template_text, Relation rel, MemoryContext mcxt)
 {
 	TemplateToken *tokens;
 	int			ntokens;
@@ -470,40 +470,40 @@ render_template(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
 }
 
 /*
- * RenderKeyTemplate
+ * TemplateRender
  *		Append the key for one row; false (out unchanged) when a referenced
  *		column is NULL.
  */
 bool
-RenderKeyTemplate(const KeyTemplate *tmpl, HeapTuple tuple,
-				  TupleDesc tupdesc, StringInfo out)
+TemplateRender(const KeyTemplate *tmpl, HeapTuple tuple,
+			   TupleDesc tupdesc, StringInfo out)
 {
 	return render_template(tmpl, tuple, tupdesc, out, false);
 }
 
 /*
- * RenderKeyPattern
- *		Like RenderKeyTemplate for a template that is itself a SCAN pattern
+ * TemplateRenderPattern
+ *		Like TemplateRender for a template that is itself a SCAN pattern
  *		('booking:{user_id}:*'): the literal text is kept as glob syntax and
  *		the glob characters of the column values are escaped, so a value
  *		never widens the pattern.
  */
 bool
-RenderKeyPattern(const KeyTemplate *tmpl, HeapTuple tuple,
-				 TupleDesc tupdesc, StringInfo out)
+TemplateRenderPattern(const KeyTemplate *tmpl, HeapTuple tuple,
+					  TupleDesc tupdesc, StringInfo out)
 {
 	return render_template(tmpl, tuple, tupdesc, out, true);
 }
 
 int
-KeyTemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums)
+TemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums)
 {
 	*attnums = tmpl->columns;
 	return tmpl->ncolumns;
 }
 
 const char *
-KeyTemplateText(const KeyTemplate *tmpl)
+TemplateText(const KeyTemplate *tmpl)
 {
 	return tmpl->text;
 }
@@ -542,19 +542,19 @@ template_to_pattern(const char *template_text, bool keep_globs)
 }
 
 char *
-KeyTemplateToPattern(const char *template_text)
+TemplateToPattern(const char *template_text)
 {
 	return template_to_pattern(template_text, false);
 }
 
 char *
-KeyPatternTemplateToPattern(const char *template_text)
+TemplatePatternToPattern(const char *template_text)
 {
 	return template_to_pattern(template_text, true);
 }
 
 char *
-GlobLiteralPrefix(const char *pattern, size_t len)
+TemplateGlobLiteralPrefix(const char *pattern, size_t len)
 {
 	StringInfoData buf;
 	size_t		i;
@@ -578,7 +578,7 @@ GlobLiteralPrefix(const char *pattern, size_t len)
 }
 
 char *
-KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
+TemplateLiteralPrefix(const char *template_text, bool is_pattern)
 {
 	TemplateToken *tokens;
 	int			ntokens;
@@ -589,7 +589,7 @@ KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
 	if (ntokens == 0 || tokens[0].is_placeholder)
 		result = pstrdup("");
 	else if (is_pattern)
-		result = GlobLiteralPrefix(tokens[0].text.data, tokens[0].text.len);
+		result = TemplateGlobLiteralPrefix(tokens[0].text.data, tokens[0].text.len);
 	else
 		result = pstrdup(tokens[0].text.data);
 	for (i = 0; i < ntokens; i++)
@@ -599,7 +599,7 @@ KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
 }
 
 bool
-LiteralPrefixesOverlap(const char *a, const char *b)
+TemplatePrefixesOverlap(const char *a, const char *b)
 {
 	size_t		la = strlen(a);
 	size_t		lb = strlen(b);
@@ -608,7 +608,7 @@ LiteralPrefixesOverlap(const char *a, const char *b)
 }
 
 bool
-KeyTemplateValid(const char *template_text)
+TemplateValid(const char *template_text)
 {
 	const char *p = template_text;
 

@@ -181,12 +181,12 @@ check_counter_overlap(Relation rel, const char *bump_text, const char *bump_tgna
 	char	   *bump_literal;
 	char	   *counter_literal;
 
-	if (!KeyTemplateValid(counter_text) || !KeyTemplateValid(bump_text))
+	if (!TemplateValid(counter_text) || !TemplateValid(bump_text))
 		return;
-	bump_literal = KeyTemplateLiteralPrefix(bump_text, false);
-	counter_literal = KeyTemplateLiteralPrefix(counter_text, false);
+	bump_literal = TemplateLiteralPrefix(bump_text, false);
+	counter_literal = TemplateLiteralPrefix(counter_text, false);
 	if (bump_literal[0] == '\0' || counter_literal[0] == '\0' ||
-		!LiteralPrefixesOverlap(bump_literal, counter_literal))
+		!TemplatePrefixesOverlap(bump_literal, counter_literal))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -208,14 +208,14 @@ check_template_reach(const char *text, InvalidationKind kind, Relation rel,
 					 const char *tgname, Oid ourfn)
 {
 	bool		is_pattern = kind == KIND_DELETE && template_is_pattern(text);
-	char	   *literal = KeyTemplateLiteralPrefix(text, is_pattern);
+	char	   *literal = TemplateLiteralPrefix(text, is_pattern);
 	char	   *pattern;
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
 
 	if (literal[0] == '\0')
 	{
-		pattern = is_pattern ? KeyPatternTemplateToPattern(text) : KeyTemplateToPattern(text);
+		pattern = is_pattern ? TemplatePatternToPattern(text) : TemplateToPattern(text);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key template \"%s\" of trigger \"%s\" on table \"%s\" does not start with literal text",
@@ -225,7 +225,7 @@ check_template_reach(const char *text, InvalidationKind kind, Relation rel,
 						   kind == KIND_BUMP ? "bump" : "delete", pattern),
 				 errhint("Start the template with a fixed name, such as 'cache_user_version:{user_id}'.")));
 	}
-	if (LiteralPrefixesOverlap(literal, MIRROR_KEY_PREFIX))
+	if (TemplatePrefixesOverlap(literal, MIRROR_KEY_PREFIX))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key template \"%s\" of trigger \"%s\" on table \"%s\" reaches the cache_enabled mirror",
@@ -336,10 +336,10 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 				TriggerTemplate *tt = &cache->templates[i];
 				const char *text = trigger_template_text(nargs, trigger->tgargs, i);
 
-				tt->tmpl = ParseKeyTemplate(text, rel, cxt);
+				tt->tmpl = TemplateParse(text, rel, cxt);
 				check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
 				tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
-				tt->ncolumns = KeyTemplateColumns(tt->tmpl, &tt->columns);
+				tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
 				oldcxt = MemoryContextSwitchTo(cxt);
 				initStringInfo(&tt->last_key);
 				initStringInfo(&tt->memo_prefix);
@@ -459,9 +459,9 @@ add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 
 	resetStringInfo(buf);
 	if (tt->is_pattern)
-		rendered = RenderKeyPattern(tt->tmpl, tuple, tupdesc, buf);
+		rendered = TemplateRenderPattern(tt->tmpl, tuple, tupdesc, buf);
 	else
-		rendered = RenderKeyTemplate(tt->tmpl, tuple, tupdesc, buf);
+		rendered = TemplateRender(tt->tmpl, tuple, tupdesc, buf);
 	if (!rendered)
 		return;
 
@@ -611,13 +611,13 @@ add_truncate_keys(TriggerCache *cache, InvalidationKind kind)
 	for (i = 0; i < cache->ntemplates; i++)
 	{
 		TriggerTemplate *tt = &cache->templates[i];
-		const char *text = KeyTemplateText(tt->tmpl);
+		const char *text = TemplateText(tt->tmpl);
 		char	   *pattern;
 		char	   *prefixed;
 		size_t		len;
 
-		pattern = tt->is_pattern ? KeyPatternTemplateToPattern(text)
-			: KeyTemplateToPattern(text);
+		pattern = tt->is_pattern ? TemplatePatternToPattern(text)
+			: TemplateToPattern(text);
 		prefixed = KeyPatternWithPrefix(pattern, strlen(pattern), &len);
 		if (kind == KIND_BUMP)
 			PendingAddBumpPattern(prefixed, len);
@@ -797,7 +797,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 		 * A pattern starting with a glob matches every key under the key
 		 * prefix (a FLUSHDB of the tenant): operators only.
 		 */
-		if (GlobLiteralPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg))[0] == '\0' &&
+		if (TemplateGlobLiteralPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg))[0] == '\0' &&
 			!CacheExtAdminUser())
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -955,7 +955,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 			cache->cxt = cxt;
 			cache->relid = relid;
 			cache->text = MemoryContextStrdup(cxt, template_text);
-			cache->tmpl = ParseKeyTemplate(template_text, rel, cxt);
+			cache->tmpl = TemplateParse(template_text, rel, cxt);
 		}
 		PG_CATCH();
 		{
@@ -969,9 +969,9 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 	is_pattern = template_is_pattern(template_text);
 	initStringInfo(&buf);
 	if (is_pattern)
-		rendered = RenderKeyPattern(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
+		rendered = TemplateRenderPattern(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
 	else
-		rendered = RenderKeyTemplate(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
+		rendered = TemplateRender(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
 	relation_close(rel, AccessShareLock);
 	if (!rendered)
 		PG_RETURN_NULL();
@@ -1100,7 +1100,7 @@ check_new_trigger(Oid tgoid)
 	{
 		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
 
-		(void) ParseKeyTemplate(text, rel, CurrentMemoryContext);
+		(void) TemplateParse(text, rel, CurrentMemoryContext);
 		check_template_reach(text, kind, rel, tgname, tgfoid);
 	}
 	for (i = 0; i < ntemplates; i++)
@@ -1110,7 +1110,7 @@ check_new_trigger(Oid tgoid)
 		char	   *pattern;
 		const char *prefix = cache_ext_key_prefix ? cache_ext_key_prefix : "";
 
-		pattern = is_pattern ? KeyPatternTemplateToPattern(text) : KeyTemplateToPattern(text);
+		pattern = is_pattern ? TemplatePatternToPattern(text) : TemplateToPattern(text);
 		if (CacheExtAdminUser())
 			NamespaceRegister(kind == KIND_BUMP, pattern, prefix,
 							  psprintf("%s ON %s", quote_identifier(tgname),

@@ -169,7 +169,7 @@ local_queue_replace(EffectRecord **recs, int n)
 	}
 }
 
-/* DeliverRecords, turning an ERROR (an interrupt) into a failure. */
+/* PlanDeliver, turning an ERROR (an interrupt) into a failure. */
 static void
 deliver_records_quietly(EffectRecord **recs, int n, bool *done,
 						char *message, Size msglen)

@@ -1,26 +1,22 @@
 /*-------------------------------------------------------------------------
  *
  * delivery.h
- *	  Getting the effects of committed transactions into Redis (effects.h
- *	  has their serialized form): the commit-time send, the backend-local
- *	  retry list used without shared_preload_libraries, prepared
- *	  transactions and the fallback invalidation.  Used by pending.c (the
- *	  per transaction set) and worker.c (the background worker); the
- *	  shared-memory retry/hand-off queue is declared in queue.h, the
- *	  statistics and the fallback flag in stats.h.
+ *	  Getting the effects of committed transactions into Redis (delivery.c):
+ *	  the commit protocol driven by pending.c's transaction callbacks, with
+ *	  the hand-off to the queue (queue.h) or, without
+ *	  shared_preload_libraries, the backend-local retry list.  The rest of
+ *	  delivery has its own headers: effects.h (the records), plan.h (their
+ *	  Redis commands), queue.h, stats.h, fallback.h, prepared.h.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_DELIVERY_H
 #define CACHE_EXT_DELIVERY_H
 
-#include "datatype/timestamp.h"
-#include "effects.h"
-#include "protocol.h"
 
 /*
- * The settings of delivery, the statistics, the shared memory (when
- * preloaded) or the backend-local retry list (when not) (_PG_init).
+ * Define the settings of delivery, and set up the backend-local retry list
+ * when the library is not preloaded (_PG_init).
  */
 extern void DeliveryInit(void);
 

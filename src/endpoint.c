@@ -364,7 +364,7 @@ fail:
 
 /*
  * The URL with ":password" removed from its credentials (the user name,
- * if any, stays).  Only called on a URL ParseRedisUrl accepted.
+ * if any, stays).  Only called on a URL EndpointParseUrl accepted.
  */
 char *
 EndpointUrlWithoutPassword(const char *url, bool *had_password)

@@ -312,7 +312,7 @@ NamespacePatternWithPrefix(const char *key_prefix, const char *pattern,
 	const char *p;
 
 	initStringInfo(&buf);
-	/* the prefix matches only itself (as PatternWithPrefix does) */
+	/* the prefix matches only itself (as KeyPatternWithPrefix does) */
 	for (p = key_prefix; *p; p++)
 	{
 		if (strchr("*?[]\\", *p) != NULL)

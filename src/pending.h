@@ -10,7 +10,7 @@
  *	  committed and is visible to other sessions.
  *
  *	  Keys passed here are complete Redis keys: the caller has already
- *	  applied cache_ext.key_prefix (settings.h: KeyWithPrefix).
+ *	  applied cache_ext.key_prefix (keys.h: KeyWithPrefix).
  *
  *-------------------------------------------------------------------------
  */

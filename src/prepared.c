@@ -220,7 +220,7 @@ cache_ext_deliver_prepared(PG_FUNCTION_ARGS)
 	PG_RETURN_INT64(PreparedDeliver(false));
 }
 
-/* Catch COMMIT PREPARED (DeliveryInit). */
+/* Catch COMMIT PREPARED (_PG_init). */
 void
 PreparedInit(void)
 {

@@ -2,7 +2,7 @@
  *
  * protocol.c
  *	  The connection's third layer: RESP over the transport, and the API of
- *	  connection.h (RedisExecute and friends).  The only file that includes
+ *	  protocol.h (RedisExecute and friends).  The only file that includes
  *	  hiredis, and only for what is transport-free: redisFormatCommandArgv
  *	  encodes commands, a redisReader decodes replies.  The same code builds
  *	  against hiredis 0.14 (Debian bookworm) and 1.x (trixie); the few API

@@ -141,7 +141,7 @@ pending_reset(void)
 	DeliveryReset();
 }
 
-/* Make room for one more undo record (may ERROR: call before changing). */
+/* Reserve space for one more undo record (may ERROR: call before changing). */
 static void
 reserve_undo(void)
 {

@@ -14,7 +14,7 @@
  *	  - cache_enabled() / set_cache_enabled(): the SQL view of the flag;
  *	  - mirror_profiles (procedure) / resync_profiles (function): copy every
  *		profile's flag to Redis in batches, for the migration of an existing
- *		database and as the delivery room's fallback resync hook.
+ *		database and as a fallback hook of the fallback invalidation.
  *
  *	  The effective flag of a user is the flag of their profile row, or true
  *	  (caching enabled) when they have no profile row or the flag is NULL.

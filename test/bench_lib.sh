@@ -29,7 +29,7 @@ bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 # bench_durable_conf: before bench_enter_sandbox, the server settings of
 # the invalidation benchmarks: fsync on (or synchronous_commit on/off would
-# measure nothing), room for a million-row UPDATE without checkpoints.
+# measure nothing), space for a million-row UPDATE without checkpoints.
 bench_durable_conf() {
 	[[ -n ${SANDBOX_DIR:-} ]] && return 0
 	export SANDBOX_PG_CONF="${SANDBOX_PG_CONF:-}

@@ -182,5 +182,10 @@ SELECT count(*) AS undocumented
 FROM pg_attribute
 WHERE attrelid = 'cache_ext.stats'::regclass AND attnum > 0
   AND col_description(attrelid, attnum) IS NULL;
+-- Without the library preloaded the statistics and the retry list belong
+-- to the backend: a parallel worker would report its own, so the function
+-- runs in the leader only (and, without arguments, is not strict).
+SELECT proparallel, proisstrict FROM pg_proc
+WHERE oid = 'cache_ext.delivery_stats()'::regprocedure;
 
 SELECT pg_temp.clean();

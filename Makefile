@@ -48,11 +48,23 @@ $(shell echo '$(BUILD_FLAVOR)' > .build-flavor)
 endif
 EXTRA_CLEAN = .build-flavor
 
-# Regression tests (sql/NAME.sql, expected/NAME.out).  They need a running
-# server with cache_ext preloaded and a Redis: run them through
-# test/run_tests.sh, which starts both.
+# Tests, the PGXS way: `make installcheck` runs the regression tests
+# (sql/NAME.sql, expected/NAME.out) and the isolation specs
+# (test/isolation/specs, test/isolation/expected) against a running server
+# and a Redis: test/run_tests.sh (or test/sandbox.sh -- make installcheck)
+# starts both, with cache_ext preloaded.  PRELOADED=no is the run on a
+# server that does not preload the library: its first test,
+# setup_nopreload, fails unless that is so (setup fails otherwise), and the
+# isolation specs are left to the preloaded run.
 # One line per subsystem, so each can grow without touching the others.
-REGRESS_FOUNDATION = setup api connection errors parity privileges security_schema
+PRELOADED ?= yes
+ifeq ($(PRELOADED),no)
+REGRESS_SETUP = setup_nopreload
+else
+REGRESS_SETUP = setup
+endif
+
+REGRESS_FOUNDATION = $(REGRESS_SETUP) api connection errors parity privileges security_schema
 
 REGRESS_INVALIDATION = delivery_basic delivery_prepared delivery_prefix delivery_records invalidation_templates invalidation_rows invalidation_statement invalidation_truncate invalidation_functions invalidation_usage invalidation_patterns invalidation_memo
 
@@ -68,6 +80,12 @@ REGRESS_UPGRADE = oldextversions
 REGRESS = $(REGRESS_FOUNDATION) $(REGRESS_INVALIDATION) $(REGRESS_COUNTERS) $(REGRESS_PROFILE) $(REGRESS_UPGRADE) $(REGRESS_SECURITY)
 CONTRIB_TESTDB = cache_ext_regress
 REGRESS_OPTS = --inputdir=.
+
+ifneq ($(PRELOADED),no)
+ISOLATION = $(sort $(notdir $(basename $(wildcard test/isolation/specs/*.spec))))
+endif
+# (a later --inputdir wins over the one PGXS passes)
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=cache_ext
 
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)

@@ -547,3 +547,9 @@ BEGIN
 	END IF;
 END
 $check$;
+
+-- 20_delivery.sql: delivery_stats() reads the backend's own statistics and
+-- retry list when the library is not preloaded, which a parallel worker
+-- would report as its own: it runs in the leader only.  (STRICT meant
+-- nothing for a function without arguments.)
+ALTER FUNCTION cache_ext.delivery_stats() CALLED ON NULL INPUT PARALLEL RESTRICTED;

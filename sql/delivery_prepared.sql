@@ -4,16 +4,15 @@
 -- when it is rolled back.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cache_ext;
-CREATE FUNCTION pg_temp.eff(kind text, key text, value text DEFAULT NULL)
-RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect';
+\i test/debug_effect.sql
 SELECT cache_ext.command('DEL', 'dlv:2pc:a', 'dlv:2pc:b', 'dlv:2pc:s');
 DELETE FROM cache_ext.prepared_effects;
 SELECT cache_ext.reset_stats();
 
 BEGIN;
-SELECT pg_temp.eff('bump', 'dlv:2pc:a');
-SELECT pg_temp.eff('bump', 'dlv:2pc:a');
-SELECT pg_temp.eff('set', 'dlv:2pc:s', 'prepared value');
+SELECT public.eff('bump', 'dlv:2pc:a');
+SELECT public.eff('bump', 'dlv:2pc:a');
+SELECT public.eff('set', 'dlv:2pc:s', 'prepared value');
 PREPARE TRANSACTION 'dlv_2pc_1';
 -- nothing sent, nothing visible yet
 SELECT cache_ext.get('dlv:2pc:a') IS NULL AS not_yet, cache_ext.get('dlv:2pc:s') IS NULL AS not_yet;
@@ -21,7 +20,7 @@ SELECT count(*) AS visible_rows FROM cache_ext.prepared_effects;
 SELECT effects_prepared, effects_committed FROM cache_ext.stats;
 
 BEGIN;
-SELECT pg_temp.eff('bump', 'dlv:2pc:b');
+SELECT public.eff('bump', 'dlv:2pc:b');
 PREPARE TRANSACTION 'dlv_2pc_2';
 
 COMMIT PREPARED 'dlv_2pc_1';

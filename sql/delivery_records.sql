@@ -6,8 +6,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS cache_ext;
 CREATE EXTENSION IF NOT EXISTS pageinspect;
-CREATE FUNCTION pg_temp.eff(kind text, key text, value text DEFAULT NULL)
-RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect';
+\i test/debug_effect.sql
 SELECT cache_ext.command('DEL', 'dlv:rec:k', 'dlv:rec:kzzzz', 'dlv:rec:' || repeat('l', 200));
 DELETE FROM cache_ext.prepared_effects;
 
@@ -29,10 +28,10 @@ $$;
 -- first transaction leaves the bytes of a longer key (same record size)
 -- where the second one's record is serialized.
 BEGIN;
-SELECT pg_temp.eff('bump', 'dlv:rec:kzzzz');
+SELECT public.eff('bump', 'dlv:rec:kzzzz');
 COMMIT;
 BEGIN;
-SELECT pg_temp.eff('bump', 'dlv:rec:k');
+SELECT public.eff('bump', 'dlv:rec:k');
 PREPARE TRANSACTION 'dlv_rec_1';
 SELECT length(e) AS record_size,
        get_byte(e, 0) AS size_field,
@@ -47,8 +46,8 @@ SELECT length(e) AS record_size,
 COMMIT PREPARED 'dlv_rec_1';
 SELECT cache_ext.get('dlv:rec:k') IS NOT NULL AS short_record_delivered;
 BEGIN;
-SELECT pg_temp.eff('bump', 'dlv:rec:' || repeat('l', 200));
-SELECT pg_temp.eff('set', 'dlv:rec:k', 'value');
+SELECT public.eff('bump', 'dlv:rec:' || repeat('l', 200));
+SELECT public.eff('set', 'dlv:rec:k', 'value');
 PREPARE TRANSACTION 'dlv_rec_2';
 SELECT length(e) > 126 AS long_header FROM pg_temp.stored_effects('dlv_rec_2') e;
 COMMIT PREPARED 'dlv_rec_2';

@@ -56,7 +56,7 @@ CALL cache_ext.mirror_profiles();
 SELECT cache_ext.unregister_profile_table('empty_profiles');
 DROP TABLE empty_profiles;
 
--- The fallback resync hook: registered with the delivery room, quiet,
+-- The fallback resync hook: registered in cache_ext.fallback_hooks, quiet,
 -- same result.
 SELECT hook FROM cache_ext.fallback_hooks WHERE hook = 'cache_ext.resync_profiles()';
 SELECT cache_ext.resync_profiles();

@@ -20,7 +20,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
@@ -32,8 +32,9 @@
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 
-#include "connection.h"
-#include "settings.h"
+#include "api.h"
+#include "keys.h"
+#include "protocol.h"
 
 /* Redis refuses bulk strings above proto-max-bulk-len, 512 MB by default. */
 #define MAX_VALUE_LEN	(512 * 1024 * 1024)
@@ -152,7 +153,7 @@ run_command(int argc, const char **argv, const size_t *argvlen,
 	if (!RedisCommandOrError(argc, argv, argvlen, reply))
 		return false;
 	if (reply->type == REDIS_VALUE_ERROR)
-		ReportRedisErrorReply(reply, what);
+		RedisReportErrorReply(reply, what);
 	return true;
 }
 
@@ -167,7 +168,7 @@ run_script(RedisScript *script, int nkeys, const char **keys,
 	if (!RedisPipelineOrError(1, &cmd, reply))
 		return false;
 	if (reply->type == REDIS_VALUE_ERROR)
-		ReportRedisErrorReply(reply, what);
+		RedisReportErrorReply(reply, what);
 	return true;
 }
 

@@ -1,66 +1,50 @@
 /*-------------------------------------------------------------------------
  *
  * connection.h
- *	  The only door to Redis.  One connection per process, opened lazily,
- *	  reused across transactions, re-opened after a failure with a backoff.
- *	  Commands are argv arrays (binary safe) sent as one pipeline; every wait
- *	  is bounded by cache_ext.connect_timeout / cache_ext.command_timeout and
- *	  can be cancelled (query cancel, statement_timeout, termination).
+ *	  The ground floor of the connection to Redis, shared by its three
+ *	  layers and by their callers: endpoint.c (where Redis is: URL, name
+ *	  resolution), transport.c (the byte stream: socket, TLS; the only file
+ *	  including OpenSSL) and protocol.c (RESP, pipelines, scripts; the only
+ *	  file including hiredis, and the API the rest of cache_ext uses,
+ *	  protocol.h).  Each layer uses only the ones below it.
  *
- *	  Replies are copied out of hiredis into RedisReply structs before the
- *	  hiredis objects are freed, so no hiredis allocation ever outlives a
- *	  call and nothing leaks when an ERROR unwinds the stack.
- *
- *	  Implemented in three layers: endpoint.c (URL, name resolution),
- *	  transport.c (socket, TLS; the only file including OpenSSL) and
- *	  protocol.c (RESP, this API; the only file including hiredis).
+ *	  What they share, in connection.c: the time limits
+ *	  (cache_ext.connect_timeout, command_timeout, reconnect_interval), the
+ *	  generation of the connection settings (a change makes every process
+ *	  reconnect), how an attempt failed (RedisOutcome, filled by
+ *	  ConnectionFail without palloc, so that it works after commit), and the
+ *	  one bounded wait every layer waits with.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_CONNECTION_H
 #define CACHE_EXT_CONNECTION_H
 
-typedef enum RedisReplyType
-{
-	REDIS_VALUE_NIL = 0,
-	REDIS_VALUE_STRING,
-	REDIS_VALUE_STATUS,			/* +OK and friends */
-	REDIS_VALUE_INTEGER,
-	REDIS_VALUE_ARRAY,
-	REDIS_VALUE_ERROR			/* -ERR ..., -WRONGTYPE ..., -NOSCRIPT ... */
-} RedisReplyType;
+#include "datatype/timestamp.h"
 
-typedef struct RedisReply
-{
-	RedisReplyType type;
-	long long	integer;		/* REDIS_VALUE_INTEGER */
-	char	   *str;			/* STRING/STATUS/ERROR: palloc'd, NUL
-								 * terminated; NULL when not copied */
-	size_t		len;
-	size_t		elements;		/* REDIS_VALUE_ARRAY */
-	struct RedisReply *element; /* palloc'd array of elements */
-} RedisReply;
+/* Define the time limits (_PG_init). */
+extern void ConnectionInit(void);
 
-/* A Lua script, loaded once per process and run by EVALSHA. */
-typedef struct RedisScript
-{
-	const char *name;			/* for messages */
-	const char *body;			/* Lua source */
-	char		sha[41];		/* filled by the connection; "" when unknown */
-} RedisScript;
+extern int	cache_ext_connect_timeout;	/* ms */
+extern int	cache_ext_command_timeout;	/* ms */
+extern int	cache_ext_reconnect_interval;	/* ms */
 
 /*
- * One command: argv[0] is the command name.  Commands built by
- * RedisScriptCommand carry their script, so that the connection can fill in
- * the SHA and fall back to EVAL; set script to NULL for plain commands.
+ * The generation of the connection settings: it changes whenever
+ * cache_ext.redis_url, a TLS setting or the password file setting does
+ * (their assign hooks call ConnectionSettingChanged or
+ * ConnectionNoteSetting), so that the connection and the TLS context know
+ * to be made anew.
  */
-typedef struct RedisCommand
-{
-	int			argc;
-	const char **argv;
-	const size_t *argvlen;
-	RedisScript *script;
-} RedisCommand;
+extern uint64 ConnectionSettingsGeneration(void);
+extern void ConnectionSettingChanged(void);
+
+/*
+ * For the assign hook of a string setting of the connection: *seen is the
+ * value last seen (malloc'd); a different newval replaces it and changes
+ * the generation.  Never raises.
+ */
+extern void ConnectionNoteSetting(const char *newval, char **seen);
 
 typedef enum RedisFailureKind
 {
@@ -83,84 +67,33 @@ typedef struct RedisOutcome
 	char		first_error[128];	/* text of the first error reply */
 } RedisOutcome;
 
-/* Flags for RedisExecute */
-#define REDIS_EXEC_COPY_STRINGS	0x01	/* palloc copies of string payloads */
-#define REDIS_EXEC_CRITICAL		0x02	/* called where palloc and ERROR are
-										 * forbidden (after commit): never
-										 * allocate from PostgreSQL memory */
+/*
+ * Fill the outcome of a failure: its kind and message (the message never
+ * holds a password).  No palloc, never raises.
+ */
+extern void ConnectionFail(RedisOutcome *outcome, RedisFailureKind kind,
+						   const char *fmt,...) pg_attribute_printf(3, 4);
 
 /*
- * Send ncmds commands in one pipeline and read their replies.
- *
- * replies: caller-provided array of ncmds RedisReply, or NULL to discard the
- * replies (the outcome still counts error replies).  Without
- * REDIS_EXEC_COPY_STRINGS nothing is palloc'd: type and integer are filled,
- * str stays NULL.  With it, strings and nested arrays are palloc'd in
- * CurrentMemoryContext.
- *
- * Never raises an ERROR itself (with REDIS_EXEC_CRITICAL and without
- * REDIS_EXEC_COPY_STRINGS it may be used after commit, with interrupts held
- * off); a pending query cancel or termination is honoured while waiting,
- * after the connection has been cleaned up, by the usual
- * CHECK_FOR_INTERRUPTS() ERROR.  Returns true when every reply was read
- * (error replies included; see outcome->nerrors).
+ * Wait until the socket 'fd' is ready for 'events' (WL_SOCKET_READABLE /
+ * WL_SOCKET_WRITEABLE; 0 with fd -1: just sleep) or until 'deadline' or
+ * max_ms (-1: none), whichever comes first.  Returns the ready events, 0
+ * otherwise.  Not 'critical': on the latch and the socket, honouring query
+ * cancel, statement_timeout, termination (ConnectionCheckInterrupts raises
+ * the ERROR) and postmaster death; *latch_seen tells that the latch was
+ * reset (the caller sets it again for whoever waits next).  'critical'
+ * (after commit, where nothing may be palloc'd and interrupts are held
+ * off): with poll(), in slices of at most 100 ms.
  */
-extern bool RedisExecute(int ncmds, const RedisCommand *cmds,
-						 RedisReply *replies, int flags,
-						 RedisOutcome *outcome);
+extern int	ConnectionWait(int fd, int events, TimestampTz deadline, long max_ms,
+						   bool critical, bool *latch_seen);
 
 /*
- * Build a command running a registered script by EVALSHA:
- * EVALSHA sha nkeys key... arg...; argv arrays palloc'd.  When Redis answers
- * NOSCRIPT (SCRIPT FLUSH, failover), RedisExecute re-runs that command with
- * EVAL and the script body, transparently.
+ * A pending query cancel or termination raises its ERROR here, where
+ * interrupts can be processed (never after commit).  RedisExecute catches
+ * every ERROR raised during a round trip and drops the connection before
+ * it goes on, so no layer is left half-way.
  */
-extern void RedisScriptCommand(RedisCommand *cmd, RedisScript *script,
-							   int nkeys, const char **keys, const size_t *keylens,
-							   int nargs, const char **args, const size_t *arglens);
-
-/*
- * Register a script at _PG_init time (static storage).  Registered scripts
- * are loaded with SCRIPT LOAD, pipelined with the connection handshake.
- */
-extern void RedisRegisterScript(RedisScript *script);
-
-/*
- * Conveniences for SQL-callable functions: run one command (or a pipeline)
- * and ERROR on failure, with class 08 errcodes naming the endpoint.  When
- * cache_ext.ignore_errors is on, an unreachable Redis gives a WARNING and a
- * false return instead (error replies always raise, after the replies are
- * in palloc'd memory).
- */
-extern bool RedisCommandOrError(int argc, const char **argv, const size_t *argvlen,
-								RedisReply *reply);
-extern bool RedisPipelineOrError(int ncmds, const RedisCommand *cmds,
-								 RedisReply *replies);
-
-/* ERROR for an error reply, naming what we were doing. */
-extern void ReportRedisErrorReply(const RedisReply *reply, const char *what);
-
-/* Drop the connection (next use reconnects).  Safe anywhere. */
-extern void RedisDisconnect(void);
-
-/* Count of (re)connections made by this process, for statistics. */
-extern uint64 RedisConnectCount(void);
-
-/*
- * Why this process re-opened its connection, counted per cause: every
- * connection attempt after the first has exactly one.
- */
-typedef enum RedisReconnectCause
-{
-	REDIS_RECONNECT_LOST = 0,	/* connection failed, closed, or a round trip
-								 * was interrupted; or the attempt before
-								 * failed */
-	REDIS_RECONNECT_TIMEOUT,	/* a round trip or attempt timed out */
-	REDIS_RECONNECT_FAILOVER,	/* READONLY, LOADING or MASTERDOWN answer */
-	REDIS_RECONNECT_SETTINGS,	/* redis_url, TLS or password file changed */
-	REDIS_NUM_RECONNECT_CAUSES
-} RedisReconnectCause;
-
-extern uint64 RedisReconnectCount(RedisReconnectCause cause);
+extern void ConnectionCheckInterrupts(void);
 
 #endif							/* CACHE_EXT_CONNECTION_H */

@@ -17,11 +17,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
-#include "connection.h"
 #include "counters.h"
-#include "settings.h"
+#include "keys.h"
+#include "protocol.h"
 
 PG_FUNCTION_INFO_V1(cache_ext_counter_next);
 PG_FUNCTION_INFO_V1(cache_ext_counter_sync);
@@ -46,32 +46,13 @@ PG_FUNCTION_INFO_V1(cache_ext_counter_get);
  */
 static RedisScript counter_script = {
 	"cache_ext counter",
-	"local function isint(s)\n"
-	"  if s == '0' then return true end\n"
-	"  local neg = string.sub(s, 1, 1) == '-'\n"
-	"  local d = neg and string.sub(s, 2) or s\n"
-	"  if #d > 19 or not string.match(d, '^[1-9]%d*$') then return false end\n"
-	"  if #d == 19 then\n"
-	"    if neg then return d <= '9223372036854775808' end\n"
-	"    return d <= '9223372036854775807'\n"
-	"  end\n"
-	"  return true\n"
-	"end\n"
-	"local function lt(a, b)\n"
-	"  local an, bn = string.sub(a, 1, 1) == '-', string.sub(b, 1, 1) == '-'\n"
-	"  if an ~= bn then return an end\n"
-	"  if #a ~= #b then\n"
-	"    if an then return #a > #b end\n"
-	"    return #a < #b\n"
-	"  end\n"
-	"  if an then return a > b end\n"
-	"  return a < b\n"
-	"end\n"
+	REDIS_LUA_INTEGERS
+	"local function lt(a, b) return cmp(a, b) < 0 end\n"
 	"local key, op, bound, ceiling = KEYS[1], ARGV[1], ARGV[2], ARGV[3]\n"
 	"local kind = redis.call('TYPE', key)['ok']\n"
 	"if kind ~= 'none' and kind ~= 'string' then return {'wrongtype', kind} end\n"
 	"local cur = redis.call('GET', key)\n"
-	"if cur and not isint(cur) then return {'notint', ''} end\n"
+	"if cur and not isint64(cur) then return {'notint', ''} end\n"
 	"if op == 'get' then return cur end\n"
 	"if op == 'next' then\n"
 	"  local was\n"
@@ -100,7 +81,7 @@ static RedisScript counter_script = {
  * Parse a canonical decimal int64 as the script returns it.
  */
 static bool
-ParseCounter(const char *s, size_t len, int64 *value)
+parse_counter(const char *s, size_t len, int64 *value)
 {
 	char		buf[32];
 	char	   *end;
@@ -122,7 +103,7 @@ ParseCounter(const char *s, size_t len, int64 *value)
  * Raise the error for a counter key whose content is unusable.
  */
 static void
-ReportBadCounter(const RedisReply *reply, const char *key)
+report_bad_counter(const RedisReply *reply, const char *key)
 {
 	const char *problem = "";
 	const char *detail = "";
@@ -162,9 +143,9 @@ ReportBadCounter(const RedisReply *reply, const char *key)
  * of 32 bytes) is NULL for no ceiling.
  */
 static void
-BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
-					size_t *keylen, char *bound, size_t boundsize, int64 arg,
-					char *ceiling, int64 ceiling_value)
+build_counter_command(RedisCommand *cmd, CounterOp op, const char **key,
+					  size_t *keylen, char *bound, size_t boundsize, int64 arg,
+					  char *ceiling, int64 ceiling_value)
 {
 	const char *args[3];
 	size_t		arglens[3];
@@ -204,7 +185,7 @@ BuildCounterCommand(RedisCommand *cmd, CounterOp op, const char **key,
  * server, a proxy in between): no number is taken from it.
  */
 static void
-ReportUnexpectedReply(const char *key, size_t keylen)
+report_unexpected_reply(const char *key, size_t keylen)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -219,13 +200,13 @@ ReportUnexpectedReply(const char *key, size_t keylen)
  * *was and *value.
  */
 static bool
-ClampedReply(const RedisReply *reply, int64 *was, int64 *value)
+clamped_reply(const RedisReply *reply, int64 *was, int64 *value)
 {
 	if (reply->elements != 3 || reply->element[0].str == NULL ||
 		strcmp(reply->element[0].str, "clamped") != 0)
 		return false;
-	return ParseCounter(reply->element[1].str, reply->element[1].len, was) &&
-		ParseCounter(reply->element[2].str, reply->element[2].len, value);
+	return parse_counter(reply->element[1].str, reply->element[1].len, was) &&
+		parse_counter(reply->element[2].str, reply->element[2].len, value);
 }
 
 /*
@@ -234,15 +215,15 @@ ClampedReply(const RedisReply *reply, int64 *was, int64 *value)
  * (and may be NULL when the step had no ceiling).
  */
 static CounterStatus
-InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
-			   int64 *value, int64 *was)
+interpret_reply(const RedisReply *reply, const char *key, size_t keylen,
+				int64 *value, int64 *was)
 {
 	switch (reply->type)
 	{
 		case REDIS_VALUE_NIL:
 			return COUNTER_ABSENT;
 		case REDIS_VALUE_STRING:
-			if (!ParseCounter(reply->str, reply->len, value))
+			if (!parse_counter(reply->str, reply->len, value))
 				return COUNTER_BAD_REPLY;
 			return COUNTER_OK;
 		case REDIS_VALUE_INTEGER:
@@ -255,9 +236,9 @@ InterpretReply(const RedisReply *reply, const char *key, size_t keylen,
 			 */
 			return COUNTER_BAD_REPLY;
 		case REDIS_VALUE_ARRAY:
-			if (was != NULL && ClampedReply(reply, was, value))
+			if (was != NULL && clamped_reply(reply, was, value))
 				return COUNTER_CLAMPED;
-			ReportBadCounter(reply, pnstrdup(key, keylen));
+			report_bad_counter(reply, pnstrdup(key, keylen));
 			break;
 		case REDIS_VALUE_ERROR:
 			return COUNTER_REDIS_ERROR;
@@ -275,12 +256,12 @@ CounterNext(const char *key, size_t keylen, int64 floor, int64 ceiling,
 	char		ceilbuf[32];
 	CounterStatus status;
 
-	BuildCounterCommand(&cmd, COUNTER_OP_NEXT, &key, &keylen,
-						bound, sizeof(bound), floor, ceilbuf, ceiling);
+	build_counter_command(&cmd, COUNTER_OP_NEXT, &key, &keylen,
+						  bound, sizeof(bound), floor, ceilbuf, ceiling);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
 		return COUNTER_UNREACHABLE;
-	status = InterpretReply(&reply, key, keylen, value, was);
+	status = interpret_reply(&reply, key, keylen, value, was);
 	if (status == COUNTER_REDIS_ERROR && outcome->first_error[0] == '\0' &&
 		reply.str != NULL)
 		strlcpy(outcome->first_error, reply.str, sizeof(outcome->first_error));
@@ -293,7 +274,7 @@ CounterNext(const char *key, size_t keylen, int64 floor, int64 ceiling,
  * cache_ext.ignore_errors).  Returns false for NULL.
  */
 static bool
-CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
+counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 {
 	RedisCommand cmd;
 	RedisReply	reply;
@@ -301,27 +282,27 @@ CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	size_t		keylen;
 	const char *key = KeyWithPrefixText(keyarg, &keylen);
 
-	BuildCounterCommand(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
-						NULL, 0);
+	build_counter_command(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
+						  NULL, 0);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisPipelineOrError(1, &cmd, &reply))
 		return false;
-	switch (InterpretReply(&reply, key, keylen, value, NULL))
+	switch (interpret_reply(&reply, key, keylen, value, NULL))
 	{
 		case COUNTER_OK:
 			return true;
 		case COUNTER_REDIS_ERROR:
-			ReportRedisErrorReply(&reply,
+			RedisReportErrorReply(&reply,
 								  psprintf("the counter step on key \"%s\"",
 										   pnstrdup(key, keylen)));
 			break;
 		case COUNTER_ABSENT:
 			/* only 'get' answers nil: a missing counter */
 			if (op != COUNTER_OP_GET)
-				ReportUnexpectedReply(key, keylen);
+				report_unexpected_reply(key, keylen);
 			break;
 		case COUNTER_BAD_REPLY:
-			ReportUnexpectedReply(key, keylen);
+			report_unexpected_reply(key, keylen);
 			break;
 		default:
 			break;
@@ -330,7 +311,7 @@ CounterStepOrError(CounterOp op, text *keyarg, int64 arg, int64 *value)
 }
 
 static text *
-CounterKeyArg(FunctionCallInfo fcinfo)
+counter_key_arg(FunctionCallInfo fcinfo)
 {
 	if (PG_ARGISNULL(0))
 		ereport(ERROR,
@@ -341,7 +322,7 @@ CounterKeyArg(FunctionCallInfo fcinfo)
 }
 
 static int64
-CounterInt8Arg(FunctionCallInfo fcinfo, int argno, const char *name)
+counter_int8_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -358,8 +339,8 @@ CounterInt8Arg(FunctionCallInfo fcinfo, int argno, const char *name)
 Datum
 cache_ext_counter_next(PG_FUNCTION_ARGS)
 {
-	text	   *keyarg = CounterKeyArg(fcinfo);
-	int64		floor = CounterInt8Arg(fcinfo, 1, "floor");
+	text	   *keyarg = counter_key_arg(fcinfo);
+	int64		floor = counter_int8_arg(fcinfo, 1, "floor");
 	int64		value = 0;
 
 	if (floor == PG_INT64_MAX)
@@ -369,7 +350,7 @@ cache_ext_counter_next(PG_FUNCTION_ARGS)
 						(long long) PG_INT64_MAX),
 				 errdetail("The result of counter_next is always greater than its floor.")));
 
-	if (!CounterStepOrError(COUNTER_OP_NEXT, keyarg, floor, &value))
+	if (!counter_step_or_error(COUNTER_OP_NEXT, keyarg, floor, &value))
 		PG_RETURN_NULL();
 	/* the script only answers above the floor: anything else is no answer */
 	if (value <= floor)
@@ -388,11 +369,11 @@ cache_ext_counter_next(PG_FUNCTION_ARGS)
 Datum
 cache_ext_counter_sync(PG_FUNCTION_ARGS)
 {
-	text	   *keyarg = CounterKeyArg(fcinfo);
-	int64		target = CounterInt8Arg(fcinfo, 1, "value");
+	text	   *keyarg = counter_key_arg(fcinfo);
+	int64		target = counter_int8_arg(fcinfo, 1, "value");
 	int64		value = 0;
 
-	if (!CounterStepOrError(COUNTER_OP_SYNC, keyarg, target, &value))
+	if (!counter_step_or_error(COUNTER_OP_SYNC, keyarg, target, &value))
 		PG_RETURN_NULL();
 	/* the script never leaves the counter below the value */
 	if (value < target)
@@ -410,17 +391,17 @@ cache_ext_counter_sync(PG_FUNCTION_ARGS)
 Datum
 cache_ext_counter_get(PG_FUNCTION_ARGS)
 {
-	text	   *keyarg = CounterKeyArg(fcinfo);
+	text	   *keyarg = counter_key_arg(fcinfo);
 	int64		value = 0;
 
-	if (!CounterStepOrError(COUNTER_OP_GET, keyarg, 0, &value))
+	if (!counter_step_or_error(COUNTER_OP_GET, keyarg, 0, &value))
 		PG_RETURN_NULL();
 	PG_RETURN_INT64(value);
 }
 
+/* Register the counter script (_PG_init). */
 void
 CountersInit(void)
 {
 	RedisRegisterScript(&counter_script);
-	AssignNumberInit();
 }

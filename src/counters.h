@@ -1,16 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * counters.h
- *	  Shared between the counter SQL functions (counters.c) and the
- *	  assign_number trigger (counters_trigger.c): the Redis side of a
- *	  counter, as one atomic Lua step per operation.
+ *	  The counters: the SQL functions (counters.c) and the assign_number
+ *	  trigger (counters_trigger.c), which share the Redis side of a
+ *	  counter, one atomic Lua step per operation (CounterNext).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_COUNTERS_H
 #define CACHE_EXT_COUNTERS_H
 
-#include "connection.h"
+#include "protocol.h"
 
 /* How a counter step went. */
 typedef enum CounterStatus
@@ -52,7 +52,12 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
 								 int64 *value, int64 *was,
 								 RedisOutcome *outcome);
 
-/* counters_trigger.c: the relcache callback of the trigger's cache. */
-extern void AssignNumberInit(void);
+/*
+ * Inits, called by _PG_init: the script of counters.c, and the relcache
+ * callback of the assign_number trigger's per-backend cache
+ * (counters_trigger.c).
+ */
+extern void CountersInit(void);
+extern void CountersTriggerInit(void);
 
 #endif							/* CACHE_EXT_COUNTERS_H */

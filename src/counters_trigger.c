@@ -51,15 +51,15 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/hash.h"
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
-#include "catalog/pg_index.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_operator.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -76,11 +76,12 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "connection.h"
 #include "counters.h"
+#include "keys.h"
 #include "pending.h"
+#include "protocol.h"
+#include "relations.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "templates.h"
 
 PG_FUNCTION_INFO_V1(cache_ext_assign_number);
@@ -138,7 +139,7 @@ static SPIPlanPtr gapless_plans[2][2];	/* [GaplessOp][old layout] */
  * an outer call may be using.
  */
 static void
-AssignNumberRelcacheCallback(Datum arg, Oid relid)
+assign_number_relcache_callback(Datum arg, Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	AssignEntry *entry;
@@ -155,13 +156,13 @@ AssignNumberRelcacheCallback(Datum arg, Oid relid)
 }
 
 void
-AssignNumberInit(void)
+CountersTriggerInit(void)
 {
-	CacheRegisterRelcacheCallback(AssignNumberRelcacheCallback, (Datum) 0);
+	CacheRegisterRelcacheCallback(assign_number_relcache_callback, (Datum) 0);
 }
 
 static void
-EnsureEntryTable(void)
+ensure_entry_table(void)
 {
 	HASHCTL		ctl;
 
@@ -179,7 +180,7 @@ EnsureEntryTable(void)
 }
 
 static void
-ForgetEntry(AssignEntry *entry)
+forget_entry(AssignEntry *entry)
 {
 	if (entry->floor_plan != NULL)
 		SPI_freeplan(entry->floor_plan);
@@ -194,7 +195,7 @@ ForgetEntry(AssignEntry *entry)
 }
 
 static bool
-ArgsUnchanged(const AssignEntry *entry, const Trigger *trigger)
+args_unchanged(const AssignEntry *entry, const Trigger *trigger)
 {
 	if (entry->nargs != trigger->tgnargs)
 		return false;
@@ -204,38 +205,13 @@ ArgsUnchanged(const AssignEntry *entry, const Trigger *trigger)
 	return true;
 }
 
-static Oid
-RelationOwner(Oid relid)
-{
-	HeapTuple	tp;
-	Oid			owner;
-
-	tp = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tp))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tp))->relowner;
-	ReleaseSysCache(tp);
-	return owner;
-}
-
-static char *
-QualifiedRelationName(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname = get_namespace_name(get_rel_namespace(relid));
-
-	if (relname == NULL || nspname == NULL)
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	return quote_qualified_identifier(nspname, relname);
-}
-
 /*
  * "OPERATOR(schema.=)": the default equality of a template column's type,
  * spelled out so the floor query does not depend on search_path.
  */
 static void
-AppendEqualityOperator(StringInfo buf, Oid typid, const char *colname,
-					   const char *relname)
+append_equality_operator(StringInfo buf, Oid typid, const char *colname,
+						 const char *relname)
 {
 	TypeCacheEntry *tce = lookup_type_cache(typid, TYPECACHE_EQ_OPR);
 	HeapTuple	tp;
@@ -264,7 +240,7 @@ AppendEqualityOperator(StringInfo buf, Oid typid, const char *colname,
  * trigger was cloned from, whose attribute numbers differ.)
  */
 static bool
-IsNumberingColumn(const char *name, const AssignEntry *entry, TupleDesc leafdesc)
+is_numbering_column(const char *name, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	if (strcmp(name, entry->numname) == 0)
 		return true;
@@ -281,7 +257,7 @@ IsNumberingColumn(const char *name, const AssignEntry *entry, TupleDesc leafdesc
  * partition with the same number.
  */
 static bool
-HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
+has_covering_unique_index(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	List	   *indexes = RelationGetIndexList(rel);
@@ -309,7 +285,7 @@ HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdes
 				break;
 			}
 			name = NameStr(TupleDescAttr(tupdesc, att - 1)->attname);
-			usable = IsNumberingColumn(name, entry, leafdesc);
+			usable = is_numbering_column(name, entry, leafdesc);
 			if (strcmp(name, entry->numname) == 0)
 				has_number = true;
 		}
@@ -328,13 +304,13 @@ HasCoveringUniqueIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdes
  * The statement the user should run when the unique index is missing.
  */
 static char *
-SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
+suggested_index(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
 {
 	StringInfoData buf;
 
 	initStringInfo(&buf);
 	appendStringInfo(&buf, "CREATE UNIQUE INDEX ON %s (",
-					 QualifiedRelationName(RelationGetRelid(rel)));
+					 RelationsQualifiedName(RelationGetRelid(rel)));
 	for (int j = 0; j < entry->nkeycols; j++)
 		appendStringInfo(&buf, "%s, ",
 						 quote_identifier(NameStr(TupleDescAttr(leafdesc, entry->keycols[j] - 1)->attname)));
@@ -348,10 +324,10 @@ SuggestedIndex(Relation rel, const AssignEntry *entry, TupleDesc leafdesc)
  * half-built derivation, relid and query_relid may still be InvalidOid), so
  * the next call forgets what was built and retries, reporting the same
  * problem.  The relcache callback may look at such an entry in between:
- * GetEntry initialises everything it reads.
+ * get_entry initialises everything it reads.
  */
 static void
-BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
+build_entry(AssignEntry *entry, Trigger *trigger, Relation rel)
 {
 	TupleDesc	tupdesc = RelationGetDescr(rel);
 	MemoryContext old;
@@ -373,7 +349,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("trigger \"%s\" on %s passes %d arguments to assign_number",
 						trigger->tgname,
-						QualifiedRelationName(RelationGetRelid(rel)),
+						RelationsQualifiedName(RelationGetRelid(rel)),
 						trigger->tgnargs),
 				 errdetail("assign_number takes 2 or 3 arguments."),
 				 errhint("Use assign_number('column', 'key template'[, 'cache' | 'gapless']).")));
@@ -385,7 +361,7 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	old = MemoryContextSwitchTo(entry->mcxt);
 
 	entry->relid = RelationGetRelid(rel);
-	entry->relname = QualifiedRelationName(entry->relid);
+	entry->relname = RelationsQualifiedName(entry->relid);
 	entry->nargs = trigger->tgnargs;
 	entry->args = palloc(sizeof(char *) * entry->nargs);
 	for (int i = 0; i < entry->nargs; i++)
@@ -439,9 +415,9 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	entry->numdomain = (basetype != numatt->atttypid) ? numatt->atttypid : InvalidOid;
 	entry->domain_extra = NULL;
 
-	/* the template: its placeholders must be columns (ParseKeyTemplate) */
-	entry->tmpl = ParseKeyTemplate(template_text, rel, entry->mcxt);
-	entry->nkeycols = KeyTemplateColumns(entry->tmpl, &entry->keycols);
+	/* the template: its placeholders must be columns (TemplateParse) */
+	entry->tmpl = TemplateParse(template_text, rel, entry->mcxt);
+	entry->nkeycols = TemplateColumns(entry->tmpl, &entry->keycols);
 	for (int j = 0; j < entry->nkeycols; j++)
 		if (entry->keycols[j] == entry->numattnum)
 			ereport(ERROR,
@@ -467,23 +443,23 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 	/* the unique index that makes duplicates impossible */
 	qrel = (entry->query_relid == entry->relid) ? rel :
 		table_open(entry->query_relid, AccessShareLock);
-	if (!HasCoveringUniqueIndex(qrel, entry, tupdesc))
+	if (!has_covering_unique_index(qrel, entry, tupdesc))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("assign_number needs a unique index on %s over the key template columns and \"%s\"",
-						QualifiedRelationName(entry->query_relid), colname),
+						RelationsQualifiedName(entry->query_relid), colname),
 				 qrel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE ?
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate.  On a partitioned table the index must also include the partition key, so the key template must name the partition key columns.") :
 				 errdetail("Without it, a counter lost by Redis while a number from it is still uncommitted could yield a duplicate."),
-				 errhint("%s", SuggestedIndex(qrel, entry, tupdesc))));
+				 errhint("%s", suggested_index(qrel, entry, tupdesc))));
 	if (qrel != rel)
 		table_close(qrel, AccessShareLock);
-	entry->query_owner = RelationOwner(entry->query_relid);
+	entry->query_owner = RelationsOwner(entry->query_relid);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT pg_catalog.max(%s)::pg_catalog.int8 FROM %s",
 					 quote_identifier(entry->numname),
-					 QualifiedRelationName(entry->query_relid));
+					 RelationsQualifiedName(entry->query_relid));
 	argtypes = palloc(sizeof(Oid) * Max(entry->nkeycols, 1));
 	for (int j = 0; j < entry->nkeycols; j++)
 	{
@@ -491,8 +467,8 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 
 		appendStringInfoString(&sql, j == 0 ? " WHERE " : " AND ");
 		appendStringInfoString(&sql, quote_identifier(NameStr(att->attname)));
-		AppendEqualityOperator(&sql, att->atttypid, NameStr(att->attname),
-							   entry->relname);
+		append_equality_operator(&sql, att->atttypid, NameStr(att->attname),
+								 entry->relname);
 		appendStringInfo(&sql, "$%d", j + 1);
 		argtypes[j] = att->atttypid;
 	}
@@ -516,12 +492,12 @@ BuildEntry(AssignEntry *entry, Trigger *trigger, Relation rel)
 }
 
 static AssignEntry *
-GetEntry(Trigger *trigger, Relation rel)
+get_entry(Trigger *trigger, Relation rel)
 {
 	AssignEntry *entry;
 	bool		found;
 
-	EnsureEntryTable();
+	ensure_entry_table();
 	entry = hash_search(assign_entries, &trigger->tgoid, HASH_ENTER, &found);
 	if (!found)
 	{
@@ -534,7 +510,7 @@ GetEntry(Trigger *trigger, Relation rel)
 	}
 	else if (entry->mcxt != NULL && entry->valid &&
 			 entry->relid == RelationGetRelid(rel) &&
-			 ArgsUnchanged(entry, trigger))
+			 args_unchanged(entry, trigger))
 		return entry;
 	else if (entry->mcxt != NULL && entry->busy > 0)
 	{
@@ -546,8 +522,8 @@ GetEntry(Trigger *trigger, Relation rel)
 		return entry;
 	}
 
-	ForgetEntry(entry);
-	BuildEntry(entry, trigger, rel);
+	forget_entry(entry);
+	build_entry(entry, trigger, rel);
 	return entry;
 }
 
@@ -556,10 +532,10 @@ GetEntry(Trigger *trigger, Relation rel)
  * when a template column is NULL; *nullcol then names it.
  */
 static bool
-RenderKey(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-		  StringInfo key, const char **nullcol)
+render_key(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
+		   StringInfo key, const char **nullcol)
 {
-	if (RenderKeyTemplate(entry->tmpl, tuple, tupdesc, key))
+	if (TemplateRender(entry->tmpl, tuple, tupdesc, key))
 		return true;
 	*nullcol = "?";
 	for (int j = 0; j < entry->nkeycols; j++)
@@ -581,7 +557,7 @@ RenderKey(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
  * earlier rows of a multi-row INSERT.  Caller is connected to SPI.
  */
 static int64
-FloorOfPartition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
+floor_of_partition(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc)
 {
 	Datum	   *params;
 	char	   *nulls;
@@ -683,8 +659,8 @@ static const char *const gapless_sql[2][2] = {
  * Returns the counter's value afterwards.  Caller is connected to SPI.
  */
 static int64
-GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
-				 int64 value)
+gapless_statement(GaplessOp op, AssignEntry *entry, const char *key,
+				  int64 value)
 {
 	Oid			argtypes[4] = {REGCLASSOID, TEXTOID, TEXTOID, INT8OID};
 	Datum		params[4];
@@ -731,7 +707,7 @@ GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
 	params[2] = CStringGetTextDatum(key);
 	params[3] = Int64GetDatum(value);
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(RelationOwner(relid),
+	SetUserIdAndSecContext(RelationsOwner(relid),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	rc = SPI_execute_plan(*planp, params, NULL, false, 1);
@@ -754,8 +730,8 @@ GaplessStatement(GaplessOp op, AssignEntry *entry, const char *key,
  * committed (READ COMMITTED).  Caller is connected to SPI.
  */
 static int64
-AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-				   const char *key, size_t keylen)
+allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
+					 const char *key, size_t keylen)
 {
 	LOCKTAG		tag;
 	int64		floor;
@@ -765,7 +741,7 @@ AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 						 ASSIGN_NUMBER_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
-	floor = FloorOfPartition(entry, tuple, tupdesc);
+	floor = floor_of_partition(entry, tuple, tupdesc);
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -775,7 +751,7 @@ AllocateInPostgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 
 /* The largest number the column's type can hold. */
 static int64
-NumberCeiling(const AssignEntry *entry)
+number_ceiling(const AssignEntry *entry)
 {
 	switch (entry->numtype)
 	{
@@ -793,30 +769,30 @@ NumberCeiling(const AssignEntry *entry)
  * commit when Redis was not the allocator.
  */
 static int64
-AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-			   const char *key)
+allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
+				const char *key)
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
-	int64		ceiling = NumberCeiling(entry);
+	int64		ceiling = number_ceiling(entry);
 	int64		floor;
 	int64		value = 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	floor = FloorOfPartition(entry, tuple, tupdesc);
+	floor = floor_of_partition(entry, tuple, tupdesc);
 
 	if (entry->mode == NUMBER_GAPLESS)
 	{
 		/* floor + 1 seeds a missing counter and overtakes a stale one */
-		value = GaplessStatement(GAPLESS_NEXT, entry, key, floor);
+		value = gapless_statement(GAPLESS_NEXT, entry, key, floor);
 		SPI_finish();
 		PendingAddRaise(pkey, pkeylen, value);
 		return value;
 	}
 
-	/* a table whose numbers are used up gets its error from NumberDatum */
+	/* a table whose numbers are used up gets its error from number_datum */
 	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
@@ -866,7 +842,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 					 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	}
 
-	value = AllocateInPostgres(entry, tuple, tupdesc, key, strlen(key));
+	value = allocate_in_postgres(entry, tuple, tupdesc, key, strlen(key));
 	SPI_finish();
 	PendingAddRaise(pkey, pkeylen, value);
 	return value;
@@ -876,7 +852,7 @@ AllocateNumber(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
  * An explicit number: raise the counters to it, Redis after commit.
  */
 static void
-SyncNumber(AssignEntry *entry, const char *key, int64 number)
+sync_number(AssignEntry *entry, const char *key, int64 number)
 {
 	size_t		pkeylen;
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
@@ -885,18 +861,18 @@ SyncNumber(AssignEntry *entry, const char *key, int64 number)
 	{
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		(void) GaplessStatement(GAPLESS_SYNC, entry, key, number);
+		(void) gapless_statement(GAPLESS_SYNC, entry, key, number);
 		SPI_finish();
 	}
 	PendingAddRaise(pkey, pkeylen, number);
 }
 
 static Datum
-NumberDatum(AssignEntry *entry, int64 value)
+number_datum(AssignEntry *entry, int64 value)
 {
 	int64		lo = entry->numtype == INT2OID ? PG_INT16_MIN :
 		entry->numtype == INT4OID ? PG_INT32_MIN : PG_INT64_MIN;
-	int64		hi = NumberCeiling(entry);
+	int64		hi = number_ceiling(entry);
 
 	if (value < lo || value > hi)
 		ereport(ERROR,
@@ -917,7 +893,7 @@ NumberDatum(AssignEntry *entry, int64 value)
 }
 
 static int64
-NumberValue(AssignEntry *entry, Datum d)
+number_value(AssignEntry *entry, Datum d)
 {
 	switch (entry->numtype)
 	{
@@ -936,8 +912,8 @@ NumberValue(AssignEntry *entry, Datum d)
  * raise.
  */
 static bool
-KeyColumnsChanged(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
-				  TupleDesc tupdesc)
+key_columns_changed(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
+					TupleDesc tupdesc)
 {
 	for (int j = 0; j < entry->nkeycols; j++)
 	{
@@ -956,7 +932,7 @@ KeyColumnsChanged(AssignEntry *entry, HeapTuple oldtup, HeapTuple newtup,
 }
 
 static HeapTuple
-AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
+assign_number_row(AssignEntry *entry, TriggerData *trigdata)
 {
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
@@ -980,16 +956,16 @@ AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
 		/* only an INSERT is numbered; an UPDATE to NULL is left alone */
 		if (!inserting)
 			return tuple;
-		if (!RenderKey(entry, tuple, tupdesc, &key, &nullcol))
+		if (!render_key(entry, tuple, tupdesc, &key, &nullcol))
 			ereport(ERROR,
 					(errcode(ERRCODE_NOT_NULL_VIOLATION),
 					 errmsg("cannot number a row of %s: column \"%s\" is null",
 							entry->relname, nullcol),
 					 errdetail("The counter key template \"%s\" needs it.",
-							   KeyTemplateText(entry->tmpl)),
+							   TemplateText(entry->tmpl)),
 					 errhint("Give the column a value (or a default) before inserting.")));
-		number = AllocateNumber(entry, tuple, tupdesc, key.data);
-		value = NumberDatum(entry, number);
+		number = allocate_number(entry, tuple, tupdesc, key.data);
+		value = number_datum(entry, number);
 		if (OidIsValid(entry->numdomain))
 			domain_check(value, false, entry->numdomain, &entry->domain_extra,
 						 entry->mcxt);
@@ -997,20 +973,20 @@ AssignNumberRow(AssignEntry *entry, TriggerData *trigdata)
 										 &value, &valnull);
 	}
 
-	number = NumberValue(entry, d);
+	number = number_value(entry, d);
 	if (!inserting)
 	{
 		bool		oldnull;
 		Datum		oldd = heap_getattr(trigdata->tg_trigtuple, entry->numattnum,
 										tupdesc, &oldnull);
 
-		if (!oldnull && NumberValue(entry, oldd) == number &&
-			!KeyColumnsChanged(entry, trigdata->tg_trigtuple, tuple, tupdesc))
+		if (!oldnull && number_value(entry, oldd) == number &&
+			!key_columns_changed(entry, trigdata->tg_trigtuple, tuple, tupdesc))
 			return tuple;
 	}
 	/* an explicit number in a row without a complete key has no counter */
-	if (RenderKey(entry, tuple, tupdesc, &key, &nullcol))
-		SyncNumber(entry, key.data, number);
+	if (render_key(entry, tuple, tupdesc, &key, &nullcol))
+		sync_number(entry, key.data, number);
 	return tuple;
 }
 
@@ -1034,14 +1010,14 @@ cache_ext_assign_number(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("trigger \"%s\" on %s must be BEFORE INSERT OR UPDATE FOR EACH ROW to use assign_number",
 						trigdata->tg_trigger->tgname,
-						QualifiedRelationName(RelationGetRelid(trigdata->tg_relation))),
+						RelationsQualifiedName(RelationGetRelid(trigdata->tg_relation))),
 				 errhint("Recreate it as CREATE TRIGGER ... BEFORE INSERT OR UPDATE ON ... FOR EACH ROW EXECUTE FUNCTION cache_ext.assign_number('column', 'key template').")));
 
-	entry = GetEntry(trigdata->tg_trigger, trigdata->tg_relation);
+	entry = get_entry(trigdata->tg_trigger, trigdata->tg_relation);
 	entry->busy++;
 	PG_TRY();
 	{
-		result = AssignNumberRow(entry, trigdata);
+		result = assign_number_row(entry, trigdata);
 	}
 	PG_FINALLY();
 	{

@@ -2,21 +2,20 @@
  *
  * delivery.c
  *	  Getting the effects of committed transactions into Redis (delivery.h):
- *	  the effect records, the delivery plans (the Redis commands of a set of
- *	  effects), the commit-time send, the hand-off to the shared-memory
- *	  queue used for retries and for the asynchronous delivery, the
- *	  backend-local retry list used when the library is not preloaded, and
- *	  the settings.  The rest of delivery has a file each: the queue
- *	  (queue.c), the statistics and the fallback flag (stats.c), prepared
- *	  transactions (prepared.c), the fallback invalidation (fallback.c).
+ *	  the commit-time send, the hand-off to the shared-memory queue used for
+ *	  retries and for the asynchronous delivery, the backend-local retry
+ *	  list used when the library is not preloaded, and the settings
+ *	  cache_ext.delivery and cache_ext.debug_delivery_delay.  The rest of
+ *	  delivery has a file each: the records (effects.c), the Redis commands
+ *	  of a set of records (plan.c), the queue (queue.c), the statistics
+ *	  (stats.c), prepared transactions (prepared.c), the fallback
+ *	  invalidation (fallback.c).
  *
  *	  Commit-time send (cache_ext.delivery = sync).  Everything that needs
- *	  memory is built at pre-commit: the argv arrays of one pipeline (a bump
- *	  is SET key <clock in µs> NX + INCR key, so that a missing version key
- *	  comes back from the clock and never from 1; delete is UNLINK, set is
- *	  SET, raise is a Lua script run by EVALSHA) and one script command per
- *	  pattern.  After commit, once the locks are
- *	  released, DeliveryAfterCommit sends the pipeline with
+ *	  memory is built at pre-commit: the plan (plan.c) of the transaction's
+ *	  effects, one pipeline for the simple ones and one script command per
+ *	  pattern.  After commit, once the locks are released,
+ *	  DeliveryAfterCommit sends the pipeline with
  *	  REDIS_EXEC_CRITICAL (no palloc, no ERROR; interrupts are held off by
  *	  CommitTransaction), bounded by cache_ext.command_timeout, and then runs
  *	  the patterns, one SCAN step of COUNT 1000 per round trip, for at most
@@ -38,9 +37,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
+#include "access/htup_details.h"
 #include "access/xlog.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "utils/acl.h"
@@ -48,18 +49,18 @@
 
 #include "connection.h"
 #include "delivery.h"
-#include "pending.h"
+#include "effects.h"
+#include "fallback.h"
+#include "keys.h"
+#include "plan.h"
+#include "protocol.h"
 #include "queue.h"
-#include "settings.h"
 #include "stats.h"
 
 /* ---------------------------------------------------------------- settings */
 
 int			cache_ext_delivery = DELIVERY_SYNC;
-int			cache_ext_queue_size = 16 * 1024;	/* kB */
-int			cache_ext_worker_batch_delay = 5;	/* ms */
 int			cache_ext_debug_delivery_delay = 0;	/* ms, tests only */
-char	   *cache_ext_database = NULL;
 
 static const struct config_enum_entry delivery_options[] = {
 	{"sync", DELIVERY_SYNC, false},
@@ -69,759 +70,6 @@ static const struct config_enum_entry delivery_options[] = {
 
 /* Backend-local retry list (no shared memory): at most this many bytes. */
 #define LOCAL_QUEUE_MAX		(1024 * 1024)
-
-/* SCAN COUNT of one pattern step: bounds how long Redis is blocked. */
-#define PATTERN_SCAN_COUNT	"1000"
-
-#define EFFECT_FLAG_RETRY	0x01	/* queued after a failed attempt */
-
-/* ----------------------------------------------------------------- scripts */
-
-/*
- * Lua shared by the scripts: cmp() compares canonical decimal integers of
- * any length exactly (Lua numbers are doubles); isint() says whether a
- * string is one; clock() is the Redis clock in microseconds, as a string
- * (about 1.8e15 today).
- */
-#define LUA_HELPERS \
-	"local function cmp(a, b)\n" \
-	"  local na, nb = a:sub(1, 1) == '-', b:sub(1, 1) == '-'\n" \
-	"  if na ~= nb then if na then return -1 else return 1 end end\n" \
-	"  local r\n" \
-	"  if #a ~= #b then if #a < #b then r = -1 else r = 1 end\n" \
-	"  elseif a == b then return 0\n" \
-	"  elseif a < b then r = -1 else r = 1 end\n" \
-	"  if na then r = -r end\n" \
-	"  return r\n" \
-	"end\n" \
-	"local function isint(s)\n" \
-	"  return #s <= 20 and (s == '0' or string.match(s, '^-?[1-9]%d*$') ~= nil)\n" \
-	"end\n" \
-	"local function clock()\n" \
-	"  local t = redis.call('TIME')\n" \
-	"  return t[1] .. string.format('%06d', tonumber(t[2]))\n" \
-	"end\n" \
-	"-- max(current + 1, clock): the fallback's bump.  A value that cannot\n" \
-	"-- be increased (the 64-bit maximum, or a number beyond it) is\n" \
-	"-- re-created from the clock: returns 1 then, 0 otherwise.\n" \
-	"local function bump(k)\n" \
-	"  local cur = redis.call('GET', k)\n" \
-	"  local now = clock()\n" \
-	"  if cur and isint(cur) and cmp(cur, now) >= 0 then\n" \
-	"    if cmp(cur, '9223372036854775807') < 0 then\n" \
-	"      redis.call('INCR', k)\n" \
-	"      return 0\n" \
-	"    end\n" \
-	"    redis.call('SET', k, now)\n" \
-	"    return 1\n" \
-	"  end\n" \
-	"  redis.call('SET', k, now)\n" \
-	"  return 0\n" \
-	"end\n"
-
-/*
- * Raise an integer to at least ARGV[1] (a canonical decimal integer),
- * exactly over the whole int64 range.
- */
-static RedisScript raise_script = {
-	"cache_ext raise",
-	LUA_HELPERS
-	"local cur = redis.call('GET', KEYS[1])\n"
-	"if cur then\n"
-	"  if not isint(cur) then\n"
-	"    return redis.error_reply('ERR cache_ext raise: the value of the key is not an integer')\n"
-	"  end\n"
-	"  if cmp(cur, ARGV[1]) >= 0 then return 0 end\n"
-	"end\n"
-	"redis.call('SET', KEYS[1], ARGV[1], 'KEEPTTL')\n"
-	"return 1\n",
-	""
-};
-
-/*
- * A version key whose INCR failed (it holds the 64-bit maximum, or
- * something that is not a number): re-created from the clock, as a missing
- * one is, so that one poisoned key never leaves a bump undelivered.  1 when
- * re-created; 0 when it had become an ordinary version meanwhile (bumped);
- * WRONGTYPE when it is not a string at all (that stays an error).
- */
-static RedisScript repair_script = {
-	"cache_ext repair version",
-	LUA_HELPERS
-	"local t = redis.call('TYPE', KEYS[1])['ok']\n"
-	"if t ~= 'string' and t ~= 'none' then\n"
-	"  return redis.error_reply('WRONGTYPE cache_ext: the version key holds a ' .. t)\n"
-	"end\n"
-	"local cur = redis.call('GET', KEYS[1])\n"
-	"if cur and isint(cur) and cmp(cur, '9223372036854775807') < 0 then\n"
-	"  return bump(KEYS[1])\n"
-	"end\n"
-	"redis.call('SET', KEYS[1], clock())\n"
-	"return 1\n",
-	""
-};
-
-/*
- * A mirror SET (PENDING_SET), applied only if no later transaction's SET of
- * the same key got there first.  Delivery happens after the row lock is
- * released, so a transaction that waited for that lock can commit and send
- * before the first one's round trip: the stamp, "L" and the commit LSN in
- * 16 hex digits (a later commit of a conflicting transaction has a larger
- * LSN; fixed width, so strings compare like numbers, and never an integer,
- * so pattern bumps leave it alone), is kept next to the key for a minute,
- * far longer than that race can last, then expires.
- * KEYS[1] the key, KEYS[2] its stamp key; ARGV: value, stamp, TTL in ms.
- */
-#define MIRROR_STAMP_SUFFIX		":cache_ext_stamp"
-#define MIRROR_STAMP_TTL_MS		"60000"
-#define MIRROR_STAMP_LEN		17
-
-static RedisScript mirror_script = {
-	"cache_ext mirror set",
-	"local cur = redis.call('GET', KEYS[2])\n"
-	"if cur and cur > ARGV[2] then return 0 end\n"
-	"redis.call('SET', KEYS[1], ARGV[1])\n"
-	"redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])\n"
-	"return 1\n",
-	""
-};
-
-/*
- * One SCAN step of a pattern: unlink or bump the keys found (bump: only
- * integers, so that a pattern reaching a cache entry leaves it alone).
- * The reply is the next SCAN cursor (0 when the iteration is complete)
- * times 1024 (PATTERN_REPAIRED_BITS), plus the number of version keys the
- * step re-created from the clock (at most 1023).  Cursors stay below the
- * table size of Redis's keyspace dictionary, far below 2^43 for any real
- * keyspace, so the Lua number (a double, exact to 2^53) is exact.
- */
-#define PATTERN_REPAIRED_BITS	10
-
-static RedisScript pattern_script = {
-	"cache_ext pattern",
-	LUA_HELPERS
-	"local r = redis.call('SCAN', ARGV[2], 'MATCH', ARGV[1], 'COUNT', " PATTERN_SCAN_COUNT ")\n"
-	"local keys = r[2]\n"
-	"local repaired = 0\n"
-	"if ARGV[3] == 'delete' then\n"
-	"  for i = 1, #keys, 500 do\n"
-	"    redis.call('UNLINK', unpack(keys, i, math.min(i + 499, #keys)))\n"
-	"  end\n"
-	"else\n"
-	"  for _, k in ipairs(keys) do\n"
-	"    if redis.call('TYPE', k)['ok'] == 'string' and isint(redis.call('GET', k)) then\n"
-	"      repaired = repaired + bump(k)\n"
-	"    end\n"
-	"  end\n"
-	"end\n"
-	"return tonumber(r[1]) * 1024 + math.min(repaired, 1023)\n",
-	""
-};
-
-/* --------------------------------------------------------- effect records */
-
-Size
-EffectRecordSize(size_t keylen, size_t vallen)
-{
-	return MAXALIGN(EFFECT_HEADER_SIZE + keylen + 1 + vallen + 1);
-}
-
-EffectRecord *
-EffectRecordWrite(char *dst, PendingKind kind, const char *key, size_t keylen,
-				  const char *value, size_t vallen)
-{
-	EffectRecord *r = (EffectRecord *) dst;
-	char	   *p;
-
-	Assert(dst == (char *) MAXALIGN(dst));
-	r->size = (uint32) EffectRecordSize(keylen, vallen);
-	r->kind = (uint8) kind;
-	r->flags = 0;
-	r->unused = 0;
-	r->keylen = (uint32) keylen;
-	r->vallen = (uint32) vallen;
-	r->cursor = 0;
-	r->stamp = 0;
-	r->committed_at = 0;
-	p = EffectKey(r);
-	memcpy(p, key, keylen);
-	p[keylen] = '\0';
-	p += keylen + 1;
-	if (vallen > 0)
-		memcpy(p, value, vallen);
-	p[vallen] = '\0';
-	/*
-	 * Zero the MAXALIGN padding: these bytes are copied verbatim into
-	 * cache_ext.prepared_effects, the WAL and the shared queue, and must not
-	 * carry whatever the buffer held before (another transaction's keys).
-	 */
-	p += vallen + 1;
-	memset(p, 0, dst + r->size - p);
-	return r;
-}
-
-const char *
-PendingKindName(PendingKind kind)
-{
-	switch (kind)
-	{
-		case PENDING_BUMP:
-			return "bump";
-		case PENDING_DELETE:
-			return "delete";
-		case PENDING_DELETE_PATTERN:
-			return "delete_pattern";
-		case PENDING_BUMP_PATTERN:
-			return "bump_pattern";
-		case PENDING_SET:
-			return "set";
-		case PENDING_RAISE:
-			return "raise";
-	}
-	return "unknown";
-}
-
-static bool
-effect_is_pattern(const EffectRecord *r)
-{
-	return r->kind == PENDING_DELETE_PATTERN || r->kind == PENDING_BUMP_PATTERN;
-}
-
-/*
- * Split a buffer of records into an array of pointers (palloc'd).  Returns
- * the number found; a malformed buffer (a prepared_effects row tampered
- * with) stops the walk.  buf must be MAXALIGN'd (the records are used in
- * place): bytes from a tuple, such as a bytea's VARDATA_ANY, are not, and
- * must be copied first.
- */
-int
-SplitEffectRecords(char *buf, Size len, EffectRecord ***out)
-{
-	int			cap = 16;
-	int			n = 0;
-	Size		off = 0;
-	EffectRecord **recs = palloc(cap * sizeof(EffectRecord *));
-
-	Assert(buf == NULL || buf == (char *) MAXALIGN(buf));
-
-	while (off + EFFECT_HEADER_SIZE <= len)
-	{
-		EffectRecord *r = (EffectRecord *) (buf + off);
-
-		if (r->size < EFFECT_HEADER_SIZE || off + r->size > len ||
-			EffectRecordSize(r->keylen, r->vallen) != r->size ||
-			r->kind > PENDING_RAISE)
-			break;
-		if (n >= cap)
-		{
-			cap *= 2;
-			recs = repalloc(recs, cap * sizeof(EffectRecord *));
-		}
-		recs[n++] = r;
-		off += r->size;
-	}
-	*out = recs;
-	return n;
-}
-
-/* ------------------------------------------------------- delivery plans */
-
-static const char *const pattern_modes[] = {"delete", "bump"};
-static const size_t pattern_mode_lens[] = {6, 4};
-
-/* qsort comparator: bumps of the same key together, in queue order. */
-static int
-compare_bumps(const void *a, const void *b, void *arg)
-{
-	EffectRecord **recs = (EffectRecord **) arg;
-	int			ia = *(const int *) a;
-	int			ib = *(const int *) b;
-	const EffectRecord *ra = recs[ia];
-	const EffectRecord *rb = recs[ib];
-	int			c;
-
-	if (ra->keylen != rb->keylen)
-		return ra->keylen < rb->keylen ? -1 : 1;
-	c = memcmp(EffectKey(ra), EffectKey(rb), ra->keylen);
-	if (c != 0)
-		return c;
-	return ia < ib ? -1 : (ia > ib ? 1 : 0);
-}
-
-/*
- * Coalesce bumps of the same key: the worker's batches hold the effects of
- * many transactions, all committed and visible by now, and one INCR after
- * all of them invalidates what two would.  Sets plan->same_as[i] to the
- * first record of its key for every later bump of that key (-1 for all
- * other records) and counts them in plan->ncoalesced.
- */
-static void
-coalesce_bumps(DeliveryPlan *plan)
-{
-	EffectRecord **recs = plan->recs;
-	int		   *idx = palloc(Max(plan->nrecs, 1) * sizeof(int));
-	int			nbumps = 0;
-	int			i;
-
-	for (i = 0; i < plan->nrecs; i++)
-		if (recs[i]->kind == PENDING_BUMP)
-			idx[nbumps++] = i;
-	if (nbumps > 1)
-		qsort_arg(idx, nbumps, sizeof(int), compare_bumps, recs);
-	for (i = 1; i < nbumps; i++)
-	{
-		const EffectRecord *prev = recs[idx[i - 1]];
-		const EffectRecord *cur = recs[idx[i]];
-
-		if (prev->keylen == cur->keylen &&
-			memcmp(EffectKey(prev), EffectKey(cur), cur->keylen) == 0)
-		{
-			int			first = plan->same_as[idx[i - 1]];
-
-			plan->same_as[idx[i]] = first >= 0 ? first : idx[i - 1];
-			plan->ncoalesced++;
-		}
-	}
-	pfree(idx);
-}
-
-DeliveryPlan *
-DeliveryPlanBuild(EffectRecord **recs, int n, bool coalesce)
-{
-	DeliveryPlan *plan = palloc0(sizeof(DeliveryPlan));
-	int			i;
-
-	plan->nrecs = n;
-	plan->recs = recs;
-	plan->done = palloc0(Max(n, 1) * sizeof(bool));
-	plan->failed = palloc0(Max(n, 1) * sizeof(bool));
-	/* a bump is two commands */
-	plan->cmds = palloc0(Max(2 * n, 1) * sizeof(RedisCommand));
-	plan->replies = palloc0(Max(2 * n, 1) * sizeof(RedisReply));
-	plan->cmd_rec = palloc(Max(2 * n, 1) * sizeof(int));
-	/* Unix time in microseconds, for version keys that do not exist. */
-	snprintf(plan->clock, sizeof(plan->clock), INT64_FORMAT,
-			 (int64) GetCurrentTimestamp() +
-			 (int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY);
-	plan->pcmds = palloc0(Max(n, 1) * sizeof(RedisCommand));
-	plan->pattern_rec = palloc(Max(n, 1) * sizeof(int));
-	plan->cursors = palloc(Max(n, 1) * sizeof(*plan->cursors));
-	plan->stamps = palloc0(Max(n, 1) * sizeof(*plan->stamps));
-	plan->same_as = palloc(Max(n, 1) * sizeof(int));
-	for (i = 0; i < n; i++)
-		plan->same_as[i] = -1;
-	if (coalesce)
-		coalesce_bumps(plan);
-
-	for (i = 0; i < n; i++)
-	{
-		EffectRecord *r = recs[i];
-		const char *key = EffectKey(r);
-		size_t		keylen = r->keylen;
-		const char *val = EffectValue(r);
-		size_t		vallen = r->vallen;
-
-		if (plan->same_as[i] >= 0)
-			continue;			/* sent by the first bump of its key */
-		if (effect_is_pattern(r))
-		{
-			int			p = plan->npatterns++;
-			const char *args[3];
-			size_t		arglens[3];
-			int			mode = r->kind == PENDING_BUMP_PATTERN ? 1 : 0;
-			RedisCommand *cmd = &plan->pcmds[p];
-
-			snprintf(plan->cursors[p], sizeof(plan->cursors[p]), "%020llu",
-					 (unsigned long long) r->cursor);
-			args[0] = key;
-			arglens[0] = keylen;
-			args[1] = plan->cursors[p];
-			arglens[1] = 20;
-			args[2] = pattern_modes[mode];
-			arglens[2] = pattern_mode_lens[mode];
-			RedisScriptCommand(cmd, &pattern_script, 0, NULL, NULL, 3, args, arglens);
-			/* Make sure the cursor argument is our buffer, rewritten later. */
-			((const char **) cmd->argv)[cmd->argc - 2] = plan->cursors[p];
-			plan->pattern_rec[p] = i;
-			continue;
-		}
-
-		plan->cmd_rec[plan->ncmds] = i;
-		switch ((PendingKind) r->kind)
-		{
-			case PENDING_BUMP:
-				{
-					/*
-					 * SET key clock NX, INCR key: two of Redis's cheapest
-					 * commands (a Lua script costs several times more
-					 * Redis CPU, which the benchmarks showed).
-					 */
-					RedisCommand *cmd = &plan->cmds[plan->ncmds];
-					const char **argv = palloc(6 * sizeof(char *));
-					size_t	   *argvlen = palloc(6 * sizeof(size_t));
-
-					argv[0] = "SET";
-					argvlen[0] = 3;
-					argv[1] = key;
-					argvlen[1] = keylen;
-					argv[2] = plan->clock;
-					argvlen[2] = strlen(plan->clock);
-					argv[3] = "NX";
-					argvlen[3] = 2;
-					cmd->argc = 4;
-					cmd->argv = argv;
-					cmd->argvlen = argvlen;
-					cmd->script = NULL;
-					plan->ncmds++;
-					plan->cmd_rec[plan->ncmds] = i;
-					cmd = &plan->cmds[plan->ncmds];
-					argv[4] = "INCR";
-					argvlen[4] = 4;
-					argv[5] = key;
-					argvlen[5] = keylen;
-					cmd->argc = 2;
-					cmd->argv = argv + 4;
-					cmd->argvlen = argvlen + 4;
-					cmd->script = NULL;
-				}
-				break;
-			case PENDING_RAISE:
-				RedisScriptCommand(&plan->cmds[plan->ncmds], &raise_script,
-								   1, &key, &keylen, 1, &val, &vallen);
-				break;
-			case PENDING_DELETE:
-				{
-					RedisCommand *cmd = &plan->cmds[plan->ncmds];
-					const char **argv = palloc(2 * sizeof(char *));
-					size_t	   *argvlen = palloc(2 * sizeof(size_t));
-
-					argv[0] = "UNLINK";
-					argvlen[0] = 6;
-					argv[1] = key;
-					argvlen[1] = keylen;
-					cmd->argc = 2;
-					cmd->argv = argv;
-					cmd->argvlen = argvlen;
-					cmd->script = NULL;
-				}
-				break;
-			case PENDING_SET:
-				{
-					const char *keys[2];
-					size_t		keylens[2];
-					const char *args[3];
-					size_t		arglens[3];
-					size_t		suffixlen = strlen(MIRROR_STAMP_SUFFIX);
-					char	   *stampkey = palloc(keylen + suffixlen + 1);
-					RedisCommand *cmd = &plan->cmds[plan->ncmds];
-
-					memcpy(stampkey, key, keylen);
-					memcpy(stampkey + keylen, MIRROR_STAMP_SUFFIX, suffixlen + 1);
-					keys[0] = key;
-					keylens[0] = keylen;
-					keys[1] = stampkey;
-					keylens[1] = keylen + suffixlen;
-					/* the stamp is known after commit: written at send time */
-					args[0] = val;
-					arglens[0] = vallen;
-					args[1] = plan->stamps[i];
-					arglens[1] = MIRROR_STAMP_LEN;
-					args[2] = MIRROR_STAMP_TTL_MS;
-					arglens[2] = strlen(MIRROR_STAMP_TTL_MS);
-					RedisScriptCommand(cmd, &mirror_script, 2, keys, keylens,
-									   3, args, arglens);
-					plan->has_set = true;
-				}
-				break;
-			default:
-				elog(ERROR, "unexpected cache_ext effect kind %d", r->kind);
-		}
-		plan->ncmds++;
-	}
-
-	/* Repairs of poisoned version keys, ready in case a bump fails. */
-	for (i = 0; i < n; i++)
-	{
-		if (recs[i]->kind == PENDING_BUMP)
-		{
-			const char *nokey = "";
-			size_t		nokeylen = 0;
-
-			for (plan->nrepairs = 0; plan->nrepairs < PLAN_REPAIRS; plan->nrepairs++)
-				RedisScriptCommand(&plan->repair_cmds[plan->nrepairs], &repair_script,
-								   1, &nokey, &nokeylen, 0, NULL, NULL);
-			break;
-		}
-	}
-	return plan;
-}
-
-/*
- * Bumps refused for good: when the INCR of a version key failed, the key
- * holds something a bump cannot increase (the 64-bit maximum, a value that
- * is not a number): re-create it from the clock (repair_script) instead of
- * leaving the invalidation undelivered.  Up to PLAN_REPAIRS per round trip;
- * the others are left not done, so that they are retried.  After commit
- * too (no palloc: the commands were built with the plan).  False when Redis
- * could not be reached.
- */
-static bool
-repair_version_keys(DeliveryPlan *plan, int flags, int nerrors, PlanResult *res)
-{
-	RedisOutcome outcome;
-	int			nrep = 0;
-	int			nfixed = 0;
-	int			i;
-
-	for (i = 0; i < plan->nrecs; i++)
-	{
-		EffectRecord *r = plan->recs[i];
-		RedisCommand *cmd;
-
-		if (!plan->failed[i] || r->kind != PENDING_BUMP || plan->same_as[i] >= 0)
-			continue;
-		if (nrep >= plan->nrepairs)
-		{
-			plan->done[i] = plan->failed[i] = false;	/* next time */
-			continue;
-		}
-		cmd = &plan->repair_cmds[nrep];
-		((const char **) cmd->argv)[3] = EffectKey(r);
-		((size_t *) cmd->argvlen)[3] = r->keylen;
-		plan->repair_rec[nrep++] = i;
-	}
-	if (nrep == 0)
-		return true;
-	if (!RedisExecute(nrep, plan->repair_cmds, plan->repair_replies, flags, &outcome) ||
-		!OUTCOME_OK(outcome))
-	{
-		for (i = 0; i < nrep; i++)
-			plan->done[plan->repair_rec[i]] = plan->failed[plan->repair_rec[i]] = false;
-		res->redis_ok = false;
-		strlcpy(res->message, outcome.message, sizeof(res->message));
-		return false;
-	}
-	for (i = 0; i < nrep; i++)
-	{
-		int			rec = plan->repair_rec[i];
-
-		if (plan->repair_replies[i].type != REDIS_VALUE_INTEGER)
-			continue;			/* WRONGTYPE: stays refused */
-		plan->failed[rec] = false;
-		nfixed++;
-		if (plan->repair_replies[i].integer == 1 && res->repaired++ == 0)
-			strlcpy(res->repaired_key, EffectKey(plan->recs[rec]),
-					sizeof(res->repaired_key));
-	}
-	/* every error reply of the pipeline was a repaired bump */
-	if (nfixed == nerrors)
-		res->first_error[0] = '\0';
-	return true;
-}
-
-/*
- * Error replies that say "not now" rather than "never": the effect is
- * retried.  Anything else (WRONGTYPE, a script error) is counted as failed.
- */
-static bool
-transient_error(const char *msg)
-{
-	static const char *const prefixes[] = {
-		"LOADING", "BUSY", "READONLY", "OOM", "MASTERDOWN", "TRYAGAIN",
-		"CLUSTERDOWN", "NOREPLICAS", "MISCONF", "NOSCRIPT", NULL
-	};
-	int			i;
-
-	for (i = 0; prefixes[i]; i++)
-		if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
-/*
- * Send a plan.  critical: after commit (REDIS_EXEC_CRITICAL; nothing here
- * allocates or raises).  budget_ms bounds the pattern steps in total.
- */
-void
-DeliveryPlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
-{
-	RedisOutcome outcome;
-	int			flags = critical ? REDIS_EXEC_CRITICAL : 0;
-	TimestampTz start = GetCurrentTimestamp();
-	TimestampTz now;
-	int			i;
-
-	memset(res, 0, sizeof(*res));
-	res->redis_ok = true;
-
-	/* The stamps of SETs: commit LSNs, known only now (see mirror_script). */
-	if (plan->has_set)
-		for (i = 0; i < plan->nrecs; i++)
-			if (plan->recs[i]->kind == PENDING_SET)
-				snprintf(plan->stamps[i], sizeof(plan->stamps[i]), "L%016llX",
-						 (unsigned long long) plan->recs[i]->stamp);
-
-	if (plan->ncmds > 0)
-	{
-		bool		ok = RedisExecute(plan->ncmds, plan->cmds, plan->replies,
-									  flags, &outcome);
-
-		StatsReconnects();
-		if (!ok || !OUTCOME_OK(outcome))
-		{
-			res->redis_ok = false;
-			strlcpy(res->message, outcome.message, sizeof(res->message));
-			return;
-		}
-		now = GetCurrentTimestamp();
-		/* A record is done unless one of its commands failed "not now". */
-		for (i = 0; i < plan->ncmds; i++)
-			plan->done[plan->cmd_rec[i]] = true;
-		for (i = 0; i < plan->ncmds; i++)
-		{
-			int			rec = plan->cmd_rec[i];
-
-			if (plan->replies[i].type != REDIS_VALUE_ERROR)
-				continue;
-			if (res->first_error[0] == '\0')
-				strlcpy(res->first_error, outcome.first_error,
-						sizeof(res->first_error));
-			if (transient_error(outcome.first_error))
-				plan->done[rec] = false;	/* retried */
-			else
-				plan->failed[rec] = true;	/* never retried */
-		}
-		if (!repair_version_keys(plan, flags, outcome.nerrors, res))
-			return;
-		/* Coalesced bumps share the fate of the bump that was sent. */
-		for (i = 0; i < plan->nrecs; i++)
-			if (plan->same_as[i] >= 0)
-			{
-				plan->done[i] = plan->done[plan->same_as[i]];
-				plan->failed[i] = plan->failed[plan->same_as[i]];
-			}
-		/* Patterns are not done yet here: they are counted below. */
-		for (i = 0; i < plan->nrecs; i++)
-		{
-			EffectRecord *r = plan->recs[i];
-
-			if (!plan->done[i])
-				continue;
-			if (plan->failed[i])
-			{
-				res->failed++;
-				continue;
-			}
-			res->sent++;
-			DeliveryStatLatency(r->committed_at, now);
-			if (r->flags & EFFECT_FLAG_RETRY)
-				DeliveryStatAdd(STAT_RETRIED, 1);
-		}
-	}
-
-	for (i = 0; i < plan->npatterns; i++)
-	{
-		EffectRecord *r = plan->recs[plan->pattern_rec[i]];
-		RedisReply	reply;
-
-		for (;;)
-		{
-			if (budget_ms >= 0 &&
-				TimestampDifferenceExceeds(start, GetCurrentTimestamp(), budget_ms))
-			{
-				res->unfinished++;
-				break;
-			}
-			snprintf(plan->cursors[i], sizeof(plan->cursors[i]), "%020llu",
-					 (unsigned long long) r->cursor);
-			if (!RedisExecute(1, &plan->pcmds[i], &reply, flags, &outcome) ||
-				!OUTCOME_OK(outcome))
-			{
-				StatsReconnects();
-				res->redis_ok = false;
-				strlcpy(res->message, outcome.message, sizeof(res->message));
-				return;
-			}
-			DeliveryStatAdd(STAT_PATTERN_STEPS, 1);
-			if (reply.type != REDIS_VALUE_INTEGER)
-			{
-				if (res->first_error[0] == '\0')
-					strlcpy(res->first_error, outcome.first_error,
-							sizeof(res->first_error));
-				if (!transient_error(outcome.first_error))
-				{
-					res->failed++;
-					plan->done[plan->pattern_rec[i]] = true;
-				}
-				break;
-			}
-			r->cursor = (uint64) reply.integer >> PATTERN_REPAIRED_BITS;
-			res->repaired += (int) (reply.integer & ((1 << PATTERN_REPAIRED_BITS) - 1));
-			if (r->cursor == 0)
-			{
-				plan->done[plan->pattern_rec[i]] = true;
-				res->sent++;
-				DeliveryStatLatency(r->committed_at, GetCurrentTimestamp());
-				if (r->flags & EFFECT_FLAG_RETRY)
-					DeliveryStatAdd(STAT_RETRIED, 1);
-				break;
-			}
-			if (!critical)
-				CHECK_FOR_INTERRUPTS();
-		}
-	}
-}
-
-/*
- * Log the version keys a plan re-created from the clock (repair_version_keys
- * and the pattern script).  LOG only: ereport at that level neither raises
- * nor needs memory beyond ErrorContext's, so this is safe after commit.
- */
-void
-DeliveryReportRepairs(const PlanResult *res)
-{
-	if (res->repaired == 0)
-		return;
-	if (res->repaired_key[0] != '\0')
-		ereport(LOG,
-				(errmsg("cache_ext re-created version key \"%s\" from the clock%s",
-						res->repaired_key, res->repaired > 1 ? " (and others)" : ""),
-				 errdetail("It held something a bump cannot increase: the 64-bit integer maximum, a number beyond it, or text.")));
-	else
-		ereport(LOG,
-				(errmsg("cache_ext re-created %d version key(s) from the clock", res->repaired),
-				 errdetail("They held the 64-bit integer maximum, or a number beyond it.")));
-}
-
-bool
-DeliverRecords(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
-{
-	DeliveryPlan *plan = DeliveryPlanBuild(recs, n, true);
-	PlanResult	res;
-	int			i;
-
-	DeliveryPlanExecute(plan, false, 1000, &res);
-	DeliveryStatAdd(STAT_SENT, res.sent);
-	DeliveryStatAdd(STAT_COALESCED, plan->ncoalesced);
-	DeliveryStatAdd(STAT_FAILED, res.failed);
-	for (i = 0; i < n; i++)
-		done[i] = plan->done[i];
-	DeliveryReportRepairs(&res);
-	if (!res.redis_ok)
-	{
-		strlcpy(message, res.message, msglen);
-		StatsRecordError(res.message);
-	}
-	else if (res.first_error[0])
-	{
-		snprintf(message, msglen, "Redis answered an error: %s", res.first_error);
-		StatsRecordError(message);
-		ereport(LOG,
-				(errmsg("cache_ext: Redis refused %d cache effect(s): %s",
-						res.failed, res.first_error)));
-	}
-	return res.redis_ok;
-}
 
 /* ------------------------------------------- backend-local retry list */
 
@@ -858,8 +106,8 @@ local_queue_backoff(void)
 static void local_queue_exit(int code, Datum arg);
 
 /* Records and bytes in the list, and its limit (cache_ext.stats). */
-void
-LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
+static void
+local_queue_usage(uint64 *records, uint64 *bytes, uint64 *capacity)
 {
 	*records = local_queue.nrecords;
 	*bytes = local_queue.len;
@@ -910,8 +158,8 @@ local_queue_replace(EffectRecord **recs, int n)
 		local_queue.backoff_ms = 0;
 	if (lost > 0)
 	{
-		DeliveryStatAdd(STAT_DROPPED, lost);
-		SetFallbackNeeded("this backend's retry list was full");
+		StatsAdd(STAT_DROPPED, lost);
+		FallbackRequest("this backend's retry list was full");
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("cache_ext lost %d cache invalidation(s): the retry list of this backend is full", lost),
@@ -921,14 +169,14 @@ local_queue_replace(EffectRecord **recs, int n)
 	}
 }
 
-/* DeliverRecords, turning an ERROR (an interrupt) into a failure. */
+/* PlanDeliver, turning an ERROR (an interrupt) into a failure. */
 static void
 deliver_records_quietly(EffectRecord **recs, int n, bool *done,
 						char *message, Size msglen)
 {
 	PG_TRY();
 	{
-		(void) DeliverRecords(recs, n, done, message, msglen);
+		(void) PlanDeliver(recs, n, done, message, msglen);
 	}
 	PG_CATCH();
 	{
@@ -949,9 +197,9 @@ local_queue_exit(int code, Datum arg)
 	int			i;
 	int			left = 0;
 
-	if (local_queue.nrecords == 0 || DeliverySharedReady())
+	if (local_queue.nrecords == 0 || QueueReady())
 		return;
-	n = SplitEffectRecords(local_queue.buf, local_queue.len, &recs);
+	n = EffectRecordsSplit(local_queue.buf, local_queue.len, &recs);
 	done = palloc0(Max(n, 1) * sizeof(bool));
 	deliver_records_quietly(recs, n, done, message, sizeof(message));
 	for (i = 0; i < n; i++)
@@ -983,18 +231,25 @@ typedef struct CommitState
 
 static CommitState commit_state;
 
-/* After commit: queue records for the worker, or say loudly they are lost. */
+/*
+ * After commit: queue records for the worker, or count them as dropped,
+ * raise the fallback flag (the worker, woken, pays it once Redis answers)
+ * and say loudly they are lost.
+ */
 static bool
 hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 {
 	bool		was_empty;
 
-	if (DeliveryQueuePush(recs, n, flags, &was_empty))
+	if (QueuePush(recs, n, flags, &was_empty))
 	{
 		if (was_empty)
-			WakeWorker();
+			QueueWakeConsumer();
 		return true;
 	}
+	StatsAdd(STAT_DROPPED, n);
+	FallbackRequest("the delivery queue (cache_ext.queue_size) was full");
+	QueueWakeConsumer();
 	ereport(WARNING,
 			(errcode(ERRCODE_INSUFFICIENT_RESOURCES),
 			 errmsg("cache_ext dropped %d cache effect(s): the delivery queue is full", n),
@@ -1006,7 +261,7 @@ hand_to_queue(EffectRecord **recs, int n, uint8 flags)
 Size
 DeliveryTransactionLimit(void)
 {
-	if (!DeliverySharedReady())
+	if (!QueueReady())
 		return 0;
 	return (Size) cache_ext_queue_size * 1024 / 4;
 }
@@ -1014,7 +269,7 @@ DeliveryTransactionLimit(void)
 bool
 DeliveryWanted(void)
 {
-	return !DeliverySharedReady() && local_queue.nrecords > 0 &&
+	return !QueueReady() && local_queue.nrecords > 0 &&
 		GetCurrentTimestamp() >= local_queue.next_attempt;
 }
 
@@ -1029,10 +284,10 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 
 	memset(&commit_state, 0, sizeof(commit_state));
 	if (batch != NULL)
-		nb = SplitEffectRecords(batch, batchlen, &brecs);
+		nb = EffectRecordsSplit(batch, batchlen, &brecs);
 	Assert(nb == nrecords);
-	if (!DeliverySharedReady() && local_queue.nrecords > 0)
-		nl = SplitEffectRecords(local_queue.buf, local_queue.len, &lrecs);
+	if (!QueueReady() && local_queue.nrecords > 0)
+		nl = EffectRecordsSplit(local_queue.buf, local_queue.len, &lrecs);
 
 	commit_state.nrecs = nl + nb;
 	commit_state.nlocal = nl;
@@ -1042,9 +297,9 @@ DeliveryPreCommit(char *batch, Size batchlen, int nrecords)
 	for (i = 0; i < nb; i++)
 		commit_state.recs[nl + i] = brecs[i];
 
-	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && DeliverySharedReady();
+	commit_state.async = cache_ext_delivery == DELIVERY_ASYNC && QueueReady();
 	if (!commit_state.async)
-		commit_state.plan = DeliveryPlanBuild(commit_state.recs, commit_state.nrecs,
+		commit_state.plan = PlanBuild(commit_state.recs, commit_state.nrecs,
 											   false);
 	commit_state.active = true;
 }
@@ -1087,36 +342,36 @@ DeliveryAfterCommit(void)
 		batch[i]->committed_at = cs->committed_at;
 		batch[i]->stamp = cs->commit_lsn;
 	}
-	DeliveryStatAdd(STAT_COMMITTED, nb);
+	StatsAdd(STAT_COMMITTED, nb);
 
 	if (cs->async)
 	{
 		if (hand_to_queue(batch, nb, 0))
-			DeliveryStatAdd(STAT_ASYNC, nb);
+			StatsAdd(STAT_ASYNC, nb);
 		return;
 	}
 
 	/* A SET must not overtake older queued effects. */
-	if (DeliverySharedReady() && cs->plan->has_set && QueueDepth() > 0)
+	if (QueueReady() && cs->plan->has_set && QueueDepth() > 0)
 	{
 		(void) hand_to_queue(batch, nb, 0);
 		return;
 	}
 
-	DeliveryPlanExecute(cs->plan, true, cache_ext_command_timeout, &res);
-	DeliveryStatAdd(STAT_SENT, res.sent);
-	DeliveryStatAdd(STAT_FAILED, res.failed);
-	DeliveryReportRepairs(&res);
+	PlanExecute(cs->plan, true, cache_ext_command_timeout, &res);
+	StatsAdd(STAT_SENT, res.sent);
+	StatsAdd(STAT_FAILED, res.failed);
+	PlanReportRepairs(&res);
 
 	/* Gather what is left, in order, reusing the records array. */
 	for (i = 0; i < cs->nrecs; i++)
 		if (!cs->plan->done[i])
 			cs->recs[nleft++] = cs->recs[i];
 
-	if (DeliverySharedReady())
+	if (QueueReady())
 	{
 		if (nleft > 0 && hand_to_queue(cs->recs, nleft, EFFECT_FLAG_RETRY))
-			DeliveryStatAdd(STAT_RETRY_QUEUED, nleft);
+			StatsAdd(STAT_RETRY_QUEUED, nleft);
 	}
 	else if (nleft > 0 || cs->nlocal > 0)
 	{
@@ -1125,7 +380,7 @@ DeliveryAfterCommit(void)
 		for (i = 0; i < nleft; i++)
 			if (!(cs->recs[i]->flags & EFFECT_FLAG_RETRY))
 				fresh++;
-		DeliveryStatAdd(STAT_RETRY_QUEUED, fresh);
+		StatsAdd(STAT_RETRY_QUEUED, fresh);
 		local_queue_replace(cs->recs, nleft);
 		if (nleft > 0)
 			local_queue_backoff();
@@ -1133,14 +388,14 @@ DeliveryAfterCommit(void)
 
 	if (!res.redis_ok)
 	{
-		DeliveryStatAdd(STAT_COMMIT_FAILURES, 1);
+		StatsAdd(STAT_COMMIT_FAILURES, 1);
 		StatsRecordError(res.message);
 		ereport(WARNING,
 				(errcode(ERRCODE_CONNECTION_FAILURE),
 				 errmsg("cache_ext could not deliver %d cache invalidation(s) after commit: %s",
 						nleft, res.message),
 				 errdetail("The transaction is committed; the invalidations will be retried %s.",
-						   DeliverySharedReady() ? "by the cache_ext background worker" :
+						   QueueReady() ? "by the cache_ext background worker" :
 						   "at this session's next commits (cache_ext is not preloaded)")));
 	}
 	else if (res.failed > 0)
@@ -1167,61 +422,135 @@ DeliveryReset(void)
 /* ------------------------------------------------------------ SQL level */
 
 /*
- * cache_ext_debug_add_effect(kind text, key text, value text): add an
- * effect exactly as a trigger would (the key gets cache_ext.key_prefix).
- * Not part of the installed SQL API; tests bind it with CREATE FUNCTION.
+ * cache_ext.delivery_stats(), the row of the view cache_ext.stats: the
+ * statistics (stats.c), the fallback flag (fallback.c), the queue or this
+ * backend's retry list, and the delivery mode.
+ *
+ * The columns delivery_stats() computes, in the order it computes them.  The
+ * row returned is matched to the function's declared result BY NAME: the
+ * SQL of an older version (a server runs this library before ALTER
+ * EXTENSION cache_ext UPDATE) declares fewer columns, and a column this
+ * library does not know is NULL.  Filling by position would write past an
+ * older, shorter row.
  */
-PG_FUNCTION_INFO_V1(cache_ext_debug_add_effect);
+static const char *const stats_columns[] = {
+	"scope", "delivery", "effects_committed", "effects_sent",
+	"effects_coalesced", "effects_async", "effects_retry_queued",
+	"effects_retried", "effects_failed", "effects_dropped", "fallbacks",
+	"fallback_pending", "queue_depth", "queue_bytes", "queue_capacity",
+	"reconnects", "reconnects_lost", "reconnects_timeout",
+	"reconnects_failover", "reconnects_settings", "commit_failures",
+	"effects_prepared", "pattern_steps", "last_error", "last_error_at",
+	"latency_samples", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
+	"last_fallback_at", "fallback_reason", "worker_pid", "stats_reset"
+};
+#define NUM_STATS_COLUMNS lengthof(stats_columns)
+
+PG_FUNCTION_INFO_V1(cache_ext_delivery_stats);
 Datum
-cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
+cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 {
-	char	   *kind;
-	size_t		keylen;
-	char	   *key;
+	TupleDesc	tupdesc;
+	Datum		values[NUM_STATS_COLUMNS];
+	bool		nulls[NUM_STATS_COLUMNS];
+	Datum	   *row_values;
+	bool	   *row_nulls;
+	int			i = 0;
+	StatsReport st;
+	char		fallback_reason[256];
+	TimestampTz last_fallback_at;
+	pid_t		worker_pid;
+	uint64		depth,
+				used,
+				capacity;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("kind and key must not be NULL")));
-	kind = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	if (strcmp(kind, "delete_pattern") == 0 || strcmp(kind, "bump_pattern") == 0)
-		key = PatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
-								VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)), &keylen);
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	memset(nulls, 0, sizeof(nulls));
+
+	StatsRead(&st);
+	FallbackReason(fallback_reason, sizeof(fallback_reason));
+	last_fallback_at = FallbackLastRun();
+	worker_pid = QueueConsumerPid();
+
+	values[i++] = CStringGetTextDatum(QueueReady() ? "cluster" : "backend");
+	values[i++] = CStringGetTextDatum(cache_ext_delivery == DELIVERY_ASYNC ? "async" : "sync");
+	values[i++] = Int64GetDatum(st.counters[STAT_COMMITTED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_SENT]);
+	values[i++] = Int64GetDatum(st.counters[STAT_COALESCED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_ASYNC]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RETRY_QUEUED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RETRIED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_FAILED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_DROPPED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_FALLBACKS]);
+	values[i++] = BoolGetDatum(FallbackNeeded());
+	if (QueueReady())
+		QueueUsage(&depth, &used, &capacity);
 	else
-		key = KeyWithPrefixText(PG_GETARG_TEXT_PP(1), &keylen);
-
-	if (strcmp(kind, "bump") == 0)
-		PendingAddBump(key, keylen);
-	else if (strcmp(kind, "delete") == 0)
-		PendingAddDelete(key, keylen);
-	else if (strcmp(kind, "delete_pattern") == 0)
-		PendingAddDeletePattern(key, keylen);
-	else if (strcmp(kind, "bump_pattern") == 0)
-		PendingAddBumpPattern(key, keylen);
-	else if (strcmp(kind, "set") == 0)
+		local_queue_usage(&depth, &used, &capacity);
+	values[i++] = Int64GetDatum((int64) depth);
+	values[i++] = Int64GetDatum((int64) used);
+	values[i++] = Int64GetDatum((int64) capacity);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_LOST]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_TIMEOUT]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_FAILOVER]);
+	values[i++] = Int64GetDatum(st.counters[STAT_RECONNECTS_SETTINGS]);
+	values[i++] = Int64GetDatum(st.counters[STAT_COMMIT_FAILURES]);
+	values[i++] = Int64GetDatum(st.counters[STAT_PREPARED]);
+	values[i++] = Int64GetDatum(st.counters[STAT_PATTERN_STEPS]);
+	if (st.last_error[0])
 	{
-		text	   *v = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
-
-		PendingAddSet(key, keylen, v ? VARDATA_ANY(v) : NULL,
-					  v ? VARSIZE_ANY_EXHDR(v) : 0);
-	}
-	else if (strcmp(kind, "raise") == 0)
-	{
-		int64		v;
-
-		if (PG_ARGISNULL(2))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("raise needs a value")));
-		v = pg_strtoint64(text_to_cstring(PG_GETARG_TEXT_PP(2)));
-		PendingAddRaise(key, keylen, v);
+		values[i++] = CStringGetTextDatum(st.last_error);
+		values[i++] = TimestampTzGetDatum(st.last_error_at);
 	}
 	else
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("unknown cache_ext effect kind \"%s\"", kind),
-				 errhint("Use bump, delete, delete_pattern, bump_pattern, set or raise.")));
-	PG_RETURN_VOID();
+	{
+		nulls[i++] = true;
+		nulls[i++] = true;
+	}
+	values[i++] = Int64GetDatum((int64) st.latency_samples);
+	for (int p = 0; p < 3; p++)
+	{
+		if (st.latency_samples > 0)
+			values[i++] = Float8GetDatum(st.latency_ms[p]);
+		else
+			nulls[i++] = true;
+	}
+	if (last_fallback_at != 0)
+		values[i++] = TimestampTzGetDatum(last_fallback_at);
+	else
+		nulls[i++] = true;
+	if (fallback_reason[0])
+		values[i++] = CStringGetTextDatum(fallback_reason);
+	else
+		nulls[i++] = true;
+	if (worker_pid != 0)
+		values[i++] = Int32GetDatum(worker_pid);
+	else
+		nulls[i++] = true;
+	values[i++] = TimestampTzGetDatum(st.stats_reset);
+	Assert(i == NUM_STATS_COLUMNS);
+
+	row_values = palloc0(Max(tupdesc->natts, 1) * sizeof(Datum));
+	row_nulls = palloc(Max(tupdesc->natts, 1) * sizeof(bool));
+	for (int att = 0; att < tupdesc->natts; att++)
+	{
+		const char *name = NameStr(TupleDescAttr(tupdesc, att)->attname);
+
+		row_nulls[att] = true;
+		for (int c = 0; c < (int) NUM_STATS_COLUMNS; c++)
+		{
+			if (strcmp(name, stats_columns[c]) == 0)
+			{
+				row_values[att] = values[c];
+				row_nulls[att] = nulls[c];
+				break;
+			}
+		}
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, row_values, row_nulls)));
 }
 
 /* ------------------------------------------------------------------ init */
@@ -1229,6 +558,8 @@ cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
 void
 DeliveryInit(void)
 {
+	bool		preloaded = process_shared_preload_libraries_in_progress;
+
 	DefineCustomEnumVariable("cache_ext.delivery",
 							 "How invalidations reach Redis after commit.",
 							 "sync: before COMMIT returns, after the locks are released "
@@ -1242,18 +573,6 @@ DeliveryInit(void)
 							 0,
 							 NULL, NULL, NULL);
 
-	/* PGC_POSTMASTER settings can only be defined while preloading. */
-	if (cache_ext_preloaded)
-		DefineCustomIntVariable("cache_ext.queue_size",
-								"Shared memory for effects waiting for the background worker.",
-								"Retries and asynchronous hand-offs; when full, effects are "
-								"dropped and every namespace is invalidated once Redis is back.",
-								&cache_ext_queue_size,
-								16 * 1024, 4 * 1024, 1024 * 1024,
-								PGC_POSTMASTER,
-								GUC_UNIT_KB,
-								NULL, NULL, NULL);
-
 	DefineCustomIntVariable("cache_ext.debug_delivery_delay",
 							"Testing only: sleep this long after commit before delivering.",
 							"Lets tests make a transaction deliver after a later one.",
@@ -1263,38 +582,7 @@ DeliveryInit(void)
 							GUC_UNIT_MS | GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 
-	DefineCustomIntVariable("cache_ext.worker_batch_delay",
-							"How long the background worker lets effects accumulate before sending them.",
-							"After being woken with only a few effects queued, the worker waits "
-							"this long so that the effects of many transactions share one "
-							"pipeline (fewer wake-ups and round trips under load, at the price "
-							"of this much latency in async delivery).",
-							&cache_ext_worker_batch_delay,
-							5, 0, 1000,
-							PGC_SIGHUP,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomStringVariable("cache_ext.database",
-							   "Database the cache_ext background worker connects to.",
-							   "Used for the fallback invalidation (cache_ext.namespace_patterns()) "
-							   "and to deliver the effects of committed prepared transactions.",
-							   &cache_ext_database,
-							   "postgres",
-							   PGC_SIGHUP,
-							   0,
-							   NULL, NULL, NULL);
-
-	RedisRegisterScript(&raise_script);
-	RedisRegisterScript(&mirror_script);
-	RedisRegisterScript(&pattern_script);
-	RedisRegisterScript(&repair_script);
-
-	PreparedInit();
-
-	StatsInit();
-
-	if (!cache_ext_preloaded)
+	if (!preloaded)
 	{
 		/* Set up now what the after-commit path must not create. */
 		LocalQueueContext = AllocSetContextCreate(TopMemoryContext,
@@ -1302,6 +590,4 @@ DeliveryInit(void)
 												  ALLOCSET_SMALL_SIZES);
 		before_shmem_exit(local_queue_exit, (Datum) 0);
 	}
-	else
-		QueueInit();
 }

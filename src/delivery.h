@@ -1,59 +1,24 @@
 /*-------------------------------------------------------------------------
  *
  * delivery.h
- *	  Getting the effects of committed transactions into Redis: the
- *	  serialized effect format, the commit-time send, the backend-local
- *	  retry list used without shared_preload_libraries, prepared
- *	  transactions and the fallback invalidation.  Used by pending.c (the
- *	  per transaction set) and worker.c (the background worker); the
- *	  shared-memory retry/hand-off queue is declared in queue.h, the
- *	  statistics and the fallback flag in stats.h.
+ *	  Getting the effects of committed transactions into Redis (delivery.c):
+ *	  the commit protocol driven by pending.c's transaction callbacks, with
+ *	  the hand-off to the queue (queue.h) or, without
+ *	  shared_preload_libraries, the backend-local retry list.  The rest of
+ *	  delivery has its own headers: effects.h (the records), plan.h (their
+ *	  Redis commands), queue.h, stats.h, fallback.h, prepared.h.
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_DELIVERY_H
 #define CACHE_EXT_DELIVERY_H
 
-#include "datatype/timestamp.h"
-#include "connection.h"
-#include "pending.h"
 
 /*
- * Limits of one effect, so that any effect fits in the retry queue (whose
- * smallest size is 4 MB).  Keys are limited by settings.h
- * (CACHE_EXT_MAX_FULL_KEY_LEN, prefix included).
+ * Define the settings of delivery, and set up the backend-local retry list
+ * when the library is not preloaded (_PG_init).
  */
-#define CACHE_EXT_MAX_VALUE_LEN		(512 * 1024)
-
-/*
- * One serialized effect.  The same bytes live in a transaction's commit
- * batch, in the shared queue, in the backend-local retry list and in
- * cache_ext.prepared_effects.effects, so moving an effect is a memcpy.
- * The key and the value follow the header, each NUL terminated; a RAISE
- * carries its number as decimal text in the value.
- */
-typedef struct EffectRecord
-{
-	uint32		size;			/* whole record, MAXALIGN'd */
-	uint8		kind;			/* PendingKind */
-	uint8		flags;
-	uint16		unused;
-	uint32		keylen;
-	uint32		vallen;
-	uint64		cursor;			/* SCAN cursor reached by a pattern effect */
-	uint64		stamp;			/* commit LSN of the transaction (orders SETs) */
-	TimestampTz committed_at;	/* for the latency histogram */
-} EffectRecord;
-
-#define EFFECT_HEADER_SIZE		MAXALIGN(sizeof(EffectRecord))
-#define EffectKey(r)			((char *) (r) + EFFECT_HEADER_SIZE)
-#define EffectValue(r)			(EffectKey(r) + (r)->keylen + 1)
-
-extern Size EffectRecordSize(size_t keylen, size_t vallen);
-extern EffectRecord *EffectRecordWrite(char *dst, PendingKind kind,
-									   const char *key, size_t keylen,
-									   const char *value, size_t vallen);
-extern const char *PendingKindName(PendingKind kind);
+extern void DeliveryInit(void);
 
 /* The settings owned by delivery. */
 typedef enum DeliveryMode
@@ -63,8 +28,6 @@ typedef enum DeliveryMode
 } DeliveryMode;
 
 extern int	cache_ext_delivery;
-extern int	cache_ext_queue_size;	/* kB */
-extern char *cache_ext_database;
 
 /*
  * The commit protocol, driven by pending.c's callbacks:
@@ -90,122 +53,5 @@ extern void DeliveryPreCommit(char *batch, Size batchlen, int nrecords);
 extern void DeliveryCommitted(void);
 extern void DeliveryAfterCommit(void);
 extern void DeliveryReset(void);
-
-/*
- * Prepared transactions (prepared.c).  PREPARE TRANSACTION: keep the
- * effects in cache_ext.prepared_effects.  PreparedInit installs the hook
- * that catches COMMIT PREPARED (DeliveryInit calls it).
- */
-extern void DeliveryPrePrepare(char *batch, Size batchlen, int nrecords);
-extern void PreparedInit(void);
-
-/*
- * Move committed rows of cache_ext.prepared_effects into the current
- * transaction's pending set (they are delivered when it commits); returns
- * the number of effects.  Needs a transaction.
- */
-extern int64 DeliverPreparedEffects(bool missing_ok);
-
-/*
- * The fallback invalidation (fallback.c): bump/unlink every key of every
- * namespace (cache_ext.namespace_patterns()) and call
- * cache_ext.fallback_hooks.  Needs a transaction; raises an ERROR when
- * Redis cannot be reached.
- */
-extern void RunFallbackInvalidation(const char *reason);
-
-/*
- * Deliver records outside a transaction's commit (the worker): one
- * pipeline for the simple effects, then the patterns, each round trip
- * bounded by cache_ext.command_timeout.  Records not delivered get their
- * status set to false in done[] (pattern cursors are updated in place).
- * Returns false when Redis could not be used; *message explains.
- */
-extern bool DeliverRecords(EffectRecord **recs, int n, bool *done,
-						   char *message, Size msglen);
-
-/*
- * A round trip without transport failure.  (The success value of
- * RedisFailureKind is 0 whatever its name.)
- */
-#define OUTCOME_OK(o)	((int) (o).kind == 0)
-
-extern int	cache_ext_worker_batch_delay;	/* ms */
-
-/* ------------------------------------------------------------------------
- * The rest is shared by the files of delivery (delivery.c, stats.c,
- * prepared.c, fallback.c), not used by pending.c or worker.c.
- * ------------------------------------------------------------------------
- */
-
-/*
- * SplitEffectRecords (delivery.c) splits a buffer of serialized records into a
- * palloc'd array of pointers; RunInSubtransaction (prepared.c) runs
- * step(arg) in an internal subtransaction and returns the message of its
- * ERROR, or NULL; LocalQueueUsage (delivery.c) reports the backend-local
- * retry list (without shared memory) to cache_ext.stats.
- */
-extern int	SplitEffectRecords(char *buf, Size len, EffectRecord ***out);
-extern char *RunInSubtransaction(void (*step) (void *), void *arg);
-extern void LocalQueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity);
-
-/*
- * Delivery plans (delivery.c; fallback.c runs its patterns with them).
- * Everything needed to send a set of records without allocating: built
- * (palloc) before, executed (no palloc) after commit or by the worker.
- */
-#define PLAN_REPAIRS	4
-
-typedef struct DeliveryPlan
-{
-	int			nrecs;
-	EffectRecord **recs;
-	bool	   *done;
-	bool	   *failed;			/* refused by Redis for good */
-	/* coalesced bumps: the record whose commands stand for this one, or -1 */
-	int		   *same_as;
-	int			ncoalesced;
-	bool		has_set;
-	char		clock[24];		/* for bumps of missing keys */
-	/* simple effects, one pipeline */
-	int			ncmds;
-	RedisCommand *cmds;
-	RedisReply *replies;
-	int		   *cmd_rec;		/* record of each command */
-	/* patterns: one command each, cursor rewritten in place */
-	int			npatterns;
-	RedisCommand *pcmds;
-	int		   *pattern_rec;
-	char	  (*cursors)[24];
-	/* SETs: the stamp argument of each record, written at send time */
-	char	  (*stamps)[24];
-	/*
-	 * Bumps whose INCR failed (a poisoned version key): up to
-	 * PLAN_REPAIRS repair commands, built with the plan (no palloc after
-	 * commit), their key filled in at send time; more wait for a retry.
-	 */
-	int			nrepairs;		/* commands built: 0 or PLAN_REPAIRS */
-	RedisCommand repair_cmds[PLAN_REPAIRS];
-	RedisReply	repair_replies[PLAN_REPAIRS];
-	int			repair_rec[PLAN_REPAIRS];
-} DeliveryPlan;
-
-typedef struct PlanResult
-{
-	bool		redis_ok;		/* no transport failure */
-	int			sent;
-	int			failed;			/* permanent error replies */
-	int			unfinished;		/* patterns out of budget */
-	char		message[256];	/* transport failure */
-	char		first_error[128];	/* first error reply */
-	int			repaired;		/* version keys re-created from the clock */
-	char		repaired_key[128];	/* the first, when a single bump's */
-} PlanResult;
-
-extern DeliveryPlan *DeliveryPlanBuild(EffectRecord **recs, int n,
-									   bool coalesce);
-extern void DeliveryPlanExecute(DeliveryPlan *plan, bool critical,
-								int budget_ms, PlanResult *res);
-extern void DeliveryReportRepairs(const PlanResult *res);
 
 #endif							/* CACHE_EXT_DELIVERY_H */

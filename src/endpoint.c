@@ -1,10 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * endpoint.c
- *	  Where Redis is: parsing cache_ext.redis_url, and resolving its host
- *	  name into addresses at every connection attempt (a managed Redis's
- *	  name is re-pointed at another server on failover, so a resolution is
- *	  never cached).
+ *	  Where Redis is: the settings cache_ext.redis_url and
+ *	  cache_ext.redis_password_file, parsing the URL, reading the password
+ *	  file, and resolving the host name into addresses at every connection
+ *	  attempt (a managed Redis's name is re-pointed at another server on
+ *	  failover, so a resolution is never cached).
  *
  *	  Name resolution must not block past cache_ext.connect_timeout and must
  *	  let a query cancel, statement_timeout or termination through, which a
@@ -33,7 +34,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -45,11 +46,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "tcop/tcopprot.h"
 #include "utils/timestamp.h"
 
+#include "connection.h"
 #include "endpoint.h"
-#include "settings.h"
-#include "transport.h"
 
 /* ------------------------------------------------------------ URL parsing */
 
@@ -115,7 +116,7 @@ parse_nonnegative_int(const char *s, size_t len, int max, int *result)
 }
 
 void
-FreeRedisEndpoint(RedisEndpoint *endpoint)
+EndpointFree(RedisEndpoint *endpoint)
 {
 	free(endpoint->host);
 	free(endpoint->path);
@@ -181,7 +182,7 @@ parse_scheme(const char *url, const char **rest, bool *is_unix, bool *tls)
  * URL may contain a password.
  */
 bool
-ParseRedisUrl(const char *url, RedisEndpoint *endpoint, const char **error)
+EndpointParseUrl(const char *url, RedisEndpoint *endpoint, const char **error)
 {
 	const char *rest;
 	const char *at;
@@ -357,16 +358,16 @@ ParseRedisUrl(const char *url, RedisEndpoint *endpoint, const char **error)
 	return true;
 
 fail:
-	FreeRedisEndpoint(endpoint);
+	EndpointFree(endpoint);
 	return false;
 }
 
 /*
  * The URL with ":password" removed from its credentials (the user name,
- * if any, stays).  Only called on a URL ParseRedisUrl accepted.
+ * if any, stays).  Only called on a URL EndpointParseUrl accepted.
  */
 char *
-RedisUrlWithoutPassword(const char *url, bool *had_password)
+EndpointUrlWithoutPassword(const char *url, bool *had_password)
 {
 	const char *rest;
 	const char *at;
@@ -406,6 +407,298 @@ RedisUrlWithoutPassword(const char *url, bool *had_password)
 	return result;
 }
 
+/* ------------------------------------------------------------ settings */
+
+/*
+ * cache_ext.redis_url, parsed once in its check hook into a RedisEndpoint;
+ * the connection compares ConnectionSettingsGeneration() to notice a change
+ * of the URL, the TLS settings or the password file setting.
+ *
+ * The password: it lives in cache_ext.redis_password_file (read at each
+ * connection, EndpointReadPasswordFile), or, for one session, in a URL
+ * given by SET, whose stored value is stripped of it (see check_redis_url).
+ * No pg_settings column, log line or error message ever holds it.
+ */
+char	   *cache_ext_redis_url = NULL;
+char	   *cache_ext_redis_password_file = NULL;
+
+/* The endpoint parsed from the current URL, and its name for messages. */
+static RedisEndpoint current_endpoint;
+static char endpoint_description[300] = "";
+static char *seen_password_file = NULL;
+
+static emit_log_hook_type prev_emit_log_hook = NULL;
+
+static bool check_redis_url(char **newval, void **extra, GucSource source);
+static void assign_redis_url(const char *newval, void *extra);
+static void assign_password_file(const char *newval, void *extra);
+static void hide_url_statements(ErrorData *edata);
+
+void
+EndpointInit(void)
+{
+	DefineCustomStringVariable("cache_ext.redis_url",
+							   "Redis server cache_ext talks to.",
+							   "redis://[user@]host[:port][/db], rediss://... (TLS) or "
+							   "unix://[user@]/path/to/socket[?db=N]; the password goes "
+							   "in cache_ext.redis_password_file.",
+							   &cache_ext_redis_url,
+							   "redis://127.0.0.1:6379/0",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_redis_url,
+							   assign_redis_url,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.redis_password_file",
+							   "File holding the Redis password (password, user:password or :password).",
+							   "Owned by the server's user, mode 0600; read at every connection.",
+							   &cache_ext_redis_password_file,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   NULL,
+							   assign_password_file,
+							   NULL);
+
+	prev_emit_log_hook = emit_log_hook;
+	emit_log_hook = hide_url_statements;
+}
+
+/*
+ * The parsed URL travels from the check hook to the assign hook as the
+ * setting's "extra": one chunk from GucMallocCompat (the GUC machinery
+ * frees it), holding the endpoint and its strings, password included.
+ */
+typedef struct UrlExtra
+{
+	RedisEndpoint endpoint;
+	char		strings[FLEXIBLE_ARRAY_MEMBER];
+} UrlExtra;
+
+static char *
+extra_copy(char **cursor, const char *s)
+{
+	char	   *copy;
+
+	if (s == NULL)
+		return NULL;
+	copy = *cursor;
+	strcpy(copy, s);
+	*cursor += strlen(s) + 1;
+	return copy;
+}
+
+static UrlExtra *
+make_url_extra(const RedisEndpoint *ep)
+{
+	size_t		len = 0;
+	UrlExtra   *extra;
+	char	   *cursor;
+
+	len += ep->host ? strlen(ep->host) + 1 : 0;
+	len += ep->path ? strlen(ep->path) + 1 : 0;
+	len += ep->user ? strlen(ep->user) + 1 : 0;
+	len += ep->password ? strlen(ep->password) + 1 : 0;
+	extra = GucMallocCompat(offsetof(UrlExtra, strings) + len);
+	if (extra == NULL)
+		return NULL;
+	extra->endpoint = *ep;
+	cursor = extra->strings;
+	extra->endpoint.host = extra_copy(&cursor, ep->host);
+	extra->endpoint.path = extra_copy(&cursor, ep->path);
+	extra->endpoint.user = extra_copy(&cursor, ep->user);
+	extra->endpoint.password = extra_copy(&cursor, ep->password);
+	return extra;
+}
+
+/*
+ * A password in the URL.  pg_settings shows a setting's stored value in
+ * several columns (setting, reset_val, boot_val) to superusers and
+ * pg_read_all_settings members, where a show hook does not reach; a reload
+ * logs 'parameter "..." changed to "<the text of the file>"'; ALTER ROLE
+ * ... SET stores the text in a catalog anyone can read.  So:
+ * - in a session SET (PGC_S_SESSION) the password is accepted with a
+ *   WARNING, kept in the extra only, and stripped from the stored value;
+ * - from any other source (postgresql.conf, ALTER SYSTEM, ALTER ROLE/
+ *   DATABASE SET, connection options) the URL is refused, with a message
+ *   that quotes nothing of it: the password belongs in
+ *   cache_ext.redis_password_file.
+ * The statement of a SET or ALTER SYSTEM that failed is kept out of the
+ * server log by hide_url_statements below.
+ */
+static bool
+check_redis_url(char **newval, void **extra, GucSource source)
+{
+	RedisEndpoint endpoint;
+	const char *error;
+	UrlExtra   *result;
+
+	if (!EndpointParseUrl(*newval, &endpoint, &error))
+	{
+		GUC_check_errmsg("invalid value for cache_ext.redis_url: %s", error);
+		GUC_check_errhint("Use redis://[user[:password]@]host[:port][/db], "
+						  "rediss://... for TLS, or "
+						  "unix://[user[:password]@]/path/to/socket[?db=N].");
+		return false;
+	}
+
+	if (endpoint.password != NULL)
+	{
+		bool		had_password;
+		char	   *stripped;
+		char	   *stored;
+
+		if (source != PGC_S_SESSION)
+		{
+			EndpointFree(&endpoint);
+			GUC_check_errmsg("cache_ext.redis_url must not contain a password here");
+			GUC_check_errdetail("A password in the URL is accepted only by SET in a session; "
+								"in postgresql.conf, ALTER SYSTEM or ALTER ROLE/DATABASE it would "
+								"be visible in the server log or the catalogs.");
+			GUC_check_errhint("Put the password in the file named by cache_ext.redis_password_file "
+							  "(owned by the server's user, mode 0600) and remove it from the URL.");
+			return false;
+		}
+		stripped = EndpointUrlWithoutPassword(*newval, &had_password);
+		stored = stripped ? GucStrdupCompat(stripped) : NULL;
+		if (stripped)
+		{
+			explicit_bzero(stripped, strlen(stripped));
+			free(stripped);
+		}
+		if (stored == NULL)
+		{
+			EndpointFree(&endpoint);
+			GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+			GUC_check_errmsg("out of memory");
+			return false;
+		}
+		explicit_bzero(*newval, strlen(*newval));
+		GucFreeCompat(*newval);
+		*newval = stored;
+		ereport(WARNING,
+				(errmsg("the password in cache_ext.redis_url is used by this session only and is not stored in the setting"),
+				 errhint("Put the password in the file named by cache_ext.redis_password_file instead.")));
+	}
+
+	result = make_url_extra(&endpoint);
+	EndpointFree(&endpoint);
+	if (result == NULL)
+	{
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	*extra = result;
+	return true;
+}
+
+static bool
+same_string(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
+static void
+assign_redis_url(const char *newval, void *extra)
+{
+	const RedisEndpoint *ep = &((UrlExtra *) extra)->endpoint;
+	RedisEndpoint copy;
+
+	if (extra == NULL)
+		return;
+	if (current_endpoint.host != NULL || current_endpoint.path != NULL)
+	{
+		/* the same endpoint (a SET LOCAL undone, say): keep the connection */
+		if (current_endpoint.is_unix == ep->is_unix &&
+			current_endpoint.tls == ep->tls &&
+			current_endpoint.port == ep->port &&
+			current_endpoint.db == ep->db &&
+			same_string(current_endpoint.host, ep->host) &&
+			same_string(current_endpoint.path, ep->path) &&
+			same_string(current_endpoint.user, ep->user) &&
+			same_string(current_endpoint.password, ep->password))
+			return;
+	}
+
+	memset(&copy, 0, sizeof(copy));
+	copy = *ep;
+	copy.host = ep->host ? strdup(ep->host) : NULL;
+	copy.path = ep->path ? strdup(ep->path) : NULL;
+	copy.user = ep->user ? strdup(ep->user) : NULL;
+	copy.password = ep->password ? strdup(ep->password) : NULL;
+	if ((ep->host && !copy.host) || (ep->path && !copy.path) ||
+		(ep->user && !copy.user) || (ep->password && !copy.password))
+	{
+		/* out of memory: keep the previous endpoint */
+		EndpointFree(&copy);
+		return;
+	}
+
+	EndpointFree(&current_endpoint);
+	current_endpoint = copy;
+	ConnectionSettingChanged();
+
+	if (current_endpoint.is_unix)
+		snprintf(endpoint_description, sizeof(endpoint_description),
+				 "unix:%s", current_endpoint.path);
+	else if (strchr(current_endpoint.host, ':') != NULL)
+		snprintf(endpoint_description, sizeof(endpoint_description),
+				 "[%s]:%d", current_endpoint.host, current_endpoint.port);
+	else
+		snprintf(endpoint_description, sizeof(endpoint_description),
+				 "%s:%d", current_endpoint.host, current_endpoint.port);
+}
+
+/* A change of the password file makes every process reconnect. */
+static void
+assign_password_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_password_file);
+}
+
+/*
+ * A failed SET (or ALTER SYSTEM) of cache_ext.redis_url with credentials
+ * in it would be logged with its statement (log_min_error_statement):
+ * hide the statement.  The error message itself never quotes the URL.
+ */
+static bool
+mentions_redis_url(const char *query)
+{
+	static const char needle[] = "redis_url";
+
+	for (const char *p = query; *p; p++)
+		if (pg_strncasecmp(p, needle, sizeof(needle) - 1) == 0)
+			return true;
+	return false;
+}
+
+static void
+hide_url_statements(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && !edata->hide_stmt &&
+		debug_query_string != NULL && strchr(debug_query_string, '@') != NULL &&
+		mentions_redis_url(debug_query_string))
+		edata->hide_stmt = true;
+	if (prev_emit_log_hook)
+		prev_emit_log_hook(edata);
+}
+
+const RedisEndpoint *
+EndpointCurrent(void)
+{
+	return &current_endpoint;
+}
+
+const char *
+EndpointDescription(void)
+{
+	return endpoint_description;
+}
+
 /* ---------------------------------------------------------- password file */
 
 bool
@@ -425,33 +718,33 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "could not open cache_ext.redis_password_file \"%s\": %s",
-						 path, strerror(errno));
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "could not open cache_ext.redis_password_file \"%s\": %s",
+					   path, strerror(errno));
 		return false;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 	{
 		close(fd);
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_password_file \"%s\" is not a regular file", path);
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.redis_password_file \"%s\" is not a regular file", path);
 		return false;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
 	{
 		close(fd);
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_password_file \"%s\" must be owned by the database server's user "
-						 "and have no group or world permissions (chmod 0600)", path);
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.redis_password_file \"%s\" must be owned by the database server's user "
+					   "and have no group or world permissions (chmod 0600)", path);
 		return false;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "could not read cache_ext.redis_password_file \"%s\": %s",
-						 path, strerror(errno));
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "could not read cache_ext.redis_password_file \"%s\": %s",
+					   path, strerror(errno));
 		return false;
 	}
 	buf[n] = '\0';
@@ -463,9 +756,9 @@ EndpointReadPasswordFile(const char *path, char *user, size_t userlen,
 		(colon != NULL && (size_t) (colon - buf) >= userlen))
 	{
 		explicit_bzero(buf, sizeof(buf));
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_password_file \"%s\" must hold one line: password, user:password or :password (at most %zu bytes)",
-						 path, passwordlen - 1);
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.redis_password_file \"%s\" must hold one line: password, user:password or :password (at most %zu bytes)",
+					   path, passwordlen - 1);
 		return false;
 	}
 	if (colon != NULL)
@@ -645,18 +938,18 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 			slot = i;
 	if (slot < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": %d earlier lookups are still unanswered (is the DNS server reachable?)",
-						 host, MAX_PARKED);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not resolve the Redis host name \"%s\": %d earlier lookups are still unanswered (is the DNS server reachable?)",
+					   host, MAX_PARKED);
 		return false;
 	}
 
 	req = calloc(1, sizeof(LookupRequest));
 	if (req == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": out of memory",
-						 host);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not resolve the Redis host name \"%s\": out of memory",
+					   host);
 		return false;
 	}
 	strlcpy(req->name, host, sizeof(req->name));
@@ -673,9 +966,9 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (rc != 0)
 	{
 		free(req);
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": %s",
-						 host, gai_strerror(rc));
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not resolve the Redis host name \"%s\": %s",
+					   host, gai_strerror(rc));
 		return false;
 	}
 	inflight = req;
@@ -683,25 +976,25 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	/*
 	 * Poll the request between waits on the latch that start at 1 ms (a
 	 * name in /etc/hosts resolves within it) and grow to 10 ms.  A pending
-	 * interrupt makes TransportWait drop the connection, which abandons
-	 * this request, before the ERROR unwinds us.
+	 * interrupt raises its ERROR in ConnectionWait; RedisExecute drops the
+	 * connection, which abandons this request, before the ERROR goes on.
 	 */
 	while ((rc = gai_error(&req->cb)) == EAI_INPROGRESS)
 	{
 		if (GetCurrentTimestamp() >= deadline)
 		{
 			EndpointAbandonResolution();
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not resolve the Redis host name \"%s\" within cache_ext.connect_timeout (%d ms)",
-							 host, cache_ext_connect_timeout);
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "could not resolve the Redis host name \"%s\" within cache_ext.connect_timeout (%d ms)",
+						   host, cache_ext_connect_timeout);
 			return false;
 		}
-		(void) TransportWait(-1, 0, deadline, slice_ms, critical, latch_seen);
+		(void) ConnectionWait(-1, 0, deadline, slice_ms, critical, latch_seen);
 		if (inflight == NULL)
 		{
 			/* abandoned under us (cannot happen without an ERROR) */
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "the resolution of \"%s\" was interrupted", host);
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "the resolution of \"%s\" was interrupted", host);
 			return false;
 		}
 		slice_ms = Min(slice_ms * 2, 10);
@@ -711,9 +1004,9 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	if (rc != 0)
 	{
 		free_request(req);
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not resolve the Redis host name \"%s\": %s",
-						 host, gai_strerror(rc));
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not resolve the Redis host name \"%s\": %s",
+					   host, gai_strerror(rc));
 		return false;
 	}
 
@@ -732,9 +1025,9 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 	free_request(req);
 	if (list->count == 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "the Redis host name \"%s\" has no IPv4 or IPv6 address",
-						 host);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "the Redis host name \"%s\" has no IPv4 or IPv6 address",
+					   host);
 		return false;
 	}
 	return true;

@@ -31,19 +31,38 @@ typedef struct RedisEndpoint
 } RedisEndpoint;
 
 /*
+ * Define cache_ext.redis_url and cache_ext.redis_password_file (_PG_init).
+ * The password file and the URL's password (a session SET) are never
+ * shown: see endpoint.c.
+ */
+extern void EndpointInit(void);
+
+extern char *cache_ext_redis_url;
+extern char *cache_ext_redis_password_file;
+
+/*
+ * The endpoint of the current cache_ext.redis_url (with the password a
+ * session SET gave, which the stored setting never holds).
+ */
+extern const RedisEndpoint *EndpointCurrent(void);
+
+/* "host:port" or "unix:/path", for messages; never includes credentials. */
+extern const char *EndpointDescription(void);
+
+/*
  * Parse redis://, rediss:// or unix:// URLs.  Returns false with a message
  * in *error (a static string that never quotes the URL, which may hold a
  * password) when the URL is malformed.
  */
-extern bool ParseRedisUrl(const char *url, RedisEndpoint *endpoint,
-						  const char **error);
-extern void FreeRedisEndpoint(RedisEndpoint *endpoint);
+extern bool EndpointParseUrl(const char *url, RedisEndpoint *endpoint,
+							 const char **error);
+extern void EndpointFree(RedisEndpoint *endpoint);
 
 /*
  * The URL without its password, for storage in the setting (NULL when out
  * of memory); malloc'd.  Sets *had_password.
  */
-extern char *RedisUrlWithoutPassword(const char *url, bool *had_password);
+extern char *EndpointUrlWithoutPassword(const char *url, bool *had_password);
 
 /*
  * Read cache_ext.redis_password_file: its first line is "password",
@@ -85,14 +104,6 @@ extern bool EndpointResolve(const char *host, int port, RedisAddressList *list,
  * Never raises, never allocates.
  */
 extern void EndpointAbandonResolution(void);
-
-/*
- * Shared by the three layers of the connection: fill the outcome of a
- * failure (kind and message; the message never holds a password) and
- * remember it for the backoff message.  No palloc.
- */
-extern void RedisOutcomeFail(RedisOutcome *outcome, RedisFailureKind kind,
-							 const char *fmt,...) pg_attribute_printf(3, 4);
 
 /* "ip" or "[ip6]" of an address, for messages. */
 extern void EndpointFormatAddress(const struct sockaddr_storage *addr,

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * fallback.c
- *	  The fallback invalidation (delivery.h): the safe over-invalidation
+ *	  The fallback invalidation (fallback.h): the safe over-invalidation
  *	  done when cache effects were lost (the queue or a retry list was full,
  *	  the previous postmaster stopped with effects queued, Redis restarted
  *	  or failed over).  It bumps or unlinks every key of every namespace
@@ -9,9 +9,13 @@
  *	  recorded for it) and then calls each function of
  *	  cache_ext.fallback_hooks.
  *
- *	  The "fallback needed" flag that says one is owed is kept by stats.c;
- *	  the worker's SQL helper runs RunFallbackInvalidation when it is
- *	  raised, cache_ext.run_fallback() does so on request.  Redis comes
+ *	  The flag that says one is owed is kept here too: whoever loses
+ *	  effects calls FallbackRequest; the worker's SQL helper runs FallbackRun
+ *	  when it is raised, cache_ext.run_fallback() does so on request.  The
+ *	  flag is a pair of counters in shared memory when the library is
+ *	  preloaded (shared.c calls FallbackSharedInit), backend-local otherwise;
+ *	  they are atomics, the reason and the time of the last run are under
+ *	  the spinlock FallbackShared.mutex.  Redis comes
  *	  first: when it cannot be reached the run raises an ERROR and the flag
  *	  stays raised.  A version key holding a value that cannot be bumped
  *	  (the 64-bit maximum, a number too large) is re-created from the clock
@@ -31,7 +35,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -41,23 +45,137 @@
 #include "catalog/pg_db_role_setting.h"
 #include "catalog/pg_proc.h"
 #include "executor/tuptable.h"
+#include "port/atomics.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
-#include "utils/rel.h"
 #include "utils/regproc.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
-#include "delivery.h"
+#include "effects.h"
+#include "fallback.h"
 #include "members.h"
 #include "namespaces.h"
+#include "plan.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "stats.h"
+#include "transaction.h"
 
+/* ------------------------------------------------------------- the flag */
+
+/*
+ * The flag is a pair of counters, so that it stays raised while a fallback
+ * runs and a request made during a run is not swallowed by it: a run
+ * covers the requests made before it started (FallbackMark), and
+ * FallbackDone records that once it succeeded.
+ */
+typedef struct FallbackShared
+{
+	pg_atomic_uint64 requested;	/* requests made */
+	pg_atomic_uint64 done;		/* requests covered by a completed run */
+	slock_t		mutex;			/* the fields below */
+	char		reason[256];	/* of the latest request */
+	TimestampTz last_run_at;	/* of the latest completed run, or 0 */
+} FallbackShared;
+
+static FallbackShared local_state;	/* without shared memory */
+static FallbackShared *state = NULL;
+
+static void
+fallback_state_zero(FallbackShared *s)
+{
+	pg_atomic_init_u64(&s->requested, 0);
+	pg_atomic_init_u64(&s->done, 0);
+	SpinLockInit(&s->mutex);
+	s->reason[0] = '\0';
+	s->last_run_at = 0;
+}
+
+void
+FallbackInit(void)
+{
+	fallback_state_zero(&local_state);
+	state = &local_state;
+}
+
+Size
+FallbackSharedSize(void)
+{
+	return MAXALIGN(sizeof(FallbackShared));
+}
+
+/* Under AddinShmemInitLock (shared.c): use the shared flag from now on. */
+void
+FallbackSharedInit(void)
+{
+	bool		found;
+	FallbackShared *s = ShmemInitStruct("cache_ext fallback", sizeof(FallbackShared),
+										&found);
+
+	if (!found)
+		fallback_state_zero(s);
+	state = s;
+}
+
+bool
+FallbackNeeded(void)
+{
+	return pg_atomic_read_u64(&state->requested) >
+		pg_atomic_read_u64(&state->done);
+}
+
+void
+FallbackRequest(const char *why)
+{
+	SpinLockAcquire(&state->mutex);
+	strlcpy(state->reason, why, sizeof(state->reason));
+	SpinLockRelease(&state->mutex);
+	pg_atomic_fetch_add_u64(&state->requested, 1);
+}
+
+uint64
+FallbackMark(void)
+{
+	return pg_atomic_read_u64(&state->requested);
+}
+
+void
+FallbackDone(uint64 mark)
+{
+	uint64		done = pg_atomic_read_u64(&state->done);
+
+	while (done < mark &&
+		   !pg_atomic_compare_exchange_u64(&state->done, &done, mark))
+		;
+}
+
+void
+FallbackReason(char *buf, Size len)
+{
+	SpinLockAcquire(&state->mutex);
+	strlcpy(buf, state->reason, len);
+	SpinLockRelease(&state->mutex);
+}
+
+TimestampTz
+FallbackLastRun(void)
+{
+	TimestampTz at;
+
+	SpinLockAcquire(&state->mutex);
+	at = state->last_run_at;
+	SpinLockRelease(&state->mutex);
+	return at;
+}
+
+/* ------------------------------------------------------------ patterns */
 
 /* Run one pattern to the end (outside commit; each step bounded). */
 static void
@@ -70,12 +188,12 @@ run_pattern_fully(const char *pattern, size_t len, bool bump, int *repaired)
 
 	/* palloc: a record must be MAXALIGN'd (it holds 64-bit fields) */
 	r = EffectRecordWrite(palloc(size),
-						  bump ? PENDING_BUMP_PATTERN : PENDING_DELETE_PATTERN,
+						  bump ? EFFECT_BUMP_PATTERN : EFFECT_DELETE_PATTERN,
 						  pattern, len, NULL, 0);
-	plan = DeliveryPlanBuild(&r, 1, false);
+	plan = PlanBuild(&r, 1, false);
 	do
 	{
-		DeliveryPlanExecute(plan, false, 5000, &res);
+		PlanExecute(plan, false, 5000, &res);
 		if (!res.redis_ok)
 			ereport(ERROR,
 					(errcode(ERRCODE_CONNECTION_FAILURE),
@@ -356,7 +474,7 @@ call_fallback_hook(const FallbackHook *h)
 /* ------------------------------------------------------------------ run */
 
 void
-RunFallbackInvalidation(const char *reason)
+FallbackRun(const char *reason)
 {
 	List	   *namespaces;
 	List	   *hooks;
@@ -402,7 +520,10 @@ RunFallbackInvalidation(const char *reason)
 	if (pushed)
 		PopActiveSnapshot();
 
-	StatsRecordFallback();
+	StatsAdd(STAT_FALLBACKS, 1);
+	SpinLockAcquire(&state->mutex);
+	state->last_run_at = GetCurrentTimestamp();
+	SpinLockRelease(&state->mutex);
 	ereport(LOG,
 			(errmsg("cache_ext performed a fallback invalidation: %d namespace pattern(s) invalidated, %d fallback hook(s) called%s",
 					npatterns, nhooks,
@@ -420,7 +541,7 @@ cache_ext_run_fallback(PG_FUNCTION_ARGS)
 
 	RequireCacheExtAdmin("run the fallback invalidation");
 	mark = FallbackMark();
-	RunFallbackInvalidation("requested by SELECT cache_ext.run_fallback()");
+	FallbackRun("requested by SELECT cache_ext.run_fallback()");
 	FallbackDone(mark);
 	PG_RETURN_VOID();
 }

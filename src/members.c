@@ -10,7 +10,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -32,25 +32,40 @@
 
 #define EXTENSION_NAME	"cache_ext"
 
-/* The schema of an installed extension (pg_extension.extnamespace). */
-static Oid
-extension_schema(Oid extoid)
+/*
+ * The schema (pg_extension.extnamespace) and the owner (extowner) of an
+ * installed extension; InvalidOid for both when it is gone.
+ */
+static void
+extension_schema_and_owner(Oid extoid, Oid *nsp, Oid *owner)
 {
 	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
-	Oid			nsp = InvalidOid;
 
+	*nsp = *owner = InvalidOid;
 	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(extoid));
 	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
-		nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	{
+		*nsp = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+		*owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+}
+
+static Oid
+extension_schema(Oid extoid)
+{
+	Oid			nsp,
+				owner;
+
+	extension_schema_and_owner(extoid, &nsp, &owner);
 	return nsp;
 }
 
@@ -78,6 +93,24 @@ MembersExtension(bool missing_ok, const char *what)
 	if (!OidIsValid(extoid) && !missing_ok)
 		MembersReportMissing(ERROR, what);
 	return extoid;
+}
+
+Oid
+MembersExtensionOwner(void)
+{
+	Oid			extoid = get_extension_oid(EXTENSION_NAME, true);
+	Oid			nsp,
+				owner = InvalidOid;
+
+	if (OidIsValid(extoid))
+		extension_schema_and_owner(extoid, &nsp, &owner);
+	if (!OidIsValid(owner))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database",
+						EXTENSION_NAME),
+				 errhint("Run CREATE EXTENSION %s.", EXTENSION_NAME)));
+	return owner;
 }
 
 Oid

@@ -25,6 +25,12 @@
 extern Oid	MembersExtension(bool missing_ok, const char *what);
 
 /*
+ * The owner of the installed extension, as whom fixed statements on its
+ * tables run; an ERROR when it is not installed.
+ */
+extern Oid	MembersExtensionOwner(void);
+
+/*
  * A table (or view) of the extension by name; InvalidOid when the
  * extension is missing or has no such member.
  */

@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -32,11 +32,12 @@
 #include "utils/snapmgr.h"
 #include "utils/tuplestore.h"
 
+#include "keys.h"
 #include "members.h"
 #include "namespaces.h"
+#include "relations.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "templates.h"
 
 
@@ -166,7 +167,7 @@ collect_row(const char *kind, const char *pattern, const char *key_prefix,
 			const char *trigger, void *arg)
 {
 	Collector  *c = (Collector *) arg;
-	char	   *literal = GlobLiteralPrefix(pattern, strlen(pattern));
+	char	   *literal = TemplateGlobLiteralPrefix(pattern, strlen(pattern));
 
 	/* The tables' CHECK constraints refuse both; a guard all the same. */
 	if (literal[0] == '\0' ||
@@ -226,8 +227,7 @@ collect_unreached_triggers(List **list)
 		if (!OidIsValid(tg->tgfoid) ||
 			(tg->tgfoid != fns[0] && tg->tgfoid != fns[1] && !is_delete))
 			continue;
-		relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(tg->tgrelid)),
-											 get_rel_name(tg->tgrelid));
+		relname = RelationsQualifiedName(tg->tgrelid);
 		if (tg->tgnargs == 0)
 		{
 			if (!is_delete &&
@@ -251,11 +251,11 @@ collect_unreached_triggers(List **list)
 			char	   *pattern;
 
 			p += len + 1;
-			if (!KeyTemplateValid(arg))
+			if (!TemplateValid(arg))
 				continue;		/* refused when it fires */
 			pattern = (is_delete && strchr(arg, '*') != NULL)
-				? KeyPatternTemplateToPattern(arg)
-				: KeyTemplateToPattern(arg);
+				? TemplatePatternToPattern(arg)
+				: TemplateToPattern(arg);
 			if (!pattern_reached(*list, !is_delete, pattern))
 				add_namespace(list, !is_delete, pattern, NULL,
 							  psprintf("trigger %s ON %s (not registered)",
@@ -312,7 +312,7 @@ NamespacePatternWithPrefix(const char *key_prefix, const char *pattern,
 	const char *p;
 
 	initStringInfo(&buf);
-	/* the prefix matches only itself (as PatternWithPrefix does) */
+	/* the prefix matches only itself (as KeyPatternWithPrefix does) */
 	for (p = key_prefix; *p; p++)
 	{
 		if (strchr("*?[]\\", *p) != NULL)
@@ -379,8 +379,7 @@ NamespaceRegister(bool bump, const char *pattern, const char *key_prefix,
 	values[3] = CStringGetTextDatum(trigger_name);
 	sql = psprintf("INSERT INTO %s (kind, pattern, key_prefix, trigger_name) "
 				   "VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-				   quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-											  get_rel_name(relid)));
+				   RelationsQualifiedName(relid));
 
 	/*
 	 * As the current user (who created the trigger), with nothing of anyone

@@ -1,8 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * pending.c
- *	  The per-transaction set of cache effects (pending.h) and the
- *	  transaction callbacks that hand it to delivery (delivery.h).
+ *	  The per-transaction set of cache effects (pending.h), the
+ *	  transaction callbacks that hand it to delivery (delivery.h), and two
+ *	  SQL doors for tests and debugging: cache_ext.pending_effects() and
+ *	  the unbound cache_ext_debug_add_effect().
  *
  *	  The set is a dynahash keyed by (kind, full Redis key), created on the
  *	  first effect of a transaction in PendingContext, a child of
@@ -28,7 +30,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/xact.h"
 #include "common/hashfn.h"
@@ -37,13 +39,15 @@
 #include "utils/resowner.h"
 
 #include "delivery.h"
+#include "effects.h"
+#include "keys.h"
 #include "pending.h"
-#include "settings.h"
+#include "prepared.h"
 
 /* The hash key: points into the entry's own copy once inserted. */
 typedef struct PendingKey
 {
-	PendingKind kind;
+	EffectKind kind;
 	uint32		len;
 	const char *key;
 } PendingKey;
@@ -137,7 +141,7 @@ pending_reset(void)
 	DeliveryReset();
 }
 
-/* Make room for one more undo record (may ERROR: call before changing). */
+/* Reserve space for one more undo record (may ERROR: call before changing). */
 static void
 reserve_undo(void)
 {
@@ -177,7 +181,7 @@ push_undo(PendingEntry *entry, int level, bool created)
  * and whether it was created.
  */
 static PendingEntry *
-pending_lookup(PendingKind kind, const char *key, size_t keylen,
+pending_lookup(EffectKind kind, const char *key, size_t keylen,
 			   bool changes_value, bool *created, bool *undo_pushed)
 {
 	PendingKey	k;
@@ -276,7 +280,7 @@ PendingAddBump(const char *key, size_t keylen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_BUMP, key, keylen, false, &created, &undo);
+	(void) pending_lookup(EFFECT_BUMP, key, keylen, false, &created, &undo);
 }
 
 void
@@ -285,7 +289,7 @@ PendingAddDelete(const char *key, size_t keylen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_DELETE, key, keylen, false, &created, &undo);
+	(void) pending_lookup(EFFECT_DELETE, key, keylen, false, &created, &undo);
 }
 
 void
@@ -294,7 +298,7 @@ PendingAddDeletePattern(const char *pattern, size_t patternlen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_DELETE_PATTERN, pattern, patternlen, false,
+	(void) pending_lookup(EFFECT_DELETE_PATTERN, pattern, patternlen, false,
 						  &created, &undo);
 }
 
@@ -304,7 +308,7 @@ PendingAddBumpPattern(const char *pattern, size_t patternlen)
 	bool		created,
 				undo;
 
-	(void) pending_lookup(PENDING_BUMP_PATTERN, pattern, patternlen, false,
+	(void) pending_lookup(EFFECT_BUMP_PATTERN, pattern, patternlen, false,
 						  &created, &undo);
 }
 
@@ -332,7 +336,7 @@ PendingAddSet(const char *key, size_t keylen, const char *value, size_t valuelen
 	copy = MemoryContextAlloc(PendingContext, valuelen + 1);
 	memcpy(copy, value, valuelen);
 	copy[valuelen] = '\0';
-	entry = pending_lookup(PENDING_SET, key, keylen, true, &created, &undo);
+	entry = pending_lookup(EFFECT_SET, key, keylen, true, &created, &undo);
 
 	/*
 	 * The value being replaced is kept when an undo record refers to it;
@@ -360,7 +364,7 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 	if (pending_hash != NULL && pending_state == PSTATE_OPEN &&
 		key != NULL && keylen > 0 && keylen <= CACHE_EXT_MAX_FULL_KEY_LEN)
 	{
-		k.kind = PENDING_RAISE;
+		k.kind = EFFECT_RAISE;
 		k.len = (uint32) keylen;
 		k.key = key;
 		entry = hash_search(pending_hash, &k, HASH_FIND, &found);
@@ -373,7 +377,7 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 		int			len = snprintf(buf, sizeof(buf), INT64_FORMAT, value);
 		char	   *copy = MemoryContextStrdup(PendingContext, buf);
 
-		entry = pending_lookup(PENDING_RAISE, key, keylen, true, &created, &undo);
+		entry = pending_lookup(EFFECT_RAISE, key, keylen, true, &created, &undo);
 		if (created || value > entry->number)
 		{
 			if (!created && !undo && entry->value != NULL)
@@ -384,6 +388,42 @@ PendingAddRaise(const char *key, size_t keylen, int64 value)
 		}
 		else
 			pfree(copy);
+	}
+}
+
+/*
+ * The one dispatch from a kind to its PendingAdd*: for effects that arrive
+ * as records (prepared transactions) or by name (the test door below).
+ * value: SET's value; RAISE's number as decimal text.
+ */
+void
+PendingAdd(EffectKind kind, const char *key, size_t keylen,
+		   const char *value, size_t vallen)
+{
+	switch (kind)
+	{
+		case EFFECT_BUMP:
+			PendingAddBump(key, keylen);
+			break;
+		case EFFECT_DELETE:
+			PendingAddDelete(key, keylen);
+			break;
+		case EFFECT_DELETE_PATTERN:
+			PendingAddDeletePattern(key, keylen);
+			break;
+		case EFFECT_BUMP_PATTERN:
+			PendingAddBumpPattern(key, keylen);
+			break;
+		case EFFECT_SET:
+			PendingAddSet(key, keylen, value, vallen);
+			break;
+		case EFFECT_RAISE:
+			if (value == NULL)
+				ereport(ERROR,
+						(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+						 errmsg("raise needs a value")));
+			PendingAddRaise(key, keylen, pg_strtoint64(pnstrdup(value, vallen)));
+			break;
 	}
 }
 
@@ -546,7 +586,7 @@ pending_xact_callback(XactEvent event, void *arg)
 				char	   *batch = pending_serialize(&len, &n);
 
 				pending_check_limit(len, n);
-				DeliveryPrePrepare(batch, len, n);
+				PreparedStore(batch, len, n);
 				MemoryContextSwitchTo(old);
 			}
 			pending_state = PSTATE_PREPARED;
@@ -601,6 +641,47 @@ pending_release_callback(ResourceReleasePhase phase, bool isCommit,
 }
 
 /*
+ * cache_ext_debug_add_effect(kind text, key text, value text): add an
+ * effect exactly as a trigger would (the key gets cache_ext.key_prefix).
+ * Not part of the installed SQL API; tests bind it with CREATE FUNCTION
+ * (test/debug_effect.sql).
+ */
+PG_FUNCTION_INFO_V1(cache_ext_debug_add_effect);
+Datum
+cache_ext_debug_add_effect(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	int			kind = -1;
+	size_t		keylen;
+	char	   *key;
+	text	   *value;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("kind and key must not be NULL")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	for (int k = 0; k <= EFFECT_LAST_KIND; k++)
+		if (strcmp(name, EffectKindName((EffectKind) k)) == 0)
+			kind = k;
+	if (kind == EFFECT_DELETE_PATTERN || kind == EFFECT_BUMP_PATTERN)
+		key = KeyPatternWithPrefix(VARDATA_ANY(PG_GETARG_TEXT_PP(1)),
+								   VARSIZE_ANY_EXHDR(PG_GETARG_TEXT_PP(1)), &keylen);
+	else
+		key = KeyWithPrefixText(PG_GETARG_TEXT_PP(1), &keylen);
+	if (kind < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown cache_ext effect kind \"%s\"", name),
+				 errhint("Use bump, delete, delete_pattern, bump_pattern, set or raise.")));
+	value = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	PendingAdd((EffectKind) kind, key, keylen,
+			   value ? VARDATA_ANY(value) : NULL,
+			   value ? VARSIZE_ANY_EXHDR(value) : 0);
+	PG_RETURN_VOID();
+}
+
+/*
  * cache_ext.pending_effects(): the current transaction's pending set, for
  * tests and debugging.
  */
@@ -621,7 +702,7 @@ cache_ext_pending_effects(PG_FUNCTION_ARGS)
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 
-		values[0] = CStringGetTextDatum(PendingKindName(entry->key.kind));
+		values[0] = CStringGetTextDatum(EffectKindName(entry->key.kind));
 		values[1] = PointerGetDatum(cstring_to_text_with_len(entry->key.key,
 															 entry->key.len));
 		if (entry->value != NULL)

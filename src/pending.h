@@ -10,24 +10,17 @@
  *	  committed and is visible to other sessions.
  *
  *	  Keys passed here are complete Redis keys: the caller has already
- *	  applied cache_ext.key_prefix (settings.h: KeyWithPrefix).
+ *	  applied cache_ext.key_prefix (keys.h: KeyWithPrefix).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef CACHE_EXT_PENDING_H
 #define CACHE_EXT_PENDING_H
 
-typedef enum PendingKind
-{
-	PENDING_BUMP = 0,			/* increment a namespace version key */
-	PENDING_DELETE,				/* UNLINK one key */
-	PENDING_DELETE_PATTERN,		/* SCAN MATCH + UNLINK every matching key */
-	PENDING_BUMP_PATTERN,		/* SCAN MATCH + bump every matching version
-								 * key (TRUNCATE, fallback invalidation) */
-	PENDING_SET,				/* SET key value (mirrors); last value wins */
-	PENDING_RAISE				/* raise an integer counter to at least value;
-								 * the largest value wins */
-} PendingKind;
+#include "effects.h"
+
+/* Register the transaction callbacks (_PG_init). */
+extern void PendingInit(void);
 
 /*
  * Add an effect to the current transaction.  Must be called inside a
@@ -41,6 +34,13 @@ extern void PendingAddBumpPattern(const char *pattern, size_t patternlen);
 extern void PendingAddSet(const char *key, size_t keylen,
 						  const char *value, size_t valuelen);
 extern void PendingAddRaise(const char *key, size_t keylen, int64 value);
+
+/*
+ * The same, with the kind as a value: SET's value, RAISE's number as
+ * decimal text (prepared transactions re-add their records with it).
+ */
+extern void PendingAdd(EffectKind kind, const char *key, size_t keylen,
+					   const char *value, size_t vallen);
 
 /* Number of distinct effects pending in the current transaction. */
 extern int	PendingCount(void);

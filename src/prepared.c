@@ -5,7 +5,7 @@
  *
  *	  PREPARE TRANSACTION cannot deliver (the transaction may still roll
  *	  back) and cannot keep its effects in memory (it may be committed by
- *	  another session, or after a restart), so DeliveryPrePrepare stores
+ *	  another session, or after a restart), so PreparedStore stores
  *	  them as one row of cache_ext.prepared_effects, written by the prepared
  *	  transaction itself: the row becomes visible if and only if it commits.
  *	  COMMIT PREPARED is caught by a ProcessUtility hook, which moves the
@@ -16,7 +16,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/htup_details.h"
 #include "access/xact.h"
@@ -31,10 +31,14 @@
 #include "utils/syscache.h"
 
 #include "delivery.h"
+#include "effects.h"
 #include "members.h"
 #include "pending.h"
+#include "prepared.h"
+#include "relations.h"
 #include "roles.h"
 #include "stats.h"
+#include "transaction.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -59,21 +63,8 @@ prepared_effects_relid(bool missing_ok)
 	return relid;
 }
 
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 void
-DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
+PreparedStore(char *batch, Size batchlen, int nrecords)
 {
 	Oid			relid = prepared_effects_relid(false);
 	Oid			save_userid;
@@ -90,7 +81,7 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 	values[1] = Int32GetDatum(nrecords);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(relation_owner(relid),
+	SetUserIdAndSecContext(RelationsOwner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	/* PREPARE TRANSACTION runs without a snapshot. */
@@ -105,41 +96,11 @@ DeliveryPrePrepare(char *batch, Size batchlen, int nrecords)
 	SPI_finish();
 	PopActiveSnapshot();
 	SetUserIdAndSecContext(save_userid, save_sec);
-	DeliveryStatAdd(STAT_PREPARED, nrecords);
-}
-
-/* Re-add one record to the current transaction's pending set. */
-static void
-readd_record(EffectRecord *r)
-{
-	switch ((PendingKind) r->kind)
-	{
-		case PENDING_BUMP:
-			PendingAddBump(EffectKey(r), r->keylen);
-			break;
-		case PENDING_DELETE:
-			PendingAddDelete(EffectKey(r), r->keylen);
-			break;
-		case PENDING_DELETE_PATTERN:
-			PendingAddDeletePattern(EffectKey(r), r->keylen);
-			break;
-		case PENDING_BUMP_PATTERN:
-			PendingAddBumpPattern(EffectKey(r), r->keylen);
-			break;
-		case PENDING_SET:
-			PendingAddSet(EffectKey(r), r->keylen, EffectValue(r), r->vallen);
-			break;
-		case PENDING_RAISE:
-			{
-				PendingAddRaise(EffectKey(r), r->keylen,
-								pg_strtoint64(EffectValue(r)));
-			}
-			break;
-	}
+	StatsAdd(STAT_PREPARED, nrecords);
 }
 
 int64
-DeliverPreparedEffects(bool missing_ok)
+PreparedDeliver(bool missing_ok)
 {
 	Oid			relid = prepared_effects_relid(missing_ok);
 	Oid			save_userid;
@@ -153,7 +114,7 @@ DeliverPreparedEffects(bool missing_ok)
 		return 0;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(relation_owner(relid),
+	SetUserIdAndSecContext(RelationsOwner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	/* COMMIT PREPARED (a utility statement) runs without a snapshot. */
@@ -192,9 +153,10 @@ DeliverPreparedEffects(bool missing_ok)
 		len = VARSIZE_ANY_EXHDR(data);
 		buf = palloc(Max(len, 1));
 		memcpy(buf, VARDATA_ANY(data), len);
-		n = SplitEffectRecords(buf, len, &recs);
+		n = EffectRecordsSplit(buf, len, &recs);
 		for (j = 0; j < n; j++)
-			readd_record(recs[j]);
+			PendingAdd((EffectKind) recs[j]->kind, EffectKey(recs[j]),
+					   recs[j]->keylen, EffectValue(recs[j]), recs[j]->vallen);
 		total += n;
 		pfree(recs);
 		pfree(buf);
@@ -207,44 +169,6 @@ DeliverPreparedEffects(bool missing_ok)
 }
 
 /*
- * Run step(arg) in an internal subtransaction.  On ERROR, roll the
- * subtransaction back and return the error's message (palloc'd in the
- * caller's memory context); NULL on success.  For work whose failure must
- * not fail the surrounding transaction.
- */
-char *
-RunInSubtransaction(void (*step) (void *), void *arg)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *volatile error = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	PG_TRY();
-	{
-		step(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		error = pstrdup(edata->message);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	return error;
-}
-
-/*
  * COMMIT PREPARED: the prepared transaction's effects became visible; move
  * them into this (implicit) transaction so they are delivered when it
  * commits, with read-your-writes.  A failure here must not make COMMIT
@@ -254,7 +178,7 @@ RunInSubtransaction(void (*step) (void *), void *arg)
 static void
 deliver_prepared_step(void *arg)
 {
-	(void) DeliverPreparedEffects(true);
+	(void) PreparedDeliver(true);
 }
 
 static void
@@ -293,10 +217,10 @@ Datum
 cache_ext_deliver_prepared(PG_FUNCTION_ARGS)
 {
 	RequireCacheExtAdmin("deliver the effects of prepared transactions");
-	PG_RETURN_INT64(DeliverPreparedEffects(false));
+	PG_RETURN_INT64(PreparedDeliver(false));
 }
 
-/* Catch COMMIT PREPARED (DeliveryInit). */
+/* Catch COMMIT PREPARED (_PG_init). */
 void
 PreparedInit(void)
 {

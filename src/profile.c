@@ -14,7 +14,7 @@
  *	  - cache_enabled() / set_cache_enabled(): the SQL view of the flag;
  *	  - mirror_profiles (procedure) / resync_profiles (function): copy every
  *		profile's flag to Redis in batches, for the migration of an existing
- *		database and as the delivery room's fallback resync hook.
+ *		database and as a fallback hook of the fallback invalidation.
  *
  *	  The effective flag of a user is the flag of their profile row, or true
  *	  (caching enabled) when they have no profile row or the flag is NULL.
@@ -41,7 +41,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -52,7 +52,6 @@
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_type.h"
 #include "commands/trigger.h"
@@ -67,14 +66,13 @@
 #include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
-#include "connection.h"
+#include "keys.h"
+#include "members.h"
 #include "pending.h"
+#include "protocol.h"
+#include "relations.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
-
-/* Redis keys (before cache_ext.key_prefix); documented in the README. */
-#define PROFILE_ENABLED_KEY		"cache_user_enabled:"
 
 /* Names of the triggers installed on a registered table. */
 #define PROFILE_ROW_TRIGGER		"cache_ext_profile_flag"
@@ -104,7 +102,7 @@ typedef struct ProfileTriggerColumns
 	AttrNumber	flag_attnum;
 } ProfileTriggerColumns;
 
-/* The columns of cache_ext.profile_tables, as ReadRegistration reads them. */
+/* The columns of cache_ext.profile_tables, as read_registration reads them. */
 #define Natts_profile_tables			3
 #define Anum_profile_tables_profile		1
 #define Anum_profile_tables_user_column 2
@@ -128,18 +126,12 @@ PG_FUNCTION_INFO_V1(cache_ext_set_cache_enabled);
 PG_FUNCTION_INFO_V1(cache_ext_mirror_profiles);
 PG_FUNCTION_INFO_V1(cache_ext_resync_profiles);
 
-void
-ProfileInit(void)
-{
-	/* Nothing to set up: no GUCs, no shared memory, no callbacks. */
-}
-
 /*
  * Raise a clear error for a NULL argument of a non-strict function.
  */
 static void
-RequireArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
-				const char *funcname)
+require_argument(FunctionCallInfo fcinfo, int argno, const char *argname,
+				 const char *funcname)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -149,28 +141,11 @@ RequireArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
 }
 
 /*
- * The schema-qualified, quoted name of a relation, for generated SQL.
- */
-static char *
-QualifiedRelationName(Oid relid)
-{
-	char	   *relname = get_rel_name(relid);
-	char	   *nspname;
-
-	if (relname == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_TABLE),
-				 errmsg("relation with OID %u does not exist", relid)));
-	nspname = get_namespace_name(get_rel_namespace(relid));
-	return quote_qualified_identifier(nspname, relname);
-}
-
-/*
  * Is typid (or the base type of a domain over it) one of the integer types a
  * user id may have?  Returns the base type, or InvalidOid.
  */
 static Oid
-UserIdBaseType(Oid typid)
+user_id_base_type(Oid typid)
 {
 	Oid			base = getBaseType(typid);
 
@@ -180,7 +155,7 @@ UserIdBaseType(Oid typid)
 }
 
 static int64
-UserIdFromDatum(Datum value, Oid base_type)
+user_id_from_datum(Datum value, Oid base_type)
 {
 	switch (base_type)
 	{
@@ -194,7 +169,7 @@ UserIdFromDatum(Datum value, Oid base_type)
 }
 
 static const char *
-RelkindDescription(char relkind)
+relkind_description(char relkind)
 {
 	switch (relkind)
 	{
@@ -226,7 +201,7 @@ RelkindDescription(char relkind)
  * have been dropped while we waited).
  */
 static void
-CheckProfileRelation(Oid relid, const char *funcname)
+check_profile_relation(Oid relid, const char *funcname)
 {
 	HeapTuple	tuple;
 	Form_pg_class classform;
@@ -246,7 +221,7 @@ CheckProfileRelation(Oid relid, const char *funcname)
 				 errmsg("\"%s\" is not a table", NameStr(classform->relname)),
 				 errdetail("\"%s\" is %s; %s accepts ordinary tables only.",
 						   NameStr(classform->relname),
-						   RelkindDescription(classform->relkind), funcname),
+						   relkind_description(classform->relkind), funcname),
 				 errhint("Register the table that holds one row per user, such as core_userprofile.")));
 
 	if (classform->relpersistence == RELPERSISTENCE_TEMP)
@@ -268,7 +243,7 @@ CheckProfileRelation(Oid relid, const char *funcname)
  * attnum?  The mirror and cache_enabled() assume one profile row per user.
  */
 static bool
-HasUniqueIndexOn(Relation rel, AttrNumber attnum)
+has_unique_index_on(Relation rel, AttrNumber attnum)
 {
 	List	   *indexes = RelationGetIndexList(rel);
 	ListCell   *lc;
@@ -309,7 +284,7 @@ HasUniqueIndexOn(Relation rel, AttrNumber attnum)
  * (sub)transaction abort restores the user and the search_path.
  */
 static Oid
-RegistryRelid(void)
+registry_relid(void)
 {
 	Oid			relid;
 
@@ -323,39 +298,12 @@ RegistryRelid(void)
 	return relid;
 }
 
-static Oid
-ExtensionOwner(void)
-{
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tuple;
-	Oid			owner = InvalidOid;
-
-	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber,
-				F_NAMEEQ, CStringGetDatum("cache_ext"));
-	scan = systable_beginscan(rel, ExtensionNameIndexId, true, NULL, 1, &key);
-	tuple = systable_getnext(scan);
-	if (HeapTupleIsValid(tuple))
-		owner = ((Form_pg_extension) GETSTRUCT(tuple))->extowner;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-
-	if (!OidIsValid(owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"cache_ext\" is not installed in this database"),
-				 errhint("Run CREATE EXTENSION cache_ext.")));
-	return owner;
-}
-
 /*
  * Read the registry (at most one row) with the given snapshot, or with the
  * statement's when snapshot is NULL.
  */
 static void
-ReadRegistration(ProfileRegistration *reg, Snapshot snapshot)
+read_registration(ProfileRegistration *reg, Snapshot snapshot)
 {
 	Relation	rel;
 	TupleDesc	tupdesc;
@@ -369,7 +317,7 @@ ReadRegistration(ProfileRegistration *reg, Snapshot snapshot)
 			GetTransactionSnapshot();
 	snapshot = RegisterSnapshot(snapshot);
 
-	rel = table_open(RegistryRelid(), AccessShareLock);
+	rel = table_open(registry_relid(), AccessShareLock);
 	tupdesc = RelationGetDescr(rel);
 	if (tupdesc->natts != Natts_profile_tables ||
 		TupleDescAttr(tupdesc, Anum_profile_tables_profile - 1)->atttypid != REGCLASSOID ||
@@ -406,10 +354,10 @@ ReadRegistration(ProfileRegistration *reg, Snapshot snapshot)
  * committed while we waited is seen, not overwritten.
  */
 static void
-LockRegistry(ProfileRegistration *reg)
+lock_registry(ProfileRegistration *reg)
 {
-	LockRelationOid(RegistryRelid(), ShareRowExclusiveLock);
-	ReadRegistration(reg, GetLatestSnapshot());
+	LockRelationOid(registry_relid(), ShareRowExclusiveLock);
+	read_registration(reg, GetLatestSnapshot());
 }
 
 /*
@@ -417,10 +365,10 @@ LockRegistry(ProfileRegistration *reg)
  * rows it affected.  Caller is connected to SPI.
  */
 static uint64
-WriteRegistry(const char *sql, int expected, int nargs, Oid *argtypes,
-			  Datum *values)
+write_registry(const char *sql, int expected, int nargs, Oid *argtypes,
+			   Datum *values)
 {
-	Oid			owner = ExtensionOwner();
+	Oid			owner = MembersExtensionOwner();
 	Oid			save_userid;
 	int			save_sec_context;
 	int			nestlevel;
@@ -443,28 +391,28 @@ WriteRegistry(const char *sql, int expected, int nargs, Oid *argtypes,
 
 /* Forget every registration (left behind by a dropped table). */
 static void
-RegistryDeleteAll(void)
+registry_delete_all(void)
 {
-	(void) WriteRegistry("DELETE FROM cache_ext.profile_tables",
-						 SPI_OK_DELETE, 0, NULL, NULL);
+	(void) write_registry("DELETE FROM cache_ext.profile_tables",
+						  SPI_OK_DELETE, 0, NULL, NULL);
 }
 
 /* Forget the registration of relid; true when there was one. */
 static bool
-RegistryDelete(Oid relid)
+registry_delete(Oid relid)
 {
 	Oid			argtypes[1] = {OIDOID};
 	Datum		values[1];
 
 	values[0] = ObjectIdGetDatum(relid);
-	return WriteRegistry("DELETE FROM cache_ext.profile_tables"
-						 " WHERE profile::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
-						 SPI_OK_DELETE, 1, argtypes, values) > 0;
+	return write_registry("DELETE FROM cache_ext.profile_tables"
+						  " WHERE profile::pg_catalog.oid OPERATOR(pg_catalog.=) $1",
+						  SPI_OK_DELETE, 1, argtypes, values) > 0;
 }
 
 /* Record (or update) the registration of relid. */
 static void
-RegistryUpsert(Oid relid, const char *user_column, const char *flag_column)
+registry_upsert(Oid relid, const char *user_column, const char *flag_column)
 {
 	Oid			argtypes[3] = {REGCLASSOID, NAMEOID, NAMEOID};
 	Datum		values[3];
@@ -476,18 +424,18 @@ RegistryUpsert(Oid relid, const char *user_column, const char *flag_column)
 	values[0] = ObjectIdGetDatum(relid);
 	values[1] = NameGetDatum(&user_name);
 	values[2] = NameGetDatum(&flag_name);
-	(void) WriteRegistry("INSERT INTO cache_ext.profile_tables"
-						 " (profile, user_column, flag_column)"
-						 " VALUES ($1, $2, $3)"
-						 " ON CONFLICT (profile) DO UPDATE"
-						 " SET user_column = excluded.user_column,"
-						 " flag_column = excluded.flag_column",
-						 SPI_OK_INSERT, 3, argtypes, values);
+	(void) write_registry("INSERT INTO cache_ext.profile_tables"
+						  " (profile, user_column, flag_column)"
+						  " VALUES ($1, $2, $3)"
+						  " ON CONFLICT (profile) DO UPDATE"
+						  " SET user_column = excluded.user_column,"
+						  " flag_column = excluded.flag_column",
+						  SPI_OK_INSERT, 3, argtypes, values);
 }
 
 /* Run a statement as the caller (DDL on the caller's own table). */
 static void
-ExecuteOrError(const char *sql, int expected)
+execute_or_error(const char *sql, int expected)
 {
 	int			rc = SPI_execute(sql, false, 0);
 
@@ -501,9 +449,9 @@ ExecuteOrError(const char *sql, int expected)
  * or the registered table is gone.
  */
 static void
-RequireRegistration(ProfileRegistration *reg, const char *funcname)
+require_registration(ProfileRegistration *reg, const char *funcname)
 {
-	ReadRegistration(reg, NULL);
+	read_registration(reg, NULL);
 	if (!reg->found)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -524,13 +472,13 @@ RequireRegistration(ProfileRegistration *reg, const char *funcname)
 				 errmsg("column \"%s\" of the registered profile table %s no longer exists",
 						get_attnum(reg->relid, NameStr(reg->user_column)) <= 0 ?
 						NameStr(reg->user_column) : NameStr(reg->flag_column),
-						QualifiedRelationName(reg->relid)),
+						RelationsQualifiedName(reg->relid)),
 				 errhint("After renaming a profile column, call cache_ext.register_profile_table again with the new names.")));
 }
 
 /* Does a trigger of this name exist on relid? */
 static bool
-TriggerExists(Oid relid, const char *name)
+trigger_exists(Oid relid, const char *name)
 {
 	return OidIsValid(get_trigger_oid(relid, name, true));
 }
@@ -557,9 +505,9 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 	StringInfoData sql;
 
 	RequireCacheExtAdmin("register a profile table");
-	RequireArgument(fcinfo, 0, "profile", funcname);
-	RequireArgument(fcinfo, 1, "user_column", funcname);
-	RequireArgument(fcinfo, 2, "flag_column", funcname);
+	require_argument(fcinfo, 0, "profile", funcname);
+	require_argument(fcinfo, 1, "user_column", funcname);
+	require_argument(fcinfo, 2, "flag_column", funcname);
 	relid = PG_GETARG_OID(0);
 	user_column = pstrdup(NameStr(*PG_GETARG_NAME(1)));
 	flag_column = pstrdup(NameStr(*PG_GETARG_NAME(2)));
@@ -579,14 +527,14 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 	 * triggers need only SHARE ROW EXCLUSIVE, which lets readers through.
 	 * Take the right one from the start rather than upgrading later.
 	 */
-	CheckProfileRelation(relid, funcname);
+	check_profile_relation(relid, funcname);
 	flag_attnum = get_attnum(relid, flag_column);
 	LockRelationOid(relid, flag_attnum == InvalidAttrNumber ?
 					AccessExclusiveLock : ShareRowExclusiveLock);
-	CheckProfileRelation(relid, funcname);
+	check_profile_relation(relid, funcname);
 
 	relname = get_rel_name(relid);
-	qualname = QualifiedRelationName(relid);
+	qualname = RelationsQualifiedName(relid);
 
 	user_attnum = get_attnum(relid, user_column);
 	if (user_attnum < 0)
@@ -601,7 +549,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 						user_column, relname),
 				 errhint("Pass the name of the column holding the user id as user_column.")));
 	user_type = get_atttype(relid, user_attnum);
-	if (!OidIsValid(UserIdBaseType(user_type)))
+	if (!OidIsValid(user_id_base_type(user_type)))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
 				 errmsg("user column \"%s\" of relation \"%s\" has type %s",
@@ -625,7 +573,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 				 errhint("Use a boolean column, or name a column that does not exist yet and it will be added as boolean NOT NULL DEFAULT true.")));
 
 	rel = table_open(relid, NoLock);
-	has_unique = HasUniqueIndexOn(rel, user_attnum);
+	has_unique = has_unique_index_on(rel, user_attnum);
 	table_close(rel, NoLock);
 	if (!has_unique)
 		ereport(ERROR,
@@ -638,26 +586,26 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 
-	LockRegistry(&reg);
+	lock_registry(&reg);
 	if (reg.found && reg.relid != relid)
 	{
 		if (get_rel_name(reg.relid) != NULL)
 			ereport(ERROR,
 					(errcode(ERRCODE_OBJECT_IN_USE),
 					 errmsg("another profile table is already registered: %s",
-							QualifiedRelationName(reg.relid)),
+							RelationsQualifiedName(reg.relid)),
 					 errdetail("The cache_user_enabled mirror has room for one profile table."),
 					 errhint("Call cache_ext.unregister_profile_table('%s') first.",
-							 QualifiedRelationName(reg.relid))));
+							 RelationsQualifiedName(reg.relid))));
 		/* Left behind by a dropped table: forget it. */
-		RegistryDeleteAll();
+		registry_delete_all();
 	}
 	else if (reg.found &&
 			 strcmp(NameStr(reg.user_column), user_column) == 0 &&
 			 strcmp(NameStr(reg.flag_column), flag_column) == 0 &&
 			 flag_attnum != InvalidAttrNumber &&
-			 TriggerExists(relid, PROFILE_ROW_TRIGGER) &&
-			 TriggerExists(relid, PROFILE_TRUNCATE_TRIGGER))
+			 trigger_exists(relid, PROFILE_ROW_TRIGGER) &&
+			 trigger_exists(relid, PROFILE_TRUNCATE_TRIGGER))
 	{
 		/* Already registered exactly like this: change nothing. */
 		SPI_finish();
@@ -675,26 +623,26 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql,
 						 "ALTER TABLE %s ADD COLUMN %s boolean NOT NULL DEFAULT true",
 						 qualname, quote_identifier(flag_column));
-		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		execute_or_error(sql.data, SPI_OK_UTILITY);
 		ereport(NOTICE,
 				(errmsg("added column \"%s\" boolean NOT NULL DEFAULT true to table %s",
 						flag_column, qualname)));
 	}
 
 	/* (Re)install both triggers, for the columns given now. */
-	if (TriggerExists(relid, PROFILE_ROW_TRIGGER))
+	if (trigger_exists(relid, PROFILE_ROW_TRIGGER))
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
 						 PROFILE_ROW_TRIGGER, qualname);
-		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		execute_or_error(sql.data, SPI_OK_UTILITY);
 	}
-	if (TriggerExists(relid, PROFILE_TRUNCATE_TRIGGER))
+	if (trigger_exists(relid, PROFILE_TRUNCATE_TRIGGER))
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
 						 PROFILE_TRUNCATE_TRIGGER, qualname);
-		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		execute_or_error(sql.data, SPI_OK_UTILITY);
 	}
 
 	resetStringInfo(&sql);
@@ -706,7 +654,7 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 					 quote_identifier(user_column), quote_identifier(flag_column),
 					 qualname,
 					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
-	ExecuteOrError(sql.data, SPI_OK_UTILITY);
+	execute_or_error(sql.data, SPI_OK_UTILITY);
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -714,9 +662,9 @@ cache_ext_register_profile_table(PG_FUNCTION_ARGS)
 					 " EXECUTE FUNCTION cache_ext.profile_flag_changed(%s, %s)",
 					 PROFILE_TRUNCATE_TRIGGER, qualname,
 					 quote_literal_cstr(user_column), quote_literal_cstr(flag_column));
-	ExecuteOrError(sql.data, SPI_OK_UTILITY);
+	execute_or_error(sql.data, SPI_OK_UTILITY);
 
-	RegistryUpsert(relid, user_column, flag_column);
+	registry_upsert(relid, user_column, flag_column);
 
 	SPI_finish();
 
@@ -750,35 +698,35 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
 	StringInfoData sql;
 
 	RequireCacheExtAdmin("unregister a profile table");
-	RequireArgument(fcinfo, 0, "profile", funcname);
+	require_argument(fcinfo, 0, "profile", funcname);
 	relid = PG_GETARG_OID(0);
 
-	CheckProfileRelation(relid, funcname);
+	check_profile_relation(relid, funcname);
 	LockRelationOid(relid, ShareRowExclusiveLock);
-	CheckProfileRelation(relid, funcname);
-	qualname = QualifiedRelationName(relid);
+	check_profile_relation(relid, funcname);
+	qualname = RelationsQualifiedName(relid);
 
 	SPI_connect();
-	LockRegistry(&reg);
+	lock_registry(&reg);
 	initStringInfo(&sql);
 
-	if (TriggerExists(relid, PROFILE_ROW_TRIGGER))
+	if (trigger_exists(relid, PROFILE_ROW_TRIGGER))
 	{
 		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
 						 PROFILE_ROW_TRIGGER, qualname);
-		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		execute_or_error(sql.data, SPI_OK_UTILITY);
 		did_something = true;
 	}
-	if (TriggerExists(relid, PROFILE_TRUNCATE_TRIGGER))
+	if (trigger_exists(relid, PROFILE_TRUNCATE_TRIGGER))
 	{
 		resetStringInfo(&sql);
 		appendStringInfo(&sql, "DROP TRIGGER %s ON %s",
 						 PROFILE_TRUNCATE_TRIGGER, qualname);
-		ExecuteOrError(sql.data, SPI_OK_UTILITY);
+		execute_or_error(sql.data, SPI_OK_UTILITY);
 		did_something = true;
 	}
 
-	if (RegistryDelete(relid))
+	if (registry_delete(relid))
 		did_something = true;
 
 	SPI_finish();
@@ -798,18 +746,18 @@ cache_ext_unregister_profile_table(PG_FUNCTION_ARGS)
  * DEL) so that "last value wins" inside pending orders them correctly.
  */
 static void
-QueueProfileEffect(int64 user_id, bool enabled)
+queue_profile_effect(int64 user_id, bool enabled)
 {
 	char		buf[64];
 	int			len;
 	char	   *key;
 	size_t		keylen;
 
-	len = snprintf(buf, sizeof(buf), PROFILE_ENABLED_KEY INT64_FORMAT, user_id);
+	len = snprintf(buf, sizeof(buf), MIRROR_KEY_PREFIX INT64_FORMAT, user_id);
 	key = KeyWithPrefix(buf, len, &keylen);
 	PendingAddSet(key, keylen, enabled ? "1" : "0", 1);
 
-	key = UserVersionKey(user_id, &keylen);
+	key = KeyUserVersion(user_id, &keylen);
 	PendingAddBump(key, keylen);
 }
 
@@ -818,7 +766,7 @@ QueueProfileEffect(int64 user_id, bool enabled)
  * query (fn_extra).
  */
 static ProfileTriggerColumns *
-ResolveTriggerColumns(FunctionCallInfo fcinfo, TriggerData *trigdata)
+resolve_trigger_columns(FunctionCallInfo fcinfo, TriggerData *trigdata)
 {
 	ProfileTriggerColumns *cols = (ProfileTriggerColumns *) fcinfo->flinfo->fn_extra;
 	Relation	rel = trigdata->tg_relation;
@@ -848,7 +796,7 @@ ResolveTriggerColumns(FunctionCallInfo fcinfo, TriggerData *trigdata)
 						RelationGetRelationName(rel), trigger->tgname),
 				 errhint("After renaming a profile column, call cache_ext.register_profile_table again with the new names.")));
 
-	user_type = UserIdBaseType(TupleDescAttr(tupdesc, user_attnum - 1)->atttypid);
+	user_type = user_id_base_type(TupleDescAttr(tupdesc, user_attnum - 1)->atttypid);
 	if (!OidIsValid(user_type) ||
 		getBaseType(TupleDescAttr(tupdesc, flag_attnum - 1)->atttypid) != BOOLOID)
 		ereport(ERROR,
@@ -869,8 +817,8 @@ ResolveTriggerColumns(FunctionCallInfo fcinfo, TriggerData *trigdata)
 
 /* Read (user id, effective flag) from a row; false when the user is NULL. */
 static bool
-ReadProfileRow(ProfileTriggerColumns *cols, HeapTuple tuple, TupleDesc tupdesc,
-			   int64 *user_id, bool *enabled)
+read_profile_row(ProfileTriggerColumns *cols, HeapTuple tuple, TupleDesc tupdesc,
+				 int64 *user_id, bool *enabled)
 {
 	bool		isnull;
 	Datum		value;
@@ -878,7 +826,7 @@ ReadProfileRow(ProfileTriggerColumns *cols, HeapTuple tuple, TupleDesc tupdesc,
 	value = heap_getattr(tuple, cols->user_attnum, tupdesc, &isnull);
 	if (isnull)
 		return false;
-	*user_id = UserIdFromDatum(value, cols->user_type);
+	*user_id = user_id_from_datum(value, cols->user_type);
 
 	value = heap_getattr(tuple, cols->flag_attnum, tupdesc, &isnull);
 	*enabled = isnull ? true : DatumGetBool(value);
@@ -891,7 +839,7 @@ ReadProfileRow(ProfileTriggerColumns *cols, HeapTuple tuple, TupleDesc tupdesc,
  * message: those with a false flag.  The rows are still there to read.
  */
 static void
-ProfileTruncate(Relation rel, ProfileTriggerColumns *cols, Trigger *trigger)
+profile_truncate(Relation rel, ProfileTriggerColumns *cols, Trigger *trigger)
 {
 	StringInfoData sql;
 	int			rc;
@@ -902,7 +850,7 @@ ProfileTruncate(Relation rel, ProfileTriggerColumns *cols, Trigger *trigger)
 	appendStringInfo(&sql,
 					 "SELECT %s::pg_catalog.int8 FROM %s WHERE %s IS FALSE AND %s IS NOT NULL",
 					 quote_identifier(trigger->tgargs[0]),
-					 QualifiedRelationName(RelationGetRelid(rel)),
+					 RelationsQualifiedName(RelationGetRelid(rel)),
 					 quote_identifier(trigger->tgargs[1]),
 					 quote_identifier(trigger->tgargs[0]));
 	rc = SPI_execute(sql.data, true, 0);
@@ -916,7 +864,7 @@ ProfileTruncate(Relation rel, ProfileTriggerColumns *cols, Trigger *trigger)
 										  SPI_tuptable->tupdesc, 1, &isnull);
 
 		if (!isnull)
-			QueueProfileEffect(DatumGetInt64(value), true);
+			queue_profile_effect(DatumGetInt64(value), true);
 	}
 	SPI_finish();
 }
@@ -953,12 +901,12 @@ cache_ext_profile_flag_changed(PG_FUNCTION_ARGS)
 				 errmsg("cache_ext.profile_flag_changed() must be called as a trigger"),
 				 errhint("Install it with cache_ext.register_profile_table.")));
 
-	cols = ResolveTriggerColumns(fcinfo, trigdata);
+	cols = resolve_trigger_columns(fcinfo, trigdata);
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
 	{
-		ProfileTruncate(trigdata->tg_relation, cols, trigdata->tg_trigger);
+		profile_truncate(trigdata->tg_relation, cols, trigdata->tg_trigger);
 		return PointerGetDatum(NULL);
 	}
 
@@ -971,34 +919,34 @@ cache_ext_profile_flag_changed(PG_FUNCTION_ARGS)
 
 	if (TRIGGER_FIRED_BY_INSERT(trigdata->tg_event))
 	{
-		if (ReadProfileRow(cols, trigdata->tg_trigtuple, tupdesc,
-						   &new_user, &new_enabled))
-			QueueProfileEffect(new_user, new_enabled);
+		if (read_profile_row(cols, trigdata->tg_trigtuple, tupdesc,
+							 &new_user, &new_enabled))
+			queue_profile_effect(new_user, new_enabled);
 	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 	{
-		if (ReadProfileRow(cols, trigdata->tg_trigtuple, tupdesc,
-						   &old_user, &old_enabled))
-			QueueProfileEffect(old_user, true);
+		if (read_profile_row(cols, trigdata->tg_trigtuple, tupdesc,
+							 &old_user, &old_enabled))
+			queue_profile_effect(old_user, true);
 	}
 	else if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
-		has_old = ReadProfileRow(cols, trigdata->tg_trigtuple, tupdesc,
-								 &old_user, &old_enabled);
-		has_new = ReadProfileRow(cols, trigdata->tg_newtuple, tupdesc,
-								 &new_user, &new_enabled);
+		has_old = read_profile_row(cols, trigdata->tg_trigtuple, tupdesc,
+								   &old_user, &old_enabled);
+		has_new = read_profile_row(cols, trigdata->tg_newtuple, tupdesc,
+								   &new_user, &new_enabled);
 		if (has_old && has_new && old_user == new_user)
 		{
 			if (old_enabled != new_enabled)
-				QueueProfileEffect(new_user, new_enabled);
+				queue_profile_effect(new_user, new_enabled);
 		}
 		else
 		{
 			/* The row moved to another user (or to/from NULL). */
 			if (has_old)
-				QueueProfileEffect(old_user, true);
+				queue_profile_effect(old_user, true);
 			if (has_new)
-				QueueProfileEffect(new_user, new_enabled);
+				queue_profile_effect(new_user, new_enabled);
 		}
 	}
 
@@ -1020,11 +968,11 @@ cache_ext_cache_enabled(PG_FUNCTION_ARGS)
 	bool		isnull;
 	bool		result;
 
-	RequireArgument(fcinfo, 0, "user_id", funcname);
+	require_argument(fcinfo, 0, "user_id", funcname);
 	values[0] = PG_GETARG_DATUM(0);
 
 	SPI_connect();
-	RequireRegistration(&reg, funcname);
+	require_registration(&reg, funcname);
 
 	if (enabled_plan == NULL ||
 		enabled_plan_relid != reg.relid ||
@@ -1046,7 +994,7 @@ cache_ext_cache_enabled(PG_FUNCTION_ARGS)
 		appendStringInfo(&sql,
 						 "SELECT NOT EXISTS (SELECT FROM %s"
 						 " WHERE %s OPERATOR(pg_catalog.=) $1 AND %s IS FALSE)",
-						 QualifiedRelationName(reg.relid),
+						 RelationsQualifiedName(reg.relid),
 						 quote_identifier(NameStr(reg.user_column)),
 						 quote_identifier(NameStr(reg.flag_column)));
 		plan = SPI_prepare(sql.data, 1, argtypes);
@@ -1089,20 +1037,20 @@ cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
 	int			rc;
 	int64		user_id;
 
-	RequireArgument(fcinfo, 0, "user_id", funcname);
-	RequireArgument(fcinfo, 1, "enabled", funcname);
+	require_argument(fcinfo, 0, "user_id", funcname);
+	require_argument(fcinfo, 1, "enabled", funcname);
 	user_id = PG_GETARG_INT64(0);
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = PG_GETARG_DATUM(1);
 
 	SPI_connect();
-	RequireRegistration(&reg, funcname);
+	require_registration(&reg, funcname);
 
 	/* Only rows whose flag differs: an unchanged flag sends nothing anyway. */
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "UPDATE %s SET %s = $2 WHERE %s OPERATOR(pg_catalog.=) $1",
-					 QualifiedRelationName(reg.relid),
+					 RelationsQualifiedName(reg.relid),
 					 quote_identifier(NameStr(reg.flag_column)),
 					 quote_identifier(NameStr(reg.user_column)));
 	rc = SPI_execute_with_args(sql.data, 2, argtypes, values, NULL, false, 0);
@@ -1113,7 +1061,7 @@ cache_ext_set_cache_enabled(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("user " INT64_FORMAT " has no row in profile table %s",
-						user_id, QualifiedRelationName(reg.relid)),
+						user_id, RelationsQualifiedName(reg.relid)),
 				 errdetail("A user without a profile row has caching enabled."),
 				 errhint("Insert the user's profile row first; its trigger mirrors the flag.")));
 	SPI_finish();
@@ -1159,7 +1107,7 @@ backfill_batch_query(const ProfileRegistration *reg, const char *qualname,
  * and missing_ok.
  */
 static int64
-MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_level)
+mirror_every_profile(int batch_size, bool nonatomic, bool missing_ok, int progress_level)
 {
 	ProfileRegistration reg;
 	MemoryContext batch_cxt;
@@ -1183,20 +1131,20 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 
 	SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
 
-	ReadRegistration(&reg, NULL);
+	read_registration(&reg, NULL);
 	if (!reg.found && missing_ok)
 	{
 		SPI_finish();
 		return -1;
 	}
 	if (!reg.found || get_rel_name(reg.relid) == NULL)
-		RequireRegistration(&reg, "cache_ext.mirror_profiles");
+		require_registration(&reg, "cache_ext.mirror_profiles");
 
 	/*
 	 * Everything that must survive the per-batch commits lives in the SPI
 	 * procedure context (a child of the portal's context when nonatomic).
 	 */
-	qualname = QualifiedRelationName(reg.relid);
+	qualname = RelationsQualifiedName(reg.relid);
 	first_sql = backfill_batch_query(&reg, qualname, "IS NOT NULL");
 	next_sql = backfill_batch_query(&reg, qualname, "OPERATOR(pg_catalog.>) $2");
 
@@ -1249,7 +1197,7 @@ MirrorProfiles(int batch_size, bool nonatomic, bool missing_ok, int progress_lev
 												  1, &isnull));
 			enabled = DatumGetBool(SPI_getbinval(tuple, SPI_tuptable->tupdesc,
 												 2, &isnull));
-			len = snprintf(buf, sizeof(buf), PROFILE_ENABLED_KEY INT64_FORMAT,
+			len = snprintf(buf, sizeof(buf), MIRROR_KEY_PREFIX INT64_FORMAT,
 						   user_id);
 			argv[0] = "SET";
 			argvlen[0] = 3;
@@ -1320,13 +1268,13 @@ cache_ext_mirror_profiles(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	bool		nulls[1] = {false};
 
-	RequireArgument(fcinfo, 0, "batch_size", "cache_ext.mirror_profiles");
+	require_argument(fcinfo, 0, "batch_size", "cache_ext.mirror_profiles");
 
 	nonatomic = fcinfo->context != NULL &&
 		IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
 
-	total = MirrorProfiles(PG_GETARG_INT32(0), nonatomic, false, NOTICE);
+	total = mirror_every_profile(PG_GETARG_INT32(0), nonatomic, false, NOTICE);
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -1347,7 +1295,7 @@ cache_ext_resync_profiles(PG_FUNCTION_ARGS)
 {
 	int64		total;
 
-	total = MirrorProfiles(PROFILE_DEFAULT_BATCH, false, true, DEBUG1);
+	total = mirror_every_profile(PROFILE_DEFAULT_BATCH, false, true, DEBUG1);
 	if (total < 0)
 		PG_RETURN_INT64(0);
 	ereport(LOG,

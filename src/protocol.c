@@ -2,7 +2,7 @@
  *
  * protocol.c
  *	  The connection's third layer: RESP over the transport, and the API of
- *	  connection.h (RedisExecute and friends).  The only file that includes
+ *	  protocol.h (RedisExecute and friends).  The only file that includes
  *	  hiredis, and only for what is transport-free: redisFormatCommandArgv
  *	  encodes commands, a redisReader decodes replies.  The same code builds
  *	  against hiredis 0.14 (Debian bookworm) and 1.x (trixie); the few API
@@ -44,7 +44,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <errno.h>
 
@@ -53,9 +53,8 @@
 #include "storage/latch.h"
 #include "utils/timestamp.h"
 
-#include "connection.h"
 #include "endpoint.h"
-#include "settings.h"
+#include "protocol.h"
 #include "transport.h"
 
 /*
@@ -93,7 +92,7 @@ static int	nscripts = 0;
 
 /* The connection: the transport carries it, these decode it. */
 static redisReader *reader = NULL;	/* NULL when not connected */
-static uint64 connection_generation;	/* RedisEndpointGeneration() it serves */
+static uint64 connection_generation;	/* ConnectionSettingsGeneration() it serves */
 static TimestampTz last_used;	/* end of the last round trip */
 
 /*
@@ -145,10 +144,25 @@ static size_t reply_bytes;		/* strings of the reply being read */
 static size_t reply_elements;	/* its array elements */
 static char cap_reason[160];	/* why a reply was refused, or "" */
 
+bool		cache_ext_ignore_errors = false;
+
 void
-ConnectionInit(void)
+ProtocolInit(void)
 {
-	redisReader *probe = redisReaderCreate();
+	redisReader *probe;
+
+	DefineCustomBoolVariable("cache_ext.ignore_errors",
+							 "Turn an unreachable Redis into a WARNING and a NULL or "
+							 "false result in the SQL cache API.",
+							 "Like django-redis's IGNORE_EXCEPTIONS.  Error replies "
+							 "from Redis still raise.",
+							 &cache_ext_ignore_errors,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	probe = redisReaderCreate();
 
 	/* the defaults are static in hiredis; a reader made with them has them */
 	if (probe == NULL)
@@ -176,18 +190,6 @@ uint64
 RedisReconnectCount(RedisReconnectCause cause)
 {
 	return reconnect_counts[cause];
-}
-
-void
-RedisOutcomeFail(RedisOutcome *outcome, RedisFailureKind kind, const char *fmt,...)
-{
-	va_list		args;
-
-	outcome->kind = kind;
-	va_start(args, fmt);
-	vsnprintf(outcome->message, sizeof(outcome->message), fmt, args);
-	va_end(args);
-	strlcpy(last_failure, outcome->message, sizeof(last_failure));
 }
 
 /* ------------------------------------------------------ reply caps */
@@ -425,13 +427,17 @@ drop_connection(RedisReconnectCause cause)
 	next_cause = cause;
 }
 
-/* Start the backoff window after a failure that cost a timeout. */
+/*
+ * Start the backoff window after a failure that cost a timeout; the
+ * failure is what calls meanwhile report.
+ */
 static void
-start_backoff(void)
+start_backoff(const RedisOutcome *outcome)
 {
 	retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 											  cache_ext_reconnect_interval);
-	retry_after_generation = RedisEndpointGeneration();
+	retry_after_generation = ConnectionSettingsGeneration();
+	strlcpy(last_failure, outcome->message, sizeof(last_failure));
 }
 
 /* ------------------------------------------------------------- replies */
@@ -624,13 +630,13 @@ static void
 timeout_failure(bool hold_raw, RedisOutcome *outcome)
 {
 	if (hold_raw)
-		RedisOutcomeFail(outcome, REDIS_FAIL_TIMEOUT,
-						 "Redis at %s did not complete the connection handshake within %d ms",
-						 RedisEndpointDescription(), cache_ext_connect_timeout);
+		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
+					   "Redis at %s did not complete the connection handshake within %d ms",
+					   EndpointDescription(), cache_ext_connect_timeout);
 	else
-		RedisOutcomeFail(outcome, REDIS_FAIL_TIMEOUT,
-						 "Redis at %s did not answer within %d ms",
-						 RedisEndpointDescription(), cache_ext_command_timeout);
+		ConnectionFail(outcome, REDIS_FAIL_TIMEOUT,
+					   "Redis at %s did not answer within %d ms",
+					   EndpointDescription(), cache_ext_command_timeout);
 }
 
 /*
@@ -651,9 +657,9 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 	/* bytes nobody asked for: a previous reply had more parts than sent */
 	if (reader->pos < reader->len)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-						 "Redis at %s sent a reply that no command asked for",
-						 RedisEndpointDescription());
+		ConnectionFail(outcome, REDIS_FAIL_IO,
+					   "Redis at %s sent a reply that no command asked for",
+					   EndpointDescription());
 		return false;
 	}
 
@@ -662,9 +668,9 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 	{
 		if (!append_command(&cmds[i], force_eval))
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-							 "could not encode a command for Redis at %s: out of memory",
-							 RedisEndpointDescription());
+			ConnectionFail(outcome, REDIS_FAIL_IO,
+						   "could not encode a command for Redis at %s: out of memory",
+						   EndpointDescription());
 			return false;
 		}
 	}
@@ -678,7 +684,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			timeout_failure(hold_raw, outcome);
 			return false;
 		}
-		TransportProcessInterrupts();
+		ConnectionCheckInterrupts();
 		n = TransportWrite(outbuf + written, outlen - written, outcome);
 		if (n < 0)
 			return false;
@@ -697,10 +703,10 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			cap_reason[0] = '\0';
 			if (redisReaderGetReply(reader, &reply) == REDIS_ERR)
 			{
-				RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-								 "could not parse a reply from Redis at %s: %s",
-								 RedisEndpointDescription(),
-								 cap_reason[0] ? cap_reason : reader->errstr);
+				ConnectionFail(outcome, REDIS_FAIL_IO,
+							   "could not parse a reply from Redis at %s: %s",
+							   EndpointDescription(),
+							   cap_reason[0] ? cap_reason : reader->errstr);
 				return false;
 			}
 			if (reply == NULL)
@@ -709,9 +715,9 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 								   received, outcome))
 			{
 				freeReplyObject(reply);
-				RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-								 "out of memory reading replies from Redis at %s",
-								 RedisEndpointDescription());
+				ConnectionFail(outcome, REDIS_FAIL_IO,
+							   "out of memory reading replies from Redis at %s",
+							   EndpointDescription());
 				return false;
 			}
 			if (hold_raw)
@@ -733,9 +739,9 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 
 		if (pending_reply_too_large())
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-							 "could not parse a reply from Redis at %s: %s",
-							 RedisEndpointDescription(), cap_reason);
+			ConnectionFail(outcome, REDIS_FAIL_IO,
+						   "could not parse a reply from Redis at %s: %s",
+						   EndpointDescription(), cap_reason);
 			return false;
 		}
 		if (GetCurrentTimestamp() >= deadline)
@@ -743,7 +749,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			timeout_failure(hold_raw, outcome);
 			return false;
 		}
-		TransportProcessInterrupts();
+		ConnectionCheckInterrupts();
 
 		/* one blocking read of at most the transport's slice */
 		n = TransportRead(readbuf, sizeof(readbuf), outcome);
@@ -751,9 +757,9 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 			return false;
 		if (n > 0 && redisReaderFeed(reader, readbuf, (size_t) n) != REDIS_OK)
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-							 "out of memory reading replies from Redis at %s",
-							 RedisEndpointDescription());
+			ConnectionFail(outcome, REDIS_FAIL_IO,
+						   "out of memory reading replies from Redis at %s",
+						   EndpointDescription());
 			return false;
 		}
 	}
@@ -768,7 +774,7 @@ round_trip(int ncmds, const RedisCommand *cmds, bool force_eval,
 static bool
 handshake(TimestampTz deadline, RedisOutcome *outcome)
 {
-	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+	const RedisEndpoint *endpoint = EndpointCurrent();
 	RedisCommand cmds[MAX_HANDSHAKE];
 	redisReply **raw = held_replies;
 	const char *auth_argv[3];
@@ -864,18 +870,18 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 	if (ok && auth_pos >= 0 && raw[auth_pos]->type == REDIS_REPLY_ERROR)
 	{
 		/* Redis's message names no secret ("WRONGPASS invalid ...") */
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "Redis at %s refused authentication: %.*s",
-						 RedisEndpointDescription(),
-						 (int) Min(raw[auth_pos]->len, 100), raw[auth_pos]->str);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "Redis at %s refused authentication: %.*s",
+					   EndpointDescription(),
+					   (int) Min(raw[auth_pos]->len, 100), raw[auth_pos]->str);
 		ok = false;
 	}
 	if (ok && select_pos >= 0 && raw[select_pos]->type == REDIS_REPLY_ERROR)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "Redis at %s refused SELECT %d: %.*s",
-						 RedisEndpointDescription(), endpoint->db,
-						 (int) Min(raw[select_pos]->len, 100), raw[select_pos]->str);
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "Redis at %s refused SELECT %d: %.*s",
+					   EndpointDescription(), endpoint->db,
+					   (int) Min(raw[select_pos]->len, 100), raw[select_pos]->str);
 		ok = false;
 	}
 	if (ok)
@@ -907,7 +913,7 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 static bool
 ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 {
-	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+	const RedisEndpoint *endpoint = EndpointCurrent();
 	TimestampTz now;
 	TimestampTz deadline;
 
@@ -915,7 +921,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	{
 		if (!TransportIsOpen())
 			drop_connection(REDIS_RECONNECT_LOST);	/* closed by an interrupt */
-		else if (connection_generation != RedisEndpointGeneration())
+		else if (connection_generation != ConnectionSettingsGeneration())
 			drop_connection(REDIS_RECONNECT_SETTINGS);
 		else if (TimestampDifferenceExceeds(last_used, GetCurrentTimestamp(),
 											IDLE_CHECK_AFTER_MS) &&
@@ -927,19 +933,19 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 
 	if (endpoint->host == NULL && endpoint->path == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.redis_url is not set");
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.redis_url is not set");
 		return false;
 	}
 
 	now = GetCurrentTimestamp();
-	if (now < retry_after && retry_after_generation == RedisEndpointGeneration())
+	if (now < retry_after && retry_after_generation == ConnectionSettingsGeneration())
 	{
 		/* no timing in the text: it is compared by tests and deduplicated in logs */
 		outcome->kind = REDIS_FAIL_UNAVAILABLE;
 		snprintf(outcome->message, sizeof(outcome->message),
 				 "Redis at %s is unavailable (not retried for cache_ext.reconnect_interval): %s",
-				 RedisEndpointDescription(), last_failure);
+				 EndpointDescription(), last_failure);
 		return false;
 	}
 
@@ -951,20 +957,20 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	reader = create_reader();
 	if (reader == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not connect to Redis at %s: out of memory",
-						 RedisEndpointDescription());
-		start_backoff();
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not connect to Redis at %s: out of memory",
+					   EndpointDescription());
+		start_backoff(outcome);
 		return false;
 	}
-	connection_generation = RedisEndpointGeneration();
+	connection_generation = ConnectionSettingsGeneration();
 
 	if (!TransportConnect(endpoint, deadline, critical, latch_seen, outcome) ||
 		!handshake(deadline, outcome))
 	{
 		drop_connection(GetCurrentTimestamp() >= deadline ?
 						REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
-		start_backoff();
+		start_backoff(outcome);
 		return false;
 	}
 	last_used = GetCurrentTimestamp();
@@ -1027,7 +1033,7 @@ execute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 
 		drop_connection(timed_out ? REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
 		if (timed_out)
-			start_backoff();
+			start_backoff(outcome);
 	}
 	return ok;
 }
@@ -1144,7 +1150,7 @@ report_failure(const RedisOutcome *outcome)
 			 errmsg("%s", outcome->message),
 			 errhint("Check that Redis is running at %s and that cache_ext.redis_url is right. "
 					 "After a failure, calls fail at once for cache_ext.reconnect_interval.",
-					 RedisEndpointDescription())));
+					 EndpointDescription())));
 	return false;				/* keep compiler quiet */
 }
 
@@ -1172,7 +1178,7 @@ RedisCommandOrError(int argc, const char **argv, const size_t *argvlen,
 }
 
 void
-ReportRedisErrorReply(const RedisReply *reply, const char *what)
+RedisReportErrorReply(const RedisReply *reply, const char *what)
 {
 	ereport(ERROR,
 			(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),

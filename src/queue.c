@@ -1,31 +1,31 @@
 /*-------------------------------------------------------------------------
  *
  * queue.c
- *	  The shared memory of delivery (queue.h), set up only when the library
- *	  is preloaded: the queue of effects waiting for the background worker
- *	  (retries and asynchronous hand-offs), the worker's pid and latch, the
- *	  Redis run_id it last saw, and the state file.  The statistics
- *	  (stats.c) live in the same shared struct.
+ *	  The queue of effects waiting for the background worker (queue.h):
+ *	  retries and asynchronous hand-offs, in shared memory, set up only
+ *	  when the library is preloaded (shared.c calls QueueSharedInit); its
+ *	  consumer's pid and latch; and the state file that tells a restart
+ *	  whether effects may have been lost.
  *
  *	  The queue (shared memory, cache_ext.queue_size) is a ring of
  *	  EffectRecords; producers append under the exclusive lock, the single
  *	  consumer (the worker) copies records from the head under the shared
  *	  lock and removes them once delivered, so a worker that dies loses
  *	  nothing.  A full queue drops the transaction's effects, counts them and
- *	  raises the "fallback needed" flag: once Redis is reachable the worker
- *	  invalidates every namespace.  The queue dies with shared memory: a file
+ *	  raises the "fallback needed" flag (delivery.c: the producer): once
+ *	  Redis is reachable the worker invalidates every namespace.  The queue dies with shared memory: a file
  *	  in the data directory says whether the previous postmaster stopped
  *	  cleanly with an empty queue; if not (crash restart, immediate shutdown,
  *	  effects still queued), the flag is raised at start.
  *
- *	  Locking: DeliveryShared->lock protects head, tail and nrecords and the
- *	  ring bytes between them; the worker's pid and latch and the Redis
- *	  run_id are under the statistics' spinlock (shared->stats.mutex, see
- *	  stats.c).
+ *	  Locking: QueueShared->lock (an LWLock of the tranche "cache_ext")
+ *	  protects head, tail and nrecords and the ring bytes between them;
+ *	  depth mirrors nrecords as an atomic, readable without the lock; the
+ *	  consumer's pid and latch are under the spinlock QueueShared->mutex.
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "port/atomics.h"
 #include "storage/fd.h"
@@ -35,39 +35,36 @@
 #include "storage/shmem.h"
 #include "storage/spin.h"
 
-#include "delivery.h"
+#include "effects.h"
+#include "fallback.h"
 #include "queue.h"
-#include "settings.h"
-#include "stats.h"
 
 #define STATE_FILE			"cache_ext_delivery.state"
 
-typedef struct DeliveryShared
+typedef struct QueueShared
 {
-	DeliveryStats stats;
 	LWLock	   *lock;
 	Size		ring_size;
 	uint64		head;			/* byte position of the oldest record */
 	uint64		tail;			/* byte position after the newest */
 	uint64		nrecords;
 	pg_atomic_uint64 depth;		/* nrecords, readable without the lock */
-	pid_t		worker_pid;		/* under stats.mutex */
-	Latch	   *worker_latch;
-	char		redis_run_id[48];	/* under stats.mutex */
+	slock_t		mutex;			/* the consumer: */
+	pid_t		consumer_pid;
+	Latch	   *consumer_latch;
 	char		ring[FLEXIBLE_ARRAY_MEMBER];
-} DeliveryShared;
+} QueueShared;
 
-static DeliveryShared *shared = NULL;
+int			cache_ext_queue_size = 16 * 1024;	/* kB */
 
-static shmem_request_hook_type prev_shmem_request_hook = NULL;
-static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static QueueShared *shared = NULL;
 
 /* ------------------------------------------------------------ the queue */
 
-static Size
-delivery_shmem_size(void)
+Size
+QueueSharedSize(void)
 {
-	return add_size(offsetof(DeliveryShared, ring),
+	return add_size(offsetof(QueueShared, ring),
 					MAXALIGN((Size) cache_ext_queue_size * 1024));
 }
 
@@ -94,7 +91,7 @@ ring_read(uint64 pos, void *dst, Size len)
 }
 
 bool
-DeliverySharedReady(void)
+QueueReady(void)
 {
 	return shared != NULL;
 }
@@ -118,15 +115,15 @@ QueueUsage(uint64 *records, uint64 *bytes, uint64 *capacity)
 
 /*
  * Append records to the queue, all or none.  Never allocates, never raises:
- * called after commit.  Returns false (and raises the fallback flag) when
- * they do not fit.  *was_empty tells whether the queue was empty: only then
- * can the worker be asleep (it sleeps only after finding the queue empty,
- * and records stay counted until delivered), so only then is it woken;
- * under load this saves a wake-up per commit and lets the worker pipeline
- * whatever accumulated during its previous round trip.
+ * called after commit.  Returns false when they do not fit.  *was_empty
+ * tells whether the queue was empty: only then can the consumer be asleep
+ * (it sleeps only after finding the queue empty, and records stay counted
+ * until delivered), so only then does it need waking; under load this
+ * saves a wake-up per commit and lets the worker pipeline whatever
+ * accumulated during its previous round trip.
  */
 bool
-DeliveryQueuePush(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
+QueuePush(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
 {
 	Size		total = 0;
 	int			i;
@@ -156,12 +153,6 @@ DeliveryQueuePush(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
 		pg_atomic_write_u64(&shared->depth, shared->nrecords);
 	}
 	LWLockRelease(shared->lock);
-
-	if (!fits)
-	{
-		DeliveryStatAdd(STAT_DROPPED, n);
-		SetFallbackNeeded("the delivery queue (cache_ext.queue_size) was full");
-	}
 	return fits;
 }
 
@@ -214,90 +205,57 @@ QueueSaveCursor(Size offset, uint64 cursor)
 	LWLockRelease(shared->lock);
 }
 
+/* ------------------------------------------------------------ consumer */
+
 void
-WorkerAttach(void)
+QueueAttachConsumer(void)
 {
-	SpinLockAcquire(&shared->stats.mutex);
-	shared->worker_pid = MyProcPid;
-	shared->worker_latch = MyLatch;
-	SpinLockRelease(&shared->stats.mutex);
+	SpinLockAcquire(&shared->mutex);
+	shared->consumer_pid = MyProcPid;
+	shared->consumer_latch = MyLatch;
+	SpinLockRelease(&shared->mutex);
 }
 
 void
-WorkerDetach(bool clean)
+QueueDetachConsumer(void)
 {
 	if (shared == NULL)
 		return;
-	SpinLockAcquire(&shared->stats.mutex);
-	shared->worker_pid = 0;
-	shared->worker_latch = NULL;
-	SpinLockRelease(&shared->stats.mutex);
+	SpinLockAcquire(&shared->mutex);
+	shared->consumer_pid = 0;
+	shared->consumer_latch = NULL;
+	SpinLockRelease(&shared->mutex);
 }
 
-/*
- * The worker tells us the run_id of the Redis server after connecting.  A
- * different one than before means Redis restarted or failed over: its
- * version keys may be older than what was issued (a snapshot, a stale
- * replica), so a fallback invalidation is owed.  Returns true then.
- */
-bool
-NoteRedisRunId(const char *run_id)
-{
-	bool		changed;
-
-	SpinLockAcquire(&shared->stats.mutex);
-	changed = shared->redis_run_id[0] != '\0' &&
-		strcmp(shared->redis_run_id, run_id) != 0;
-	strlcpy(shared->redis_run_id, run_id, sizeof(shared->redis_run_id));
-	SpinLockRelease(&shared->stats.mutex);
-	if (changed)
-	{
-		SetFallbackNeeded("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
-		ereport(LOG,
-				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
-						RedisEndpointDescription())));
-	}
-	return changed;
-}
-
-/* The worker's pid, 0 when none is attached (cache_ext.stats). */
+/* The consumer's pid, 0 when none is attached (cache_ext.stats). */
 pid_t
-WorkerPid(void)
+QueueConsumerPid(void)
 {
 	pid_t		pid;
 
 	if (shared == NULL)
 		return 0;
-	SpinLockAcquire(&shared->stats.mutex);
-	pid = shared->worker_pid;
-	SpinLockRelease(&shared->stats.mutex);
+	SpinLockAcquire(&shared->mutex);
+	pid = shared->consumer_pid;
+	SpinLockRelease(&shared->mutex);
 	return pid;
 }
 
 void
-WakeWorker(void)
+QueueWakeConsumer(void)
 {
 	Latch	   *latch;
 
 	if (shared == NULL)
 		return;
-	SpinLockAcquire(&shared->stats.mutex);
-	latch = shared->worker_latch;
-	SpinLockRelease(&shared->stats.mutex);
+	SpinLockAcquire(&shared->mutex);
+	latch = shared->consumer_latch;
+	SpinLockRelease(&shared->mutex);
 	if (latch)
 		SetLatch(latch);
 }
 
 /* ---------------------------------------------- shared memory, state file */
-
-static void
-delivery_shmem_request(void)
-{
-	if (prev_shmem_request_hook)
-		prev_shmem_request_hook();
-	RequestAddinShmemSpace(delivery_shmem_size());
-	RequestNamedLWLockTranche("cache_ext", 1);
-}
 
 static void
 write_state_file(const char *state)
@@ -329,7 +287,7 @@ write_state_file(const char *state)
  * leaves "running", which the next start reads as "effects may be lost".
  */
 static void
-delivery_shmem_exit(int code, Datum arg)
+queue_shmem_exit(int code, Datum arg)
 {
 	uint64		depth;
 
@@ -345,31 +303,28 @@ delivery_shmem_exit(int code, Datum arg)
 				 errdetail("Every namespace will be invalidated once Redis is reachable after the next start.")));
 }
 
-static void
-delivery_shmem_startup(void)
+/*
+ * Under AddinShmemInitLock (shared.c): set up the queue.  In the
+ * postmaster, at the first start or after a crash: was the previous run's
+ * queue lost?
+ */
+void
+QueueSharedInit(void)
 {
 	bool		found;
 
-	if (prev_shmem_startup_hook)
-		prev_shmem_startup_hook();
-
-	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	shared = ShmemInitStruct("cache_ext delivery", delivery_shmem_size(), &found);
+	shared = ShmemInitStruct("cache_ext queue", QueueSharedSize(), &found);
 	if (!found)
 	{
-		DeliveryStatsInit(&shared->stats);
 		shared->lock = &(GetNamedLWLockTranche("cache_ext"))->lock;
 		shared->ring_size = MAXALIGN((Size) cache_ext_queue_size * 1024);
 		shared->head = shared->tail = shared->nrecords = 0;
 		pg_atomic_init_u64(&shared->depth, 0);
-		shared->worker_pid = 0;
-		shared->worker_latch = NULL;
-		shared->redis_run_id[0] = '\0';
+		SpinLockInit(&shared->mutex);
+		shared->consumer_pid = 0;
+		shared->consumer_latch = NULL;
 	}
-	LWLockRelease(AddinShmemInitLock);
-	StatsAttach(&shared->stats);
 
-	/* In the postmaster: was the previous run's queue lost? */
 	if (!IsUnderPostmaster && !found)
 	{
 		FILE	   *f = AllocateFile(STATE_FILE, PG_BINARY_R);
@@ -382,22 +337,30 @@ delivery_shmem_startup(void)
 			FreeFile(f);
 			if (strncmp(line, "clean", 5) != 0)
 			{
-				SetFallbackNeeded("PostgreSQL did not stop cleanly with an empty delivery queue (crash, immediate shutdown or effects still queued)");
+				FallbackRequest("PostgreSQL did not stop cleanly with an empty delivery queue (crash, immediate shutdown or effects still queued)");
 				ereport(LOG,
 						(errmsg("cache_ext: cache effects may have been lost by the previous run; every namespace will be invalidated once Redis is reachable")));
 			}
 		}
 		write_state_file("running");
-		on_shmem_exit(delivery_shmem_exit, (Datum) 0);
+		on_shmem_exit(queue_shmem_exit, (Datum) 0);
 	}
 }
 
-/* Reserve and set up the shared memory (preloaded only; DeliveryInit). */
+/* Define cache_ext.queue_size when preloading (_PG_init). */
 void
 QueueInit(void)
 {
-	prev_shmem_request_hook = shmem_request_hook;
-	shmem_request_hook = delivery_shmem_request;
-	prev_shmem_startup_hook = shmem_startup_hook;
-	shmem_startup_hook = delivery_shmem_startup;
+	/* a PGC_POSTMASTER setting can only be defined while preloading */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	DefineCustomIntVariable("cache_ext.queue_size",
+							"Shared memory for effects waiting for the background worker.",
+							"Retries and asynchronous hand-offs; when full, effects are "
+							"dropped and every namespace is invalidated once Redis is back.",
+							&cache_ext_queue_size,
+							16 * 1024, 4 * 1024, 1024 * 1024,
+							PGC_POSTMASTER,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
 }

@@ -1,13 +1,13 @@
 /*-------------------------------------------------------------------------
  *
  * stats.h
- *	  The delivery statistics (cache_ext.stats) and the "fallback needed"
- *	  flag, which lives beside them.  Used by the files of delivery and by
- *	  worker.c.
+ *	  The delivery statistics (stats.c): counters, the latency histogram
+ *	  (commit to acknowledgement by Redis) and the last error, counted by
+ *	  the files of delivery and by the worker, shown by cache_ext.stats
+ *	  (delivery.c) and reset by cache_ext.reset_stats().
  *
- *	  The statistics are in shared memory when the library is preloaded
- *	  (the queue's shared struct embeds them and its startup calls
- *	  StatsAttach), and backend-local otherwise.
+ *	  They are in shared memory when the library is preloaded (shared.c
+ *	  calls StatsSharedInit) and backend-local otherwise.
  *
  *-------------------------------------------------------------------------
  */
@@ -15,8 +15,6 @@
 #define CACHE_EXT_STATS_H
 
 #include "datatype/timestamp.h"
-#include "port/atomics.h"
-#include "storage/spin.h"
 
 typedef enum StatCounter
 {
@@ -40,47 +38,34 @@ typedef enum StatCounter
 	NUM_STATS
 } StatCounter;
 
-/* Latency histogram: 8 buckets per power of two of microseconds. */
-#define LAT_SUB				8
-#define LAT_BUCKETS			(LAT_SUB * 40)
-
-typedef struct DeliveryStats
-{
-	pg_atomic_uint64 counters[NUM_STATS];
-	pg_atomic_uint64 latency[LAT_BUCKETS];
-	pg_atomic_uint64 fallback_requested;	/* requests made */
-	pg_atomic_uint64 fallback_done;	/* requests covered by a completed run */
-	slock_t		mutex;			/* the fields below */
-	char		last_error[256];
-	TimestampTz last_error_at;
-	char		fallback_reason[256];
-	TimestampTz last_fallback_at;
-	TimestampTz stats_reset;
-} DeliveryStats;
-
-/*
- * Set up the backend-local statistics (DeliveryInit); DeliveryStatsInit prepares
- * a DeliveryStats in shared memory, StatsAttach makes it the one counted
- * into from then on.
- */
+/* Count into the backend-local statistics, until StatsSharedInit (_PG_init). */
 extern void StatsInit(void);
-extern void DeliveryStatsInit(DeliveryStats *s);
-extern void StatsAttach(DeliveryStats *s);
 
-extern void DeliveryStatAdd(StatCounter c, uint64 n);
-extern void DeliveryStatLatency(TimestampTz committed_at, TimestampTz now);
+/* Their part of the shared memory (shared.c). */
+extern Size StatsSharedSize(void);
+extern void StatsSharedInit(void);
+
+extern void StatsAdd(StatCounter c, uint64 n);
+extern void StatsLatency(TimestampTz committed_at, TimestampTz now);
 extern void StatsRecordError(const char *message);
-extern void StatsReconnects(void);
-extern void StatsRecordFallback(void);
 
 /*
- * The fallback flag: a fallback invalidation is owed (effects were lost).
- * FallbackMark before a run, FallbackDone with that mark once it succeeded.
+ * Count the connections this process opened since it last looked, by cause
+ * (protocol.h: RedisConnectCount, RedisReconnectCount).
  */
-extern bool FallbackNeeded(void);
-extern void SetFallbackNeeded(const char *why);
-extern uint64 FallbackMark(void);
-extern void FallbackDone(uint64 mark);
-extern void FallbackReason(char *buf, Size len);
+extern void StatsReconnects(void);
+
+/* A consistent copy of the statistics, for cache_ext.stats. */
+typedef struct StatsReport
+{
+	uint64		counters[NUM_STATS];
+	uint64		latency_samples;
+	double		latency_ms[3];	/* p50, p90, p99; 0 without samples */
+	char		last_error[256];	/* "" when none */
+	TimestampTz last_error_at;
+	TimestampTz stats_reset;
+} StatsReport;
+
+extern void StatsRead(StatsReport *report);
 
 #endif							/* CACHE_EXT_STATS_H */

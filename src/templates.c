@@ -17,7 +17,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
@@ -66,7 +66,7 @@ struct KeyTemplate
 
 /*
  * One lexical piece of a template, before any column is resolved: shared by
- * ParseKeyTemplate and the pattern conversions, so they agree on syntax and
+ * TemplateParse and the pattern conversions, so they agree on syntax and
  * on error messages.
  */
 typedef struct TemplateToken
@@ -83,7 +83,7 @@ static const char *GLOB_CHARS = "*?[]\\";
  * current memory context.
  */
 static int
-TokenizeTemplate(const char *template_text, TemplateToken **tokens)
+tokenize_template(const char *template_text, TemplateToken **tokens)
 {
 	const char *p = template_text;
 	int			ntokens = 0;
@@ -176,7 +176,7 @@ TokenizeTemplate(const char *template_text, TemplateToken **tokens)
 
 /* "a", "b", "c": the live columns of rel, for hints. */
 static char *
-ColumnList(TupleDesc tupdesc)
+column_list(TupleDesc tupdesc)
 {
 	StringInfoData buf;
 	int			i;
@@ -204,7 +204,7 @@ ColumnList(TupleDesc tupdesc)
 }
 
 static RenderKind
-ChooseRenderKind(Oid typid)
+choose_render_kind(Oid typid)
 {
 	switch (getBaseType(typid))
 	{
@@ -228,13 +228,13 @@ ChooseRenderKind(Oid typid)
 }
 
 /*
- * ParseKeyTemplate
+ * TemplateParse
  *		Parse a template against rel's columns (see templates.h).
  *
  * rel may be NULL for a template that has no placeholder (a fixed key).
  */
 KeyTemplate *
-ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
+TemplateParse(const char *template_text, Relation rel, MemoryContext mcxt)
 {
 	TemplateToken *tokens;
 	int			ntokens;
@@ -243,7 +243,7 @@ ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
 	MemoryContext oldcxt;
 	int			i;
 
-	ntokens = TokenizeTemplate(template_text, &tokens);
+	ntokens = tokenize_template(template_text, &tokens);
 
 	oldcxt = MemoryContextSwitchTo(mcxt);
 
@@ -298,12 +298,12 @@ ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
 							name, RelationGetRelationName(rel)),
 					 errdetail("Key template \"%s\" refers to it.", template_text),
 					 errhint("Placeholders name columns of the trigger's table exactly as spelled, case included; \"%s\" has columns %s.  Fix the trigger's arguments with DROP TRIGGER and CREATE TRIGGER.",
-							 RelationGetRelationName(rel), ColumnList(tupdesc))));
+							 RelationGetRelationName(rel), column_list(tupdesc))));
 
 		part->is_column = true;
 		part->attnum = attr->attnum;
 		part->typid = attr->atttypid;
-		part->kind = ChooseRenderKind(attr->atttypid);
+		part->kind = choose_render_kind(attr->atttypid);
 		if (part->kind == RENDER_OUTPUT_FUNCTION)
 		{
 			Oid			outfuncoid;
@@ -333,7 +333,7 @@ ParseKeyTemplate(const char *template_text, Relation rel, MemoryContext mcxt)
 
 /* Append bytes, backslash-escaping the glob characters of a SCAN pattern. */
 static void
-AppendGlobEscaped(StringInfo out, const char *s, int len)
+append_glob_escaped(StringInfo out, const char *s, int len)
 {
 	int			i;
 
@@ -352,9 +352,9 @@ static const char hexdigits[] = "0123456789abcdef";
  * is a SCAN pattern, so the value's glob characters must match literally.
  */
 static inline bool
-RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
-		   HeapTuple tuple, TupleDesc tupdesc, StringInfo out,
-		   bool escape_glob)
+render_part(const KeyTemplate *tmpl, const TemplatePart *part,
+			HeapTuple tuple, TupleDesc tupdesc, StringInfo out,
+			bool escape_glob)
 {
 	Datum		value;
 	bool		isnull;
@@ -404,7 +404,7 @@ RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
 				struct varlena *t = pg_detoast_datum_packed(orig);
 
 				if (escape_glob)
-					AppendGlobEscaped(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+					append_glob_escaped(out, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 				else
 					appendBinaryStringInfo(out, VARDATA_ANY(t),
 										   VARSIZE_ANY_EXHDR(t));
@@ -436,7 +436,7 @@ RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
 				char	   *s = OutputFunctionCall((FmgrInfo *) &part->outfunc, value);
 
 				if (escape_glob)
-					AppendGlobEscaped(out, s, strlen(s));
+					append_glob_escaped(out, s, strlen(s));
 				else
 					appendStringInfoString(out, s);
 				pfree(s);
@@ -447,8 +447,8 @@ RenderPart(const KeyTemplate *tmpl, const TemplatePart *part,
 }
 
 static inline bool
-RenderTemplate(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
-			   StringInfo out, bool escape_glob)
+render_template(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
+				StringInfo out, bool escape_glob)
 {
 	int			start = out->len;
 	int			i;
@@ -459,7 +459,7 @@ RenderTemplate(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
 
 		if (!part->is_column)
 			appendBinaryStringInfo(out, tmpl->literals + part->offset, part->len);
-		else if (!RenderPart(tmpl, part, tuple, tupdesc, out, escape_glob))
+		else if (!render_part(tmpl, part, tuple, tupdesc, out, escape_glob))
 		{
 			out->len = start;
 			out->data[start] = '\0';
@@ -470,40 +470,40 @@ RenderTemplate(const KeyTemplate *tmpl, HeapTuple tuple, TupleDesc tupdesc,
 }
 
 /*
- * RenderKeyTemplate
+ * TemplateRender
  *		Append the key for one row; false (out unchanged) when a referenced
  *		column is NULL.
  */
 bool
-RenderKeyTemplate(const KeyTemplate *tmpl, HeapTuple tuple,
-				  TupleDesc tupdesc, StringInfo out)
+TemplateRender(const KeyTemplate *tmpl, HeapTuple tuple,
+			   TupleDesc tupdesc, StringInfo out)
 {
-	return RenderTemplate(tmpl, tuple, tupdesc, out, false);
+	return render_template(tmpl, tuple, tupdesc, out, false);
 }
 
 /*
- * RenderKeyPattern
- *		Like RenderKeyTemplate for a template that is itself a SCAN pattern
+ * TemplateRenderPattern
+ *		Like TemplateRender for a template that is itself a SCAN pattern
  *		('booking:{user_id}:*'): the literal text is kept as glob syntax and
  *		the glob characters of the column values are escaped, so a value
  *		never widens the pattern.
  */
 bool
-RenderKeyPattern(const KeyTemplate *tmpl, HeapTuple tuple,
-				 TupleDesc tupdesc, StringInfo out)
+TemplateRenderPattern(const KeyTemplate *tmpl, HeapTuple tuple,
+					  TupleDesc tupdesc, StringInfo out)
 {
-	return RenderTemplate(tmpl, tuple, tupdesc, out, true);
+	return render_template(tmpl, tuple, tupdesc, out, true);
 }
 
 int
-KeyTemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums)
+TemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums)
 {
 	*attnums = tmpl->columns;
 	return tmpl->ncolumns;
 }
 
 const char *
-KeyTemplateText(const KeyTemplate *tmpl)
+TemplateText(const KeyTemplate *tmpl)
 {
 	return tmpl->text;
 }
@@ -514,14 +514,14 @@ KeyTemplateText(const KeyTemplate *tmpl)
  * so that they match only themselves.
  */
 static char *
-TemplateToPattern(const char *template_text, bool keep_globs)
+template_to_pattern(const char *template_text, bool keep_globs)
 {
 	TemplateToken *tokens;
 	int			ntokens;
 	StringInfoData buf;
 	int			i;
 
-	ntokens = TokenizeTemplate(template_text, &tokens);
+	ntokens = tokenize_template(template_text, &tokens);
 	initStringInfo(&buf);
 	for (i = 0; i < ntokens; i++)
 	{
@@ -534,7 +534,7 @@ TemplateToPattern(const char *template_text, bool keep_globs)
 		else if (keep_globs)
 			appendBinaryStringInfo(&buf, tokens[i].text.data, tokens[i].text.len);
 		else
-			AppendGlobEscaped(&buf, tokens[i].text.data, tokens[i].text.len);
+			append_glob_escaped(&buf, tokens[i].text.data, tokens[i].text.len);
 		pfree(tokens[i].text.data);
 	}
 	pfree(tokens);
@@ -542,19 +542,19 @@ TemplateToPattern(const char *template_text, bool keep_globs)
 }
 
 char *
-KeyTemplateToPattern(const char *template_text)
+TemplateToPattern(const char *template_text)
 {
-	return TemplateToPattern(template_text, false);
+	return template_to_pattern(template_text, false);
 }
 
 char *
-KeyPatternTemplateToPattern(const char *template_text)
+TemplatePatternToPattern(const char *template_text)
 {
-	return TemplateToPattern(template_text, true);
+	return template_to_pattern(template_text, true);
 }
 
 char *
-GlobLiteralPrefix(const char *pattern, size_t len)
+TemplateGlobLiteralPrefix(const char *pattern, size_t len)
 {
 	StringInfoData buf;
 	size_t		i;
@@ -578,18 +578,18 @@ GlobLiteralPrefix(const char *pattern, size_t len)
 }
 
 char *
-KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
+TemplateLiteralPrefix(const char *template_text, bool is_pattern)
 {
 	TemplateToken *tokens;
 	int			ntokens;
 	char	   *result;
 	int			i;
 
-	ntokens = TokenizeTemplate(template_text, &tokens);
+	ntokens = tokenize_template(template_text, &tokens);
 	if (ntokens == 0 || tokens[0].is_placeholder)
 		result = pstrdup("");
 	else if (is_pattern)
-		result = GlobLiteralPrefix(tokens[0].text.data, tokens[0].text.len);
+		result = TemplateGlobLiteralPrefix(tokens[0].text.data, tokens[0].text.len);
 	else
 		result = pstrdup(tokens[0].text.data);
 	for (i = 0; i < ntokens; i++)
@@ -599,7 +599,7 @@ KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern)
 }
 
 bool
-LiteralPrefixesOverlap(const char *a, const char *b)
+TemplatePrefixesOverlap(const char *a, const char *b)
 {
 	size_t		la = strlen(a);
 	size_t		lb = strlen(b);
@@ -608,7 +608,7 @@ LiteralPrefixesOverlap(const char *a, const char *b)
 }
 
 bool
-KeyTemplateValid(const char *template_text)
+TemplateValid(const char *template_text)
 {
 	const char *p = template_text;
 

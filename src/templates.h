@@ -24,50 +24,50 @@ typedef struct KeyTemplate KeyTemplate;
  * placeholder naming no column of rel raises a clear ERROR naming the table,
  * the column and the template.  "{{" and "}}" stand for literal braces.
  */
-extern KeyTemplate *ParseKeyTemplate(const char *template_text, Relation rel,
-									 MemoryContext mcxt);
+extern KeyTemplate *TemplateParse(const char *template_text, Relation rel,
+								  MemoryContext mcxt);
 
 /*
  * Append the key for one row to out (the unprefixed key; the caller applies
  * cache_ext.key_prefix).  Returns false, leaving out unchanged, when a
  * referenced column is NULL in this row (the key is skipped).
  */
-extern bool RenderKeyTemplate(const KeyTemplate *tmpl, HeapTuple tuple,
-							  TupleDesc tupdesc, StringInfo out);
+extern bool TemplateRender(const KeyTemplate *tmpl, HeapTuple tuple,
+						   TupleDesc tupdesc, StringInfo out);
 
 /*
- * Like RenderKeyTemplate, for a template that is itself a SCAN pattern
+ * Like TemplateRender, for a template that is itself a SCAN pattern
  * ('booking:{user_id}:*', used by invalidate_keys): literal text is kept as
  * glob syntax, glob characters in column values are escaped.
  */
-extern bool RenderKeyPattern(const KeyTemplate *tmpl, HeapTuple tuple,
-							 TupleDesc tupdesc, StringInfo out);
+extern bool TemplateRenderPattern(const KeyTemplate *tmpl, HeapTuple tuple,
+								  TupleDesc tupdesc, StringInfo out);
 
 /* Columns the template references (attribute numbers, in order of use). */
-extern int	KeyTemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums);
+extern int	TemplateColumns(const KeyTemplate *tmpl, const AttrNumber **attnums);
 
 /* The template text as given. */
-extern const char *KeyTemplateText(const KeyTemplate *tmpl);
+extern const char *TemplateText(const KeyTemplate *tmpl);
 
 /*
  * The template with every placeholder replaced by '*', as a SCAN pattern
  * (literal glob characters escaped), palloc'd: what the fallback
  * invalidation and TRUNCATE use to reach every key of a template.
  */
-extern char *KeyTemplateToPattern(const char *template_text);
+extern char *TemplateToPattern(const char *template_text);
 
 /*
- * Like KeyTemplateToPattern for a template that is already a pattern: its
+ * Like TemplateToPattern for a template that is already a pattern: its
  * literal glob characters are kept, placeholders become '*'.
  */
-extern char *KeyPatternTemplateToPattern(const char *template_text);
+extern char *TemplatePatternToPattern(const char *template_text);
 
 /*
- * Is the template well formed (what ParseKeyTemplate would not refuse for
+ * Is the template well formed (what TemplateParse would not refuse for
  * its syntax)?  Never raises: for code listing the templates of existing
  * triggers, where one bad template must not hide the others.
  */
-extern bool KeyTemplateValid(const char *template_text);
+extern bool TemplateValid(const char *template_text);
 
 /*
  * The literal text every key of a template starts with: what comes before
@@ -77,24 +77,18 @@ extern bool KeyTemplateValid(const char *template_text);
  * whose keys start with nothing fixed could name any key of the Redis
  * database: invalidation triggers refuse it (triggers.c).
  */
-extern char *KeyTemplateLiteralPrefix(const char *template_text, bool is_pattern);
+extern char *TemplateLiteralPrefix(const char *template_text, bool is_pattern);
 
 /*
  * The literal text every key matching a SCAN pattern starts with (backslash
  * escapes resolved), palloc'd; "" when it starts with *, ? or [.
  */
-extern char *GlobLiteralPrefix(const char *pattern, size_t len);
+extern char *TemplateGlobLiteralPrefix(const char *pattern, size_t len);
 
 /*
  * May a key starting with literal a and one starting with literal b be the
  * same key?  (One is a prefix of the other.)
  */
-extern bool LiteralPrefixesOverlap(const char *a, const char *b);
-
-/*
- * The namespace of the profile mirrors (profile.c): "cache_user_enabled:"
- * followed by a user id.  No invalidation template may reach it.
- */
-#define MIRROR_KEY_PREFIX		"cache_user_enabled:"
+extern bool TemplatePrefixesOverlap(const char *a, const char *b);
 
 #endif							/* CACHE_EXT_TEMPLATES_H */

@@ -8,7 +8,7 @@
  *	  (each gets an equal share of what is left of connect_timeout, so one
  *	  silent address cannot eat the whole budget), with a non-blocking
  *	  connect() and, for TLS, a non-blocking handshake, both waited for on
- *	  the latch and the socket (WaitLatchOrSocket: cancel, statement_timeout,
+ *	  the latch and the socket (ConnectionWait: cancel, statement_timeout,
  *	  termination and postmaster death are honoured) or, after commit where
  *	  nothing may be palloc'd, with poll().
  *
@@ -22,9 +22,9 @@
  *	  timeout or EINTR as a retryable read (SSL_ERROR_WANT_READ) and keeps
  *	  a partly read record for the next call.
  *
- *	  TLS: one SSL_CTX per process, built from cache_ext.tls_* at the first
- *	  TLS connection and rebuilt when those settings change (the settings'
- *	  generation).  Nothing global of OpenSSL is touched: the backend may
+ *	  TLS: one SSL_CTX per process, built from the settings cache_ext.tls_*
+ *	  (defined here) at the first TLS connection and rebuilt when the
+ *	  connection settings change (ConnectionSettingsGeneration).  Nothing global of OpenSSL is touched: the backend may
  *	  run its own SSL for client connections (ssl = on) in the same thread.
  *	  OpenSSL initialises itself once on first use (OpenSSL 1.1+); we never
  *	  call the old global init or locking functions.  OpenSSL keeps a
@@ -43,7 +43,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -66,8 +66,103 @@
 
 #include "connection.h"
 #include "endpoint.h"
-#include "settings.h"
 #include "transport.h"
+
+char	   *cache_ext_tls_ca_file = NULL;
+char	   *cache_ext_tls_cert_file = NULL;
+char	   *cache_ext_tls_key_file = NULL;
+int			cache_ext_tls_verify = CACHE_EXT_TLS_VERIFY_FULL;
+
+/* The values last seen: a change makes every process reconnect. */
+static char *seen_ca_file,
+		   *seen_cert_file,
+		   *seen_key_file;
+static int	seen_verify = -1;
+
+static const struct config_enum_entry tls_verify_options[] = {
+	{"full", CACHE_EXT_TLS_VERIFY_FULL, false},
+	{"ca", CACHE_EXT_TLS_VERIFY_CA, false},
+	{"none", CACHE_EXT_TLS_VERIFY_NONE, false},
+	{NULL, 0, false}
+};
+
+static void
+assign_tls_ca_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_ca_file);
+}
+
+static void
+assign_tls_cert_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_cert_file);
+}
+
+static void
+assign_tls_key_file(const char *newval, void *extra)
+{
+	ConnectionNoteSetting(newval, &seen_key_file);
+}
+
+static void
+assign_tls_verify(int newval, void *extra)
+{
+	if (seen_verify == newval)
+		return;
+	seen_verify = newval;
+	ConnectionSettingChanged();
+}
+
+void
+TransportInit(void)
+{
+	DefineCustomStringVariable("cache_ext.tls_ca_file",
+							   "PEM bundle of the certificate authorities trusted for rediss:// "
+							   "(empty: the system's trust store).",
+							   NULL,
+							   &cache_ext_tls_ca_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_ca_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_cert_file",
+							   "Client certificate (PEM) for mutual TLS with Redis.",
+							   NULL,
+							   &cache_ext_tls_cert_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_cert_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.tls_key_file",
+							   "Private key (PEM) of cache_ext.tls_cert_file.",
+							   "Must not be readable by group or others.",
+							   &cache_ext_tls_key_file,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   NULL,
+							   assign_tls_key_file,
+							   NULL);
+
+	DefineCustomEnumVariable("cache_ext.tls_verify",
+							 "What a rediss:// connection checks of the server's certificate.",
+							 "full: the chain and the host name or IP address; ca: the chain; "
+							 "none: nothing (encryption only).",
+							 &cache_ext_tls_verify,
+							 CACHE_EXT_TLS_VERIFY_FULL,
+							 tls_verify_options,
+							 PGC_SUSET,
+							 0,
+							 NULL,
+							 assign_tls_verify,
+							 NULL);
+}
 
 /*
  * Longest single blocking read() or write() once connected: the deadline
@@ -113,94 +208,6 @@ TransportClose(void)
 }
 
 void
-TransportProcessInterrupts(void)
-{
-	if (!INTERRUPTS_PENDING_CONDITION() || !INTERRUPTS_CAN_BE_PROCESSED())
-		return;
-
-	PG_TRY();
-	{
-		CHECK_FOR_INTERRUPTS();
-	}
-	PG_CATCH();
-	{
-		RedisDisconnect();
-		PG_RE_THROW();
-	}
-	PG_END_TRY();
-}
-
-int
-TransportWait(int fd, int events, TimestampTz deadline, long max_ms,
-			  bool critical, bool *latch_seen)
-{
-	TimestampTz end = deadline;
-
-	if (max_ms >= 0)
-		end = Min(end, TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms));
-
-	for (;;)
-	{
-		long		timeout_ms;
-
-		timeout_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
-		if (timeout_ms <= 0)
-		{
-			/* TimestampDifferenceMilliseconds rounds down: sleep the rest */
-			if (GetCurrentTimestamp() >= end)
-				return 0;
-			timeout_ms = 1;
-		}
-
-		if (!critical)
-		{
-			int			wl = WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT;
-			int			rc;
-
-			if (fd >= 0)
-				wl |= events;
-			rc = WaitLatchOrSocket(MyLatch, wl, fd >= 0 ? fd : PGINVALID_SOCKET,
-								   timeout_ms, PG_WAIT_EXTENSION);
-			if (rc & WL_LATCH_SET)
-			{
-				ResetLatch(MyLatch);
-				*latch_seen = true;
-				TransportProcessInterrupts();
-			}
-			if (rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE))
-				return rc & (WL_SOCKET_READABLE | WL_SOCKET_WRITEABLE);
-		}
-		else
-		{
-			/*
-			 * After commit (interrupts are held off anyway): poll(), which
-			 * a signal also wakes up, in slices of at most 100 ms.
-			 */
-			struct pollfd pfd;
-			int			rc;
-
-			pfd.fd = fd;
-			pfd.events = 0;
-			if (events & WL_SOCKET_READABLE)
-				pfd.events |= POLLIN;
-			if (events & WL_SOCKET_WRITEABLE)
-				pfd.events |= POLLOUT;
-			pfd.revents = 0;
-			rc = poll(&pfd, fd >= 0 ? 1 : 0, (int) Min(timeout_ms, 100));
-			if (rc > 0 && fd >= 0)
-			{
-				rc = 0;
-				if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
-					rc |= WL_SOCKET_READABLE;
-				if (pfd.revents & (POLLOUT | POLLERR | POLLHUP))
-					rc |= WL_SOCKET_WRITEABLE;
-				return (rc & events) ? (rc & events) : events;
-			}
-		}
-	}
-}
-
-void
 TransportEmitDeferredWarnings(void)
 {
 	if (none_warning_pending)
@@ -208,7 +215,7 @@ TransportEmitDeferredWarnings(void)
 		none_warning_pending = false;
 		ereport(WARNING,
 				(errmsg("cache_ext connects to Redis at %s over TLS without verifying its certificate",
-						RedisEndpointDescription()),
+						EndpointDescription()),
 				 errdetail("cache_ext.tls_verify is none: the connection is encrypted, but anyone on the network path can impersonate the server."),
 				 errhint("Set cache_ext.tls_verify to full and cache_ext.tls_ca_file to the provider's CA bundle.")));
 	}
@@ -258,25 +265,25 @@ key_file_is_private(const char *path, RedisOutcome *outcome)
 
 	if (stat(path, &st) != 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "could not read cache_ext.tls_key_file \"%s\": %s",
-						 path, strerror(errno));
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "could not read cache_ext.tls_key_file \"%s\": %s",
+					   path, strerror(errno));
 		return false;
 	}
 	if (!S_ISREG(st.st_mode))
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.tls_key_file \"%s\" is not a regular file", path);
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.tls_key_file \"%s\" is not a regular file", path);
 		return false;
 	}
 	if ((st.st_uid == geteuid() && (st.st_mode & (S_IRWXG | S_IRWXO))) ||
 		(st.st_uid == 0 && (st.st_mode & (S_IWGRP | S_IXGRP | S_IRWXO))) ||
 		(st.st_uid != geteuid() && st.st_uid != 0))
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.tls_key_file \"%s\" has group or world access, or another owner; "
-						 "it must be owned by the database server's user with permissions u=rw (0600) or less",
-						 path);
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.tls_key_file \"%s\" has group or world access, or another owner; "
+					   "it must be owned by the database server's user with permissions u=rw (0600) or less",
+					   path);
 		return false;
 	}
 	return true;
@@ -296,8 +303,8 @@ build_tls_context(RedisOutcome *outcome)
 	if (ctx == NULL)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not create a TLS context: %s", err);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not create a TLS context: %s", err);
 		return false;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -322,26 +329,26 @@ build_tls_context(RedisOutcome *outcome)
 			if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1)
 			{
 				ssl_error_text(err, sizeof(err), "unknown error");
-				RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-								 "could not load cache_ext.tls_ca_file \"%s\": %s",
-								 ca, err);
+				ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+							   "could not load cache_ext.tls_ca_file \"%s\": %s",
+							   ca, err);
 				goto fail;
 			}
 		}
 		else if (SSL_CTX_set_default_verify_paths(ctx) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-							 "could not load the system's trusted certificates: %s",
-							 err);
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+						   "could not load the system's trusted certificates: %s",
+						   err);
 			goto fail;
 		}
 	}
 
 	if ((cert != NULL && cert[0] != '\0') != (key != NULL && key[0] != '\0'))
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-						 "cache_ext.tls_cert_file and cache_ext.tls_key_file must be set together");
+		ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+					   "cache_ext.tls_cert_file and cache_ext.tls_key_file must be set together");
 		goto fail;
 	}
 	if (cert != NULL && cert[0] != '\0')
@@ -349,9 +356,9 @@ build_tls_context(RedisOutcome *outcome)
 		if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-							 "could not load cache_ext.tls_cert_file \"%s\": %s",
-							 cert, err);
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+						   "could not load cache_ext.tls_cert_file \"%s\": %s",
+						   cert, err);
 			goto fail;
 		}
 		if (!key_file_is_private(key, outcome))
@@ -359,17 +366,17 @@ build_tls_context(RedisOutcome *outcome)
 		if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-							 "could not load cache_ext.tls_key_file \"%s\": %s",
-							 key, err);
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+						   "could not load cache_ext.tls_key_file \"%s\": %s",
+						   key, err);
 			goto fail;
 		}
 		if (SSL_CTX_check_private_key(ctx) != 1)
 		{
 			ssl_error_text(err, sizeof(err), "unknown error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_CONFIG,
-							 "cache_ext.tls_key_file \"%s\" does not match cache_ext.tls_cert_file \"%s\": %s",
-							 key, cert, err);
+			ConnectionFail(outcome, REDIS_FAIL_CONFIG,
+						   "cache_ext.tls_key_file \"%s\" does not match cache_ext.tls_cert_file \"%s\": %s",
+						   key, cert, err);
 			goto fail;
 		}
 	}
@@ -378,7 +385,7 @@ build_tls_context(RedisOutcome *outcome)
 	if (tls_ctx != NULL)
 		SSL_CTX_free(tls_ctx);
 	tls_ctx = ctx;
-	tls_ctx_generation = RedisEndpointGeneration();
+	tls_ctx_generation = ConnectionSettingsGeneration();
 	return true;
 
 fail:
@@ -437,9 +444,9 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 #endif
 	if (cert == NULL)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "Redis at %s presented no TLS certificate",
-						 RedisEndpointDescription());
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "Redis at %s presented no TLS certificate",
+					   EndpointDescription());
 		ERR_clear_error();
 		return false;
 	}
@@ -453,11 +460,11 @@ check_peer_name(const char *host, RedisOutcome *outcome)
 	ERR_clear_error();
 	if (rc != 1)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "the TLS certificate of Redis at %s does not match the %s \"%s\" (host name mismatch; "
-						 "cache_ext.tls_verify = full checks the certificate's subjectAltName)",
-						 RedisEndpointDescription(),
-						 EndpointHostIsAddress(host) ? "address" : "host name", host);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "the TLS certificate of Redis at %s does not match the %s \"%s\" (host name mismatch; "
+					   "cache_ext.tls_verify = full checks the certificate's subjectAltName)",
+					   EndpointDescription(),
+					   EndpointHostIsAddress(host) ? "address" : "host name", host);
 		return false;
 	}
 	return true;
@@ -474,18 +481,18 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 	if (tls == NULL || SSL_set_fd(tls, sock) != 1)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not start TLS with Redis at %s: %s",
-						 RedisEndpointDescription(), err);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not start TLS with Redis at %s: %s",
+					   EndpointDescription(), err);
 		return false;
 	}
 	if (!EndpointHostIsAddress(endpoint->host) &&
 		SSL_set_tlsext_host_name(tls, endpoint->host) != 1)
 	{
 		ssl_error_text(err, sizeof(err), "out of memory");
-		RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-						 "could not set the TLS server name for Redis at %s: %s",
-						 RedisEndpointDescription(), err);
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not set the TLS server name for Redis at %s: %s",
+					   EndpointDescription(), err);
 		return false;
 	}
 
@@ -510,17 +517,17 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		else
 		{
 			describe_handshake_failure(ssl_err, saved_errno, err, sizeof(err));
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: %s",
-							 RedisEndpointDescription(), err);
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "could not connect to Redis at %s: %s",
+						   EndpointDescription(), err);
 			return false;
 		}
 		ERR_clear_error();
-		if (TransportWait(sock, events, deadline, -1, critical, latch_seen) == 0)
+		if (ConnectionWait(sock, events, deadline, -1, critical, latch_seen) == 0)
 		{
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: the TLS handshake did not complete within %d ms (is the port a plain-text one? use redis://)",
-							 RedisEndpointDescription(), cache_ext_connect_timeout);
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "could not connect to Redis at %s: the TLS handshake did not complete within %d ms (is the port a plain-text one? use redis://)",
+						   EndpointDescription(), cache_ext_connect_timeout);
 			return false;
 		}
 	}
@@ -531,9 +538,9 @@ tls_handshake(const RedisEndpoint *endpoint, TimestampTz deadline,
 		return false;
 
 	if (cache_ext_tls_verify == CACHE_EXT_TLS_VERIFY_NONE &&
-		none_warned_generation != RedisEndpointGeneration())
+		none_warned_generation != ConnectionSettingsGeneration())
 	{
-		none_warned_generation = RedisEndpointGeneration();
+		none_warned_generation = ConnectionSettingsGeneration();
 		none_warning_pending = true;
 		if (!critical)
 			TransportEmitDeferredWarnings();
@@ -576,8 +583,8 @@ connect_address(const struct sockaddr *addr, socklen_t addrlen,
 		TransportClose();
 		return false;
 	}
-	if (TransportWait(sock, WL_SOCKET_WRITEABLE, deadline, -1, critical,
-					  latch_seen) == 0)
+	if (ConnectionWait(sock, WL_SOCKET_WRITEABLE, deadline, -1, critical,
+					   latch_seen) == 0)
 	{
 		snprintf(why, whylen, "timed out after %d ms", cache_ext_connect_timeout);
 		*timed_out = true;
@@ -612,9 +619,9 @@ make_socket_blocking(RedisOutcome *outcome)
 		setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 		setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-						 "could not configure the socket to Redis at %s: %s",
-						 RedisEndpointDescription(), strerror(errno));
+		ConnectionFail(outcome, REDIS_FAIL_IO,
+					   "could not configure the socket to Redis at %s: %s",
+					   EndpointDescription(), strerror(errno));
 		return false;
 	}
 	return true;
@@ -633,7 +640,7 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 	TransportClose();
 
 	if (endpoint->tls &&
-		(tls_ctx == NULL || tls_ctx_generation != RedisEndpointGeneration()) &&
+		(tls_ctx == NULL || tls_ctx_generation != ConnectionSettingsGeneration()) &&
 		!build_tls_context(outcome))
 		return false;
 
@@ -668,13 +675,13 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 	if (i == list.count)
 	{
 		if (list.count > 1)
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: %s (each of its %d addresses was tried; the last was %s)",
-							 RedisEndpointDescription(), why, list.count, where);
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "could not connect to Redis at %s: %s (each of its %d addresses was tried; the last was %s)",
+						   EndpointDescription(), why, list.count, where);
 		else
-			RedisOutcomeFail(outcome, REDIS_FAIL_UNAVAILABLE,
-							 "could not connect to Redis at %s: %s",
-							 RedisEndpointDescription(), why);
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "could not connect to Redis at %s: %s",
+						   EndpointDescription(), why);
 		return false;
 	}
 
@@ -701,7 +708,7 @@ TransportConnect(const RedisEndpoint *endpoint, TimestampTz deadline,
 static const char *
 plain_tcp_hint(void)
 {
-	const RedisEndpoint *endpoint = CurrentRedisEndpoint();
+	const RedisEndpoint *endpoint = EndpointCurrent();
 
 	if (endpoint->tls || endpoint->is_unix)
 		return "";
@@ -727,9 +734,9 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 			return 0;
 		case SSL_ERROR_ZERO_RETURN:
 			ERR_clear_error();
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-							 "lost the connection to Redis at %s: the server closed the TLS session",
-							 RedisEndpointDescription());
+			ConnectionFail(outcome, REDIS_FAIL_IO,
+						   "lost the connection to Redis at %s: the server closed the TLS session",
+						   EndpointDescription());
 			return -1;
 		case SSL_ERROR_SYSCALL:
 			if (ERR_peek_error() == 0)
@@ -737,18 +744,18 @@ tls_io_failure(int rc, const char *what, RedisOutcome *outcome)
 				ERR_clear_error();
 				if (RETRYABLE_ERRNO(saved_errno))
 					return 0;
-				RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-								 "lost the connection to Redis at %s while %s: %s",
-								 RedisEndpointDescription(), what,
-								 saved_errno ? strerror(saved_errno) : "the server closed the connection");
+				ConnectionFail(outcome, REDIS_FAIL_IO,
+							   "lost the connection to Redis at %s while %s: %s",
+							   EndpointDescription(), what,
+							   saved_errno ? strerror(saved_errno) : "the server closed the connection");
 				return -1;
 			}
 			/* FALLTHROUGH */
 		default:
 			ssl_error_text(err, sizeof(err), "unknown TLS error");
-			RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-							 "lost the connection to Redis at %s while %s: %s",
-							 RedisEndpointDescription(), what, err);
+			ConnectionFail(outcome, REDIS_FAIL_IO,
+						   "lost the connection to Redis at %s while %s: %s",
+						   EndpointDescription(), what, err);
 			return -1;
 	}
 }
@@ -776,9 +783,9 @@ TransportWrite(const char *buf, size_t len, RedisOutcome *outcome)
 		return n;
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
-	RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-					 "lost the connection to Redis at %s while writing: %s",
-					 RedisEndpointDescription(), strerror(errno));
+	ConnectionFail(outcome, REDIS_FAIL_IO,
+				   "lost the connection to Redis at %s while writing: %s",
+				   EndpointDescription(), strerror(errno));
 	return -1;
 }
 
@@ -808,17 +815,17 @@ TransportRead(char *buf, size_t len, RedisOutcome *outcome)
 		return n;
 	if (n == 0)
 	{
-		RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-						 "lost the connection to Redis at %s: the server closed the connection%s",
-						 RedisEndpointDescription(), plain_tcp_hint());
+		ConnectionFail(outcome, REDIS_FAIL_IO,
+					   "lost the connection to Redis at %s: the server closed the connection%s",
+					   EndpointDescription(), plain_tcp_hint());
 		return -1;
 	}
 	if (RETRYABLE_ERRNO(errno))
 		return 0;
-	RedisOutcomeFail(outcome, REDIS_FAIL_IO,
-					 "lost the connection to Redis at %s: %s%s",
-					 RedisEndpointDescription(), strerror(errno),
-					 plain_tcp_hint());
+	ConnectionFail(outcome, REDIS_FAIL_IO,
+				   "lost the connection to Redis at %s: %s%s",
+				   EndpointDescription(), strerror(errno),
+				   plain_tcp_hint());
 	return -1;
 }
 

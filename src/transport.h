@@ -19,6 +19,25 @@
 #include "connection.h"
 #include "endpoint.h"
 
+/* Define the TLS settings (_PG_init). */
+extern void TransportInit(void);
+
+/*
+ * TLS (superuser-only; a change makes every process reconnect and rebuild
+ * its TLS context).
+ */
+typedef enum CacheExtTlsVerify
+{
+	CACHE_EXT_TLS_VERIFY_FULL,	/* chain, and host name or IP address */
+	CACHE_EXT_TLS_VERIFY_CA,	/* chain only */
+	CACHE_EXT_TLS_VERIFY_NONE	/* nothing: encryption only */
+} CacheExtTlsVerify;
+
+extern char *cache_ext_tls_ca_file;
+extern char *cache_ext_tls_cert_file;
+extern char *cache_ext_tls_key_file;
+extern int	cache_ext_tls_verify;	/* CacheExtTlsVerify */
+
 /*
  * Open the stream to 'endpoint' before 'deadline': resolve the host name,
  * try every address in turn, shake hands with TLS for rediss://.  Returns
@@ -48,23 +67,6 @@ extern bool TransportPeerClosed(void);
 
 /* Close the stream.  Never raises, never allocates. */
 extern void TransportClose(void);
-
-/*
- * Wait until the socket 'fd' is ready for 'events' (WL_SOCKET_READABLE /
- * WL_SOCKET_WRITEABLE; 0 with fd -1: just sleep) or until 'deadline' or
- * max_ms, whichever comes first.  Returns the ready events, 0 otherwise.
- * Honours interrupts like every wait of the connection (see
- * TransportProcessInterrupts).
- */
-extern int	TransportWait(int fd, int events, TimestampTz deadline, long max_ms,
-						  bool critical, bool *latch_seen);
-
-/*
- * A pending query cancel or termination: drop the connection
- * (RedisDisconnect), then let CHECK_FOR_INTERRUPTS raise.  Does nothing
- * where interrupts are held off (after commit).
- */
-extern void TransportProcessInterrupts(void);
 
 /* A WARNING deferred from a critical section (tls_verify = none). */
 extern void TransportEmitDeferredWarnings(void);

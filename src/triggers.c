@@ -9,7 +9,7 @@
  *	  (namespaces.h).
  *
  *	  How far a template reaches is checked at CREATE TRIGGER and again
- *	  when the trigger fires (CheckTemplateReach): it must start with
+ *	  when the trigger fires (check_template_reach): it must start with
  *	  literal text, since its pattern (TRUNCATE, the fallback) reaches every
  *	  key it could produce, and may not reach the cache_enabled mirror, nor
  *	  a version namespace the counters of its table.  Patterns passed to
@@ -26,7 +26,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -41,8 +41,8 @@
 #include "executor/spi.h"
 #include "executor/tuptable.h"
 #include "funcapi.h"
-#include "storage/proc.h"
 #include "parser/parse_type.h"
+#include "storage/proc.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
@@ -50,16 +50,18 @@
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
 
-#include "connection.h"
+#include "keys.h"
 #include "members.h"
 #include "namespaces.h"
 #include "pending.h"
+#include "relations.h"
+#include "protocol.h"
 #include "roles.h"
 #include "safe_sql.h"
-#include "settings.h"
 #include "templates.h"
 
-#define DEFAULT_VERSION_TEMPLATE	"cache_user_version:{user_id}"
+/* bump_version() without arguments: the user version of keys.h */
+#define DEFAULT_VERSION_TEMPLATE	USER_VERSION_KEY_PREFIX "{user_id}"
 #define VALUE_MEMO_MAX				65536
 
 /* What a trigger function does with the keys it renders. */
@@ -121,15 +123,9 @@ PG_FUNCTION_INFO_V1(cache_ext_user_version);
 PG_FUNCTION_INFO_V1(cache_ext_render_key);
 PG_FUNCTION_INFO_V1(cache_ext_check_new_triggers);
 
-void
-TriggersInit(void)
-{
-	/* nothing to set up: all state is per trigger (fn_extra) */
-}
-
 /* Does an invalidate_keys template denote a SCAN pattern? */
 static inline bool
-TemplateIsPattern(const char *template_text)
+template_is_pattern(const char *template_text)
 {
 	return strchr(template_text, '*') != NULL;
 }
@@ -138,12 +134,12 @@ TemplateIsPattern(const char *template_text)
  * How many key templates a trigger has: its arguments, or the default
  * template when a bump_version() trigger has none; an invalidate_keys()
  * trigger without arguments is an ERROR (it would delete nothing).  With
- * TriggerTemplateText, shared by the firing (GetTriggerCache) and the check
+ * trigger_template_text, shared by the firing (get_trigger_cache) and the check
  * at CREATE TRIGGER (cache_ext_check_new_triggers), so both agree.
  */
 static int
-TriggerTemplateCount(int nargs, InvalidationKind kind, const char *tgname,
-					 Relation rel, const char *funcname)
+trigger_template_count(int nargs, InvalidationKind kind, const char *tgname,
+					   Relation rel, const char *funcname)
 {
 	if (nargs == 0 && kind == KIND_DELETE)
 		ereport(ERROR,
@@ -155,16 +151,16 @@ TriggerTemplateCount(int nargs, InvalidationKind kind, const char *tgname,
 	return nargs > 0 ? nargs : 1;
 }
 
-/* The text of a trigger's i-th key template (see TriggerTemplateCount). */
+/* The text of a trigger's i-th key template (see trigger_template_count). */
 static inline const char *
-TriggerTemplateText(int nargs, char **args, int i)
+trigger_template_text(int nargs, char **args, int i)
 {
 	return nargs > 0 ? args[i] : DEFAULT_VERSION_TEMPLATE;
 }
 
 /* Is fn the function name of the schema of ourfn (one of ours)? */
 static bool
-IsSiblingFunction(Oid fn, Oid ourfn, const char *name)
+is_sibling_function(Oid fn, Oid ourfn, const char *name)
 {
 	char	   *fname = get_func_name(fn);
 
@@ -179,18 +175,18 @@ IsSiblingFunction(Oid fn, Oid ourfn, const char *name)
  * skip or overflow numbers.
  */
 static void
-CheckCounterOverlap(Relation rel, const char *bump_text, const char *bump_tgname,
-					const char *counter_text, const char *counter_tgname)
+check_counter_overlap(Relation rel, const char *bump_text, const char *bump_tgname,
+					  const char *counter_text, const char *counter_tgname)
 {
 	char	   *bump_literal;
 	char	   *counter_literal;
 
-	if (!KeyTemplateValid(counter_text) || !KeyTemplateValid(bump_text))
+	if (!TemplateValid(counter_text) || !TemplateValid(bump_text))
 		return;
-	bump_literal = KeyTemplateLiteralPrefix(bump_text, false);
-	counter_literal = KeyTemplateLiteralPrefix(counter_text, false);
+	bump_literal = TemplateLiteralPrefix(bump_text, false);
+	counter_literal = TemplateLiteralPrefix(counter_text, false);
 	if (bump_literal[0] == '\0' || counter_literal[0] == '\0' ||
-		!LiteralPrefixesOverlap(bump_literal, counter_literal))
+		!TemplatePrefixesOverlap(bump_literal, counter_literal))
 		return;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -208,18 +204,18 @@ CheckCounterOverlap(Relation rel, const char *bump_text, const char *bump_tgname
  * when the trigger fires: syscache lookups only.
  */
 static void
-CheckTemplateReach(const char *text, InvalidationKind kind, Relation rel,
-				   const char *tgname, Oid ourfn)
+check_template_reach(const char *text, InvalidationKind kind, Relation rel,
+					 const char *tgname, Oid ourfn)
 {
-	bool		is_pattern = kind == KIND_DELETE && TemplateIsPattern(text);
-	char	   *literal = KeyTemplateLiteralPrefix(text, is_pattern);
+	bool		is_pattern = kind == KIND_DELETE && template_is_pattern(text);
+	char	   *literal = TemplateLiteralPrefix(text, is_pattern);
 	char	   *pattern;
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
 
 	if (literal[0] == '\0')
 	{
-		pattern = is_pattern ? KeyPatternTemplateToPattern(text) : KeyTemplateToPattern(text);
+		pattern = is_pattern ? TemplatePatternToPattern(text) : TemplateToPattern(text);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key template \"%s\" of trigger \"%s\" on table \"%s\" does not start with literal text",
@@ -229,7 +225,7 @@ CheckTemplateReach(const char *text, InvalidationKind kind, Relation rel,
 						   kind == KIND_BUMP ? "bump" : "delete", pattern),
 				 errhint("Start the template with a fixed name, such as 'cache_user_version:{user_id}'.")));
 	}
-	if (LiteralPrefixesOverlap(literal, MIRROR_KEY_PREFIX))
+	if (TemplatePrefixesOverlap(literal, MIRROR_KEY_PREFIX))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("key template \"%s\" of trigger \"%s\" on table \"%s\" reaches the cache_enabled mirror",
@@ -243,18 +239,18 @@ CheckTemplateReach(const char *text, InvalidationKind kind, Relation rel,
 	{
 		Trigger    *t = &trigdesc->triggers[i];
 
-		if (t->tgnargs >= 2 && IsSiblingFunction(t->tgfoid, ourfn, "assign_number"))
-			CheckCounterOverlap(rel, text, tgname, t->tgargs[1], t->tgname);
+		if (t->tgnargs >= 2 && is_sibling_function(t->tgfoid, ourfn, "assign_number"))
+			check_counter_overlap(rel, text, tgname, t->tgargs[1], t->tgname);
 	}
 }
 
 /*
  * A new assign_number trigger: no version namespace of the table may reach
- * its counters (CheckCounterOverlap from the other side).
+ * its counters (check_counter_overlap from the other side).
  */
 static void
-CheckCountersUnreached(Relation rel, const char *counter_text,
-					   const char *counter_tgname, Oid counterfn)
+check_counters_unreached(Relation rel, const char *counter_text,
+						 const char *counter_tgname, Oid counterfn)
 {
 	TriggerDesc *trigdesc = rel->trigdesc;
 	int			i;
@@ -265,13 +261,13 @@ CheckCountersUnreached(Relation rel, const char *counter_text,
 		int			n;
 		int			a;
 
-		if (!IsSiblingFunction(t->tgfoid, counterfn, "bump_version") &&
-			!IsSiblingFunction(t->tgfoid, counterfn, "invalidate_on_truncate"))
+		if (!is_sibling_function(t->tgfoid, counterfn, "bump_version") &&
+			!is_sibling_function(t->tgfoid, counterfn, "invalidate_on_truncate"))
 			continue;
 		n = Max(t->tgnargs, 1);
 		for (a = 0; a < n; a++)
-			CheckCounterOverlap(rel, TriggerTemplateText(t->tgnargs, t->tgargs, a),
-								t->tgname, counter_text, counter_tgname);
+			check_counter_overlap(rel, trigger_template_text(t->tgnargs, t->tgargs, a),
+								  t->tgname, counter_text, counter_tgname);
 	}
 }
 
@@ -281,8 +277,8 @@ CheckCountersUnreached(Relation rel, const char *counter_text,
  * changed since.
  */
 static TriggerCache *
-GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
-				InvalidationKind kind, const char *funcname)
+get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
+				  InvalidationKind kind, const char *funcname)
 {
 	TriggerCache *cache = (TriggerCache *) fcinfo->flinfo->fn_extra;
 	Trigger    *trigger = trigdata->tg_trigger;
@@ -311,7 +307,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	}
 
 	nargs = trigger->tgnargs;
-	ntemplates = TriggerTemplateCount(nargs, kind, trigger->tgname, rel, funcname);
+	ntemplates = trigger_template_count(nargs, kind, trigger->tgname, rel, funcname);
 
 	/*
 	 * Build the cache in a context of its own under fn_mcxt, so a re-parse
@@ -338,12 +334,12 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 			for (i = 0; i < cache->ntemplates; i++)
 			{
 				TriggerTemplate *tt = &cache->templates[i];
-				const char *text = TriggerTemplateText(nargs, trigger->tgargs, i);
+				const char *text = trigger_template_text(nargs, trigger->tgargs, i);
 
-				tt->tmpl = ParseKeyTemplate(text, rel, cxt);
-				CheckTemplateReach(text, kind, rel, trigger->tgname, trigger->tgfoid);
-				tt->is_pattern = (kind == KIND_DELETE && TemplateIsPattern(text));
-				tt->ncolumns = KeyTemplateColumns(tt->tmpl, &tt->columns);
+				tt->tmpl = TemplateParse(text, rel, cxt);
+				check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
+				tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
+				tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
 				oldcxt = MemoryContextSwitchTo(cxt);
 				initStringInfo(&tt->last_key);
 				initStringInfo(&tt->memo_prefix);
@@ -379,7 +375,7 @@ GetTriggerCache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 
 /* Forget the memos when they no longer describe the pending set. */
 static inline void
-RefreshMemo(TriggerTemplate *tt)
+refresh_memo(TriggerTemplate *tt)
 {
 	LocalTransactionId lxid = MyLocalTransactionId();
 	SubTransactionId subxid = GetCurrentSubTransactionId();
@@ -402,7 +398,7 @@ RefreshMemo(TriggerTemplate *tt)
 
 /* Remember that the key of this integer value was added. */
 static void
-RememberValue(TriggerCache *cache, TriggerTemplate *tt, Datum value)
+remember_value(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 {
 	if (tt->seen_values == NULL)
 	{
@@ -420,7 +416,7 @@ RememberValue(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 
 /* Add one complete (prefixed) key to the pending set, memo permitting. */
 static inline void
-AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
+add_key(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keylen)
 {
 	if ((size_t) tt->last_key.len == keylen &&
 		memcmp(tt->last_key.data, key, keylen) == 0)
@@ -439,8 +435,8 @@ AddKey(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyle
 
 /* Render one template for one row and add the key; NULL columns skip it. */
 static inline void
-AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
-		  HeapTuple tuple, TupleDesc tupdesc)
+add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
+			HeapTuple tuple, TupleDesc tupdesc)
 {
 	StringInfo	buf = &cache->buf;
 	char	   *key;
@@ -448,7 +444,7 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 	bool		rendered;
 	Datum		value = (Datum) 0;
 
-	RefreshMemo(tt);
+	refresh_memo(tt);
 	if (tt->value_attnum != 0)
 	{
 		bool		isnull;
@@ -463,26 +459,26 @@ AddRowKey(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 
 	resetStringInfo(buf);
 	if (tt->is_pattern)
-		rendered = RenderKeyPattern(tt->tmpl, tuple, tupdesc, buf);
+		rendered = TemplateRenderPattern(tt->tmpl, tuple, tupdesc, buf);
 	else
-		rendered = RenderKeyTemplate(tt->tmpl, tuple, tupdesc, buf);
+		rendered = TemplateRender(tt->tmpl, tuple, tupdesc, buf);
 	if (!rendered)
 		return;
 
 	if (tt->is_pattern)
-		key = PatternWithPrefix(buf->data, buf->len, &keylen);
+		key = KeyPatternWithPrefix(buf->data, buf->len, &keylen);
 	else
 		key = KeyWithPrefix(buf->data, buf->len, &keylen);
-	AddKey(tt, kind, key, keylen);
+	add_key(tt, kind, key, keylen);
 	pfree(key);
 
 	if (tt->value_attnum != 0)
-		RememberValue(cache, tt, value);
+		remember_value(cache, tt, value);
 }
 
 /* Do two versions of a row agree on every column a template uses? */
 static inline bool
-SameColumns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupdesc)
+same_columns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupdesc)
 {
 	int			i;
 
@@ -509,8 +505,8 @@ SameColumns(const TriggerTemplate *tt, HeapTuple a, HeapTuple b, TupleDesc tupde
  * columns did not change.  old or new may be NULL.
  */
 static void
-AddRowEventKeys(TriggerCache *cache, InvalidationKind kind,
-				HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
+add_row_event_keys(TriggerCache *cache, InvalidationKind kind,
+				   HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
 {
 	int			i;
 
@@ -519,16 +515,16 @@ AddRowEventKeys(TriggerCache *cache, InvalidationKind kind,
 		TriggerTemplate *tt = &cache->templates[i];
 
 		if (newtup != NULL)
-			AddRowKey(cache, tt, kind, newtup, tupdesc);
+			add_row_key(cache, tt, kind, newtup, tupdesc);
 		if (oldtup != NULL &&
-			(newtup == NULL || !SameColumns(tt, oldtup, newtup, tupdesc)))
-			AddRowKey(cache, tt, kind, oldtup, tupdesc);
+			(newtup == NULL || !same_columns(tt, oldtup, newtup, tupdesc)))
+			add_row_key(cache, tt, kind, oldtup, tupdesc);
 	}
 }
 
 /* The current tuple of a minimal-tuple slot, as a HeapTuple, without a copy. */
 static inline HeapTuple
-SlotHeapTupleNoCopy(TupleTableSlot *slot)
+slot_heap_tuple_no_copy(TupleTableSlot *slot)
 {
 	return ((MinimalTupleTableSlot *) slot)->tuple;
 }
@@ -541,8 +537,8 @@ SlotHeapTupleNoCopy(TupleTableSlot *slot)
  * key as the new row next to it).
  */
 static void
-AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
-					   TriggerData *trigdata, TupleDesc tupdesc)
+add_transition_table_keys(TriggerCache *cache, InvalidationKind kind,
+						  TriggerData *trigdata, TupleDesc tupdesc)
 {
 	Tuplestorestate *oldtable = trigdata->tg_oldtable;
 	Tuplestorestate *newtable = trigdata->tg_newtable;
@@ -584,10 +580,10 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 		CHECK_FOR_INTERRUPTS();
 
 		oldcxt = MemoryContextSwitchTo(rowcxt);
-		AddRowEventKeys(cache, kind,
-						more_old ? SlotHeapTupleNoCopy(oldslot) : NULL,
-						more_new ? SlotHeapTupleNoCopy(newslot) : NULL,
-						tupdesc);
+		add_row_event_keys(cache, kind,
+						   more_old ? slot_heap_tuple_no_copy(oldslot) : NULL,
+						   more_new ? slot_heap_tuple_no_copy(newslot) : NULL,
+						   tupdesc);
 		MemoryContextSwitchTo(oldcxt);
 
 		if (more_old)
@@ -608,21 +604,21 @@ AddTransitionTableKeys(TriggerCache *cache, InvalidationKind kind,
 
 /* TRUNCATE: every key any row could have produced, by pattern. */
 static void
-AddTruncateKeys(TriggerCache *cache, InvalidationKind kind)
+add_truncate_keys(TriggerCache *cache, InvalidationKind kind)
 {
 	int			i;
 
 	for (i = 0; i < cache->ntemplates; i++)
 	{
 		TriggerTemplate *tt = &cache->templates[i];
-		const char *text = KeyTemplateText(tt->tmpl);
+		const char *text = TemplateText(tt->tmpl);
 		char	   *pattern;
 		char	   *prefixed;
 		size_t		len;
 
-		pattern = tt->is_pattern ? KeyPatternTemplateToPattern(text)
-			: KeyTemplateToPattern(text);
-		prefixed = PatternWithPrefix(pattern, strlen(pattern), &len);
+		pattern = tt->is_pattern ? TemplatePatternToPattern(text)
+			: TemplateToPattern(text);
+		prefixed = KeyPatternWithPrefix(pattern, strlen(pattern), &len);
 		if (kind == KIND_BUMP)
 			PendingAddBumpPattern(prefixed, len);
 		else
@@ -637,8 +633,8 @@ AddTruncateKeys(TriggerCache *cache, InvalidationKind kind)
  * invalidate_on_truncate, which makes sense on TRUNCATE alone.
  */
 static Datum
-InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
-					const char *funcname, bool truncate_only)
+invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
+					 const char *funcname, bool truncate_only)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	TriggerEvent event;
@@ -671,8 +667,8 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
 	{
-		cache = GetTriggerCache(fcinfo, trigdata, kind, funcname);
-		AddTruncateKeys(cache, kind);
+		cache = get_trigger_cache(fcinfo, trigdata, kind, funcname);
+		add_truncate_keys(cache, kind);
 		return PointerGetDatum(NULL);
 	}
 
@@ -694,18 +690,18 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 				 errdetail("Without the changed rows there are no keys to render."),
 				 errhint("Use FOR EACH ROW, or add REFERENCING NEW TABLE AS new_rows (INSERT), OLD TABLE AS old_rows NEW TABLE AS new_rows (UPDATE) or OLD TABLE AS old_rows (DELETE), one trigger per event.")));
 
-	cache = GetTriggerCache(fcinfo, trigdata, kind, funcname);
+	cache = get_trigger_cache(fcinfo, trigdata, kind, funcname);
 	tupdesc = RelationGetDescr(trigdata->tg_relation);
 
 	if (TRIGGER_FIRED_FOR_STATEMENT(event))
-		AddTransitionTableKeys(cache, kind, trigdata, tupdesc);
+		add_transition_table_keys(cache, kind, trigdata, tupdesc);
 	else if (TRIGGER_FIRED_BY_INSERT(event))
-		AddRowEventKeys(cache, kind, NULL, trigdata->tg_trigtuple, tupdesc);
+		add_row_event_keys(cache, kind, NULL, trigdata->tg_trigtuple, tupdesc);
 	else if (TRIGGER_FIRED_BY_DELETE(event))
-		AddRowEventKeys(cache, kind, trigdata->tg_trigtuple, NULL, tupdesc);
+		add_row_event_keys(cache, kind, trigdata->tg_trigtuple, NULL, tupdesc);
 	else if (TRIGGER_FIRED_BY_UPDATE(event))
-		AddRowEventKeys(cache, kind, trigdata->tg_trigtuple,
-						trigdata->tg_newtuple, tupdesc);
+		add_row_event_keys(cache, kind, trigdata->tg_trigtuple,
+						   trigdata->tg_newtuple, tupdesc);
 
 	return PointerGetDatum(NULL);
 }
@@ -719,7 +715,7 @@ InvalidationTrigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 Datum
 cache_ext_bump_version(PG_FUNCTION_ARGS)
 {
-	return InvalidationTrigger(fcinfo, KIND_BUMP, "cache_ext.bump_version", false);
+	return invalidation_trigger(fcinfo, KIND_BUMP, "cache_ext.bump_version", false);
 }
 
 /*
@@ -730,7 +726,7 @@ cache_ext_bump_version(PG_FUNCTION_ARGS)
 Datum
 cache_ext_invalidate_keys(PG_FUNCTION_ARGS)
 {
-	return InvalidationTrigger(fcinfo, KIND_DELETE, "cache_ext.invalidate_keys", false);
+	return invalidation_trigger(fcinfo, KIND_DELETE, "cache_ext.invalidate_keys", false);
 }
 
 /*
@@ -741,13 +737,13 @@ cache_ext_invalidate_keys(PG_FUNCTION_ARGS)
 Datum
 cache_ext_invalidate_on_truncate(PG_FUNCTION_ARGS)
 {
-	return InvalidationTrigger(fcinfo, KIND_BUMP, "cache_ext.invalidate_on_truncate", true);
+	return invalidation_trigger(fcinfo, KIND_BUMP, "cache_ext.invalidate_on_truncate", true);
 }
 
 /* ERROR for a NULL argument of a function that has no sensible NULL case. */
 static void
-RejectNullArgument(FunctionCallInfo fcinfo, int argno, const char *argname,
-				   const char *funcname)
+reject_null_argument(FunctionCallInfo fcinfo, int argno, const char *argname,
+					 const char *funcname)
 {
 	if (PG_ARGISNULL(argno))
 		ereport(ERROR,
@@ -763,7 +759,7 @@ cache_ext_bump(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "key", "cache_ext.bump");
+	reject_null_argument(fcinfo, 0, "key", "cache_ext.bump");
 	key = KeyWithPrefixText(PG_GETARG_TEXT_PP(0), &keylen);
 	PendingAddBump(key, keylen);
 	PG_RETURN_VOID();
@@ -776,8 +772,8 @@ cache_ext_bump_user(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.bump_user");
-	key = UserVersionKey(PG_GETARG_INT64(0), &keylen);
+	reject_null_argument(fcinfo, 0, "user_id", "cache_ext.bump_user");
+	key = KeyUserVersion(PG_GETARG_INT64(0), &keylen);
 	PendingAddBump(key, keylen);
 	PG_RETURN_VOID();
 }
@@ -793,7 +789,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "key_or_pattern", "cache_ext.invalidate");
+	reject_null_argument(fcinfo, 0, "key_or_pattern", "cache_ext.invalidate");
 	arg = PG_GETARG_TEXT_PP(0);
 	if (memchr(VARDATA_ANY(arg), '*', VARSIZE_ANY_EXHDR(arg)) != NULL)
 	{
@@ -801,7 +797,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 		 * A pattern starting with a glob matches every key under the key
 		 * prefix (a FLUSHDB of the tenant): operators only.
 		 */
-		if (GlobLiteralPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg))[0] == '\0' &&
+		if (TemplateGlobLiteralPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg))[0] == '\0' &&
 			!CacheExtAdminUser())
 			ereport(ERROR,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -810,7 +806,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
 					 errdetail("A pattern starting with a glob character can match every key of the key prefix; only superusers and members of %s may invalidate that much.",
 							   CACHE_EXT_ADMIN_ROLE),
 					 errhint("Start the pattern with literal text, such as 'catalog:*'.")));
-		key = PatternWithPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), &keylen);
+		key = KeyPatternWithPrefix(VARDATA_ANY(arg), VARSIZE_ANY_EXHDR(arg), &keylen);
 		PendingAddDeletePattern(key, keylen);
 	}
 	else
@@ -826,7 +822,7 @@ cache_ext_invalidate(PG_FUNCTION_ARGS)
  * cache_ext.ignore_errors is on); ERROR when the value is not an integer.
  */
 static Datum
-ReadVersion(FunctionCallInfo fcinfo, const char *key, size_t keylen)
+read_version(FunctionCallInfo fcinfo, const char *key, size_t keylen)
 {
 	const char *argv[2];
 	size_t		argvlen[2];
@@ -870,9 +866,9 @@ cache_ext_version(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "key", "cache_ext.version");
+	reject_null_argument(fcinfo, 0, "key", "cache_ext.version");
 	key = KeyWithPrefixText(PG_GETARG_TEXT_PP(0), &keylen);
-	return ReadVersion(fcinfo, key, keylen);
+	return read_version(fcinfo, key, keylen);
 }
 
 /* cache_ext.user_version(user_id bigint) → bigint */
@@ -882,9 +878,9 @@ cache_ext_user_version(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "user_id", "cache_ext.user_version");
-	key = UserVersionKey(PG_GETARG_INT64(0), &keylen);
-	return ReadVersion(fcinfo, key, keylen);
+	reject_null_argument(fcinfo, 0, "user_id", "cache_ext.user_version");
+	key = KeyUserVersion(PG_GETARG_INT64(0), &keylen);
+	return read_version(fcinfo, key, keylen);
 }
 
 /* fn_extra of render_key: the last template parsed. */
@@ -919,7 +915,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 	char	   *key;
 	size_t		keylen;
 
-	RejectNullArgument(fcinfo, 0, "template", "cache_ext.render_key");
+	reject_null_argument(fcinfo, 0, "template", "cache_ext.render_key");
 	if (PG_ARGISNULL(1))
 		PG_RETURN_NULL();
 	template_text = text_to_cstring(PG_GETARG_TEXT_PP(0));
@@ -959,7 +955,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 			cache->cxt = cxt;
 			cache->relid = relid;
 			cache->text = MemoryContextStrdup(cxt, template_text);
-			cache->tmpl = ParseKeyTemplate(template_text, rel, cxt);
+			cache->tmpl = TemplateParse(template_text, rel, cxt);
 		}
 		PG_CATCH();
 		{
@@ -970,18 +966,18 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 		fcinfo->flinfo->fn_extra = cache;
 	}
 
-	is_pattern = TemplateIsPattern(template_text);
+	is_pattern = template_is_pattern(template_text);
 	initStringInfo(&buf);
 	if (is_pattern)
-		rendered = RenderKeyPattern(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
+		rendered = TemplateRenderPattern(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
 	else
-		rendered = RenderKeyTemplate(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
+		rendered = TemplateRender(cache->tmpl, &tuple, RelationGetDescr(rel), &buf);
 	relation_close(rel, AccessShareLock);
 	if (!rendered)
 		PG_RETURN_NULL();
 
 	if (is_pattern)
-		key = PatternWithPrefix(buf.data, buf.len, &keylen);
+		key = KeyPatternWithPrefix(buf.data, buf.len, &keylen);
 	else
 		key = KeyWithPrefix(buf.data, buf.len, &keylen);
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(key, keylen));
@@ -991,7 +987,7 @@ cache_ext_render_key(PG_FUNCTION_ARGS)
 
 /* The new triggers of the current command (pg_event_trigger_ddl_commands). */
 static List *
-NewTriggerOids(void)
+new_trigger_oids(void)
 {
 	List	   *oids = NIL;
 	MemoryContext outer = CurrentMemoryContext;
@@ -1033,7 +1029,7 @@ NewTriggerOids(void)
  * TRIGGER has made it visible to its own command.
  */
 static void
-CheckNewTrigger(Oid tgoid)
+check_new_trigger(Oid tgoid)
 {
 	Relation	tgrel;
 	ScanKeyData key;
@@ -1093,33 +1089,32 @@ CheckNewTrigger(Oid tgoid)
 	{
 		/* assign_number(column, template[, mode]): its counters' namespace */
 		if (trigger->tgnargs >= 2)
-			CheckCountersUnreached(rel, trigger->tgargs[1], tgname, tgfoid);
+			check_counters_unreached(rel, trigger->tgargs[1], tgname, tgfoid);
 		relation_close(rel, AccessShareLock);
 		return;
 	}
 
 	/* every template checked before anything is recorded */
-	ntemplates = TriggerTemplateCount(trigger->tgnargs, kind, tgname, rel, funcname);
+	ntemplates = trigger_template_count(trigger->tgnargs, kind, tgname, rel, funcname);
 	for (i = 0; i < ntemplates; i++)
 	{
-		const char *text = TriggerTemplateText(trigger->tgnargs, trigger->tgargs, i);
+		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
 
-		(void) ParseKeyTemplate(text, rel, CurrentMemoryContext);
-		CheckTemplateReach(text, kind, rel, tgname, tgfoid);
+		(void) TemplateParse(text, rel, CurrentMemoryContext);
+		check_template_reach(text, kind, rel, tgname, tgfoid);
 	}
 	for (i = 0; i < ntemplates; i++)
 	{
-		const char *text = TriggerTemplateText(trigger->tgnargs, trigger->tgargs, i);
-		bool		is_pattern = kind == KIND_DELETE && TemplateIsPattern(text);
+		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
+		bool		is_pattern = kind == KIND_DELETE && template_is_pattern(text);
 		char	   *pattern;
 		const char *prefix = cache_ext_key_prefix ? cache_ext_key_prefix : "";
 
-		pattern = is_pattern ? KeyPatternTemplateToPattern(text) : KeyTemplateToPattern(text);
+		pattern = is_pattern ? TemplatePatternToPattern(text) : TemplateToPattern(text);
 		if (CacheExtAdminUser())
 			NamespaceRegister(kind == KIND_BUMP, pattern, prefix,
 							  psprintf("%s ON %s", quote_identifier(tgname),
-									   quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-																  RelationGetRelationName(rel))));
+									   RelationsQualifiedName(RelationGetRelid(rel))));
 		else if (!NamespaceListed(kind == KIND_BUMP, pattern, prefix))
 			ereport(WARNING,
 					(errmsg("the fallback invalidation will not reach namespace \"%s\" of trigger \"%s\" on table \"%s\"",
@@ -1137,7 +1132,7 @@ CheckNewTrigger(Oid tgoid)
  * cache_ext.check_new_triggers(): the event trigger that runs at the end of
  * every CREATE TRIGGER.  For a new bump_version(), invalidate_keys() or
  * invalidate_on_truncate() trigger it parses and checks the key templates
- * against the table exactly as the first firing would (GetTriggerCache), so
+ * against the table exactly as the first firing would (get_trigger_cache), so
  * that an unknown column, a malformed template or one reaching too far is an
  * ERROR naming table and column when the trigger is created instead of at
  * the application's first write; then it records the trigger's namespaces
@@ -1161,8 +1156,8 @@ cache_ext_check_new_triggers(PG_FUNCTION_ARGS)
 	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
 		elog(ERROR, "cache_ext.check_new_triggers() was not fired by the event trigger manager");
 
-	oids = NewTriggerOids();
+	oids = new_trigger_oids();
 	foreach(lc, oids)
-		CheckNewTrigger(lfirst_oid(lc));
+		check_new_trigger(lfirst_oid(lc));
 	PG_RETURN_VOID();
 }

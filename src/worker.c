@@ -21,7 +21,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "cache_ext.h"
+#include "prelude.h"
 
 #include <ctype.h>
 
@@ -32,16 +32,24 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/proc.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
 #include "connection.h"
-#include "delivery.h"
+#include "effects.h"
+#include "fallback.h"
+#include "endpoint.h"
 #include "members.h"
+#include "plan.h"
+#include "prepared.h"
+#include "protocol.h"
 #include "queue.h"
-#include "settings.h"
 #include "stats.h"
+#include "transaction.h"
+#include "worker.h"
 
 PGDLLEXPORT void cache_ext_worker_main(Datum main_arg);
 PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
@@ -58,12 +66,50 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 
 static uint64 policy_checked_at_connect = 0;
 
+/*
+ * What the worker remembers across its restarts: the run_id of the Redis
+ * server it last saw, under the spinlock.
+ */
+typedef struct WorkerShared
+{
+	slock_t		mutex;
+	char		redis_run_id[48];
+} WorkerShared;
+
+static WorkerShared *worker_shared = NULL;
+
+int			cache_ext_worker_batch_delay = 5;	/* ms */
+char	   *cache_ext_database = NULL;
+
 void
 WorkerInit(void)
 {
 	BackgroundWorker worker;
 
-	if (!cache_ext_preloaded)
+	DefineCustomIntVariable("cache_ext.worker_batch_delay",
+							"How long the background worker lets effects accumulate before sending them.",
+							"After being woken with only a few effects queued, the worker waits "
+							"this long so that the effects of many transactions share one "
+							"pipeline (fewer wake-ups and round trips under load, at the price "
+							"of this much latency in async delivery).",
+							&cache_ext_worker_batch_delay,
+							5, 0, 1000,
+							PGC_SIGHUP,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomStringVariable("cache_ext.database",
+							   "Database the cache_ext background worker connects to.",
+							   "Used for the fallback invalidation (cache_ext.namespace_patterns()) "
+							   "and to deliver the effects of committed prepared transactions.",
+							   &cache_ext_database,
+							   "postgres",
+							   PGC_SIGHUP,
+							   0,
+							   NULL, NULL, NULL);
+
+	/* a background worker can only be registered while preloading */
+	if (!process_shared_preload_libraries_in_progress)
 		return;
 
 	memset(&worker, 0, sizeof(worker));
@@ -78,15 +124,61 @@ WorkerInit(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+Size
+WorkerSharedSize(void)
+{
+	return MAXALIGN(sizeof(WorkerShared));
+}
+
+/* Under AddinShmemInitLock (shared.c). */
+void
+WorkerSharedInit(void)
+{
+	bool		found;
+
+	worker_shared = ShmemInitStruct("cache_ext worker", sizeof(WorkerShared),
+									&found);
+	if (!found)
+	{
+		SpinLockInit(&worker_shared->mutex);
+		worker_shared->redis_run_id[0] = '\0';
+	}
+}
+
 static void
 worker_exit(int code, Datum arg)
 {
-	WorkerDetach(code == 0);
+	QueueDetachConsumer();
+}
+
+/*
+ * The run_id of the Redis server after connecting.  A different one than
+ * before means Redis restarted or failed over: its version keys may be
+ * older than what was issued (a snapshot, a stale replica), so a fallback
+ * invalidation is owed.
+ */
+static void
+note_redis_run_id(const char *run_id)
+{
+	bool		changed;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	changed = worker_shared->redis_run_id[0] != '\0' &&
+		strcmp(worker_shared->redis_run_id, run_id) != 0;
+	strlcpy(worker_shared->redis_run_id, run_id, sizeof(worker_shared->redis_run_id));
+	SpinLockRelease(&worker_shared->mutex);
+	if (changed)
+	{
+		FallbackRequest("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: the Redis server at %s restarted or failed over; every namespace will be invalidated",
+						EndpointDescription())));
+	}
 }
 
 /*
  * After every (re)connection: note the server's run_id (a new one means a
- * restart or failover: fallback owed, see NoteRedisRunId) and warn when
+ * restart or failover: fallback owed, see note_redis_run_id) and warn when
  * maxmemory-policy is one of the allkeys-* policies, which can evict
  * version keys.
  */
@@ -104,8 +196,7 @@ check_redis_server(bool always)
 
 	if (!always && RedisConnectCount() == policy_checked_at_connect)
 		return;
-	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome) ||
-		!OUTCOME_OK(outcome))
+	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome))
 		return;
 	reconnected = RedisConnectCount() != policy_checked_at_connect;
 	policy_checked_at_connect = RedisConnectCount();
@@ -127,7 +218,7 @@ check_redis_server(bool always)
 			}
 			run_id[n] = '\0';
 			if (n > 0)
-				(void) NoteRedisRunId(run_id);
+				note_redis_run_id(run_id);
 		}
 	}
 
@@ -141,7 +232,7 @@ check_redis_server(bool always)
 		if (strncmp(policy, "allkeys-", 8) == 0)
 			ereport(WARNING,
 					(errmsg("cache_ext: Redis at %s uses maxmemory-policy %s, which can evict version keys",
-							RedisEndpointDescription(), policy),
+							EndpointDescription(), policy),
 					 errdetail("cache_ext re-creates a lost version key from the clock, but every entry of that namespace is invalidated each time it is evicted."),
 					 errhint("Use a volatile-* policy (cache entries with a TTL are evicted, version keys without one are kept) or noeviction.")));
 		else
@@ -154,44 +245,10 @@ check_redis_server(bool always)
 						outcome.first_error)));
 }
 
-/*
- * Run fn in a transaction; an ERROR is logged, not fatal.  Returns whether
- * it succeeded.
- */
-static bool
-run_in_transaction(void (*fn) (void *), void *arg, const char *what)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	volatile bool ok = true;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, what);
-	PG_TRY();
-	{
-		fn(arg);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		EmitErrorReport();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(oldcxt);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
-}
-
 static void
 do_fallback(void *arg)
 {
-	RunFallbackInvalidation((const char *) arg);
+	FallbackRun((const char *) arg);
 }
 
 /*
@@ -214,7 +271,7 @@ check_installed(void *arg)
 static void
 do_prepared(void *arg)
 {
-	int64		n = DeliverPreparedEffects(true);
+	int64		n = PreparedDeliver(true);
 
 	if (n > 0)
 		ereport(LOG,
@@ -258,7 +315,7 @@ drain_queue(char *buf, MemoryContext batchcxt)
 			recs[i] = (EffectRecord *) (buf + off);
 			off += recs[i]->size;
 		}
-		ok = DeliverRecords(recs, n, done, message, sizeof(message));
+		ok = PlanDeliver(recs, n, done, message, sizeof(message));
 		MemoryContextSwitchTo(old);
 
 		/* Remove the delivered prefix; keep pattern progress of the rest. */
@@ -321,7 +378,7 @@ cache_ext_sql_worker_main(Datum main_arg)
 	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	/* Nothing at all in a database without the extension. */
-	if (!run_in_transaction(check_installed, &installed, "cache_ext: looking for the extension") ||
+	if (!RunInTransaction(check_installed, &installed, "cache_ext: looking for the extension") ||
 		!installed)
 		proc_exit(0);
 
@@ -331,10 +388,10 @@ cache_ext_sql_worker_main(Datum main_arg)
 		char		reason[256];
 
 		FallbackReason(reason, sizeof(reason));
-		if (run_in_transaction(do_fallback, reason, "cache_ext fallback invalidation"))
+		if (RunInTransaction(do_fallback, reason, "cache_ext fallback invalidation"))
 			FallbackDone(mark);
 	}
-	(void) run_in_transaction(do_prepared, NULL, "cache_ext prepared effects");
+	(void) RunInTransaction(do_prepared, NULL, "cache_ext prepared effects");
 	proc_exit(0);
 }
 
@@ -372,7 +429,7 @@ cache_ext_worker_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	if (!DeliverySharedReady())
+	if (!QueueReady())
 		ereport(ERROR,
 				(errmsg("cache_ext background worker started without shared memory")));
 
@@ -383,7 +440,7 @@ cache_ext_worker_main(Datum main_arg)
 	 */
 	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 
-	WorkerAttach();
+	QueueAttachConsumer();
 	before_shmem_exit(worker_exit, (Datum) 0);
 
 	buf = MemoryContextAllocHuge(TopMemoryContext, WORKER_BATCH_BYTES);

@@ -20,16 +20,14 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=test/bench_lib.sh
-source "$here/bench_lib.sh"
+# shellcheck source=test/lib.sh
+source "$here/lib.sh"
 if [[ -z ${SANDBOX_DIR:-} ]]; then
 	bash "$here/install_deps.sh" --bench linux-perf >&2
 fi
 bench_enter_sandbox "$here/bench_api_cpu.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox
-# shellcheck source=test/lib.sh disable=SC2153 # set by test/sandbox.sh
-source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
 CALLS=${BENCH_CALLS:-200000}

@@ -69,8 +69,6 @@ tps() {
 	sed -n 's/^tps = \([0-9.]*\) .*/\1/p' <<<"$out" | head -n 1
 }
 
-median() { sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
-
 declare -A res=()
 for ((r = 1; r <= ROUNDS; r++)); do
 	for c in 1 4; do
@@ -91,7 +89,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	echo "round $r done" >&2
 done
 
-med() { tr ' ' '\n' <<<"${res[$1]}" | grep -v '^$' | median; }
+# shellcheck disable=SC2086 # the list is words
+med() { median ${res[$1]}; }
 
 echo "== A. INSERTs/s (pgbench -T $SECS, median of $ROUNDS interleaved rounds; ratio vs no numbering)"
 printf '%-28s %12s %8s %12s %8s\n' variant "1 client" ratio "4 clients" ratio

@@ -30,9 +30,7 @@ else
 	user_expr="g % $USERS"
 fi
 
-q() { psql -X -q -v ON_ERROR_STOP=1 -At "$@"; }
-
-q <<SQL
+bench_psql <<SQL
 CREATE EXTENSION IF NOT EXISTS cache_ext;
 DROP TABLE IF EXISTS bench_bulk;
 CREATE TABLE bench_bulk (id int PRIMARY KEY, user_id int NOT NULL, balance int NOT NULL DEFAULT 0);
@@ -41,47 +39,49 @@ VACUUM ANALYZE bench_bulk;
 SQL
 
 variants=(none row statement)
-if [[ $(q -c "SELECT to_regprocedure('cache_ext.noop_trigger()') IS NOT NULL") == t ]]; then
+if [[ $(bench_psql -c "SELECT to_regprocedure('cache_ext.noop_trigger()') IS NOT NULL") == t ]]; then
 	variants+=(noop)
 fi
 
 setup() {
-	q -c "DROP TRIGGER IF EXISTS bench_trg ON bench_bulk"
+	bench_psql -c "DROP TRIGGER IF EXISTS bench_trg ON bench_bulk"
 	case $1 in
-	row) q -c "CREATE TRIGGER bench_trg AFTER UPDATE ON bench_bulk FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{user_id}')" ;;
-	statement) q -c "CREATE TRIGGER bench_trg AFTER UPDATE ON bench_bulk REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{user_id}')" ;;
-	noop) q -c "CREATE TRIGGER bench_trg AFTER UPDATE ON bench_bulk FOR EACH ROW EXECUTE FUNCTION cache_ext.noop_trigger()" ;;
+	row) bench_psql -c "CREATE TRIGGER bench_trg AFTER UPDATE ON bench_bulk FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{user_id}')" ;;
+	statement) bench_psql -c "CREATE TRIGGER bench_trg AFTER UPDATE ON bench_bulk REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{user_id}')" ;;
+	noop) bench_psql -c "CREATE TRIGGER bench_trg AFTER UPDATE ON bench_bulk FOR EACH ROW EXECUTE FUNCTION cache_ext.noop_trigger()" ;;
 	esac
 }
 
 # one warm-up pass so every round starts from the same table layout
-q -c "UPDATE bench_bulk SET balance = balance + 1"
-q -c "VACUUM bench_bulk"
+bench_psql -c "UPDATE bench_bulk SET balance = balance + 1"
+bench_psql -c "VACUUM bench_bulk"
 
 declare -A times
 for ((r = 1; r <= ROUNDS; r++)); do
 	for v in "${variants[@]}"; do
 		setup "$v"
 		t0=$(date +%s%N)
-		q -c "UPDATE bench_bulk SET balance = balance + 1"
+		bench_psql -c "UPDATE bench_bulk SET balance = balance + 1"
 		t1=$(date +%s%N)
 		times[$v]+="$(((t1 - t0) / 1000000)) "
-		q -c "VACUUM bench_bulk"
+		bench_psql -c "VACUUM bench_bulk"
 	done
 done
 setup none
 
 # The minimum is the least disturbed by other load on a shared machine; the
 # median is shown beside it.
-median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-minimum() { tr ' ' '\n' | grep . | sort -n | head -1; }
-base_min=$(echo "${times[none]}" | minimum)
-base_med=$(echo "${times[none]}" | median)
+# shellcheck disable=SC2086 # the lists are words
+base_min=$(minimum ${times[none]})
+# shellcheck disable=SC2086
+base_med=$(median ${times[none]})
 echo "bench_invalidation_bulk: $ROWS rows, $USERS users, layout $LAYOUT, $ROUNDS rounds (ms per UPDATE)"
 for v in "${variants[@]}"; do
-	mn=$(echo "${times[$v]}" | minimum)
-	md=$(echo "${times[$v]}" | median)
-	printf '  %-10s min %6d ms x%.3f   median %6d ms x%.3f   (runs: %s)\n' "$v" \
+	# shellcheck disable=SC2086
+	mn=$(minimum ${times[$v]})
+	# shellcheck disable=SC2086
+	md=$(median ${times[$v]})
+	printf '  %-10s min %6d ms x%.3f   median %6.0f ms x%.3f   (runs: %s)\n' "$v" \
 		"$mn" "$(echo "$mn / $base_min" | bc -l)" "$md" "$(echo "$md / $base_med" | bc -l)" "${times[$v]}"
 done
 if [[ -n ${REDIS_PORT:-} ]]; then

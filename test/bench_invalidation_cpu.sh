@@ -25,14 +25,12 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=test/bench_lib.sh
-source "$here/bench_lib.sh"
+# shellcheck source=test/lib.sh
+source "$here/lib.sh"
 bench_durable_conf
 bench_enter_sandbox "$here/bench_invalidation_cpu.sh" "$@"
 
 # ------------------------------------------------------ inside the sandbox
-# shellcheck source=test/lib.sh disable=SC2153 # set by test/sandbox.sh
-source "$SANDBOX_LIB"
 trap bench_cleanup EXIT
 
 SECS=${BENCH_SECONDS:-10}

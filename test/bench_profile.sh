@@ -30,7 +30,7 @@ chmod 755 "$work"
 
 sb_psql -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null
 sb_psql -d postgres -c "CREATE DATABASE $db" >/dev/null
-q() { sb_psql -d "$db" -c "$1"; }
+SB_DB=$db
 q "CREATE EXTENSION cache_ext" >/dev/null
 for t in core_userprofile plain_profile; do
 	q "CREATE TABLE $t (user_id integer PRIMARY KEY, nickname text,

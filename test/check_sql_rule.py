@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test/check_sql_rule.py — owns: the static check of the rule stated in
-src/cache_ext.h for SQL that cache_ext runs itself.
+src/prelude.h for SQL that cache_ext runs itself.
 
 Every SQL text in src/*.c (C string literals, adjacent ones joined, that
 start a statement: SELECT, INSERT, UPDATE, DELETE, WITH, or continue one
@@ -146,7 +146,7 @@ def main(paths):
                 print("%s:%d: %s in: %s" % (path, line, p, sql.strip()[:100]))
                 bad += 1
     if bad:
-        print("check_sql_rule: %d problem(s); see src/cache_ext.h for the rule"
+        print("check_sql_rule: %d problem(s); see src/prelude.h for the rule"
               % bad)
         return 1
     print("check_sql_rule: every SQL text in %d file(s) follows the rule"

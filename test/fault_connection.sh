@@ -9,7 +9,6 @@ set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_connection
 
-now_ms() { date +%s%3N; }
 
 # run SQL in a fresh session, capture output and elapsed ms
 timed_sql() {

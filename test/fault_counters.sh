@@ -24,7 +24,6 @@ export PGDATABASE=postgres
 work=$(mktemp -d "$SANDBOX_DIR/counters.XXXXXX")
 chmod 755 "$work"
 
-q() { sb_psql -q -c "$1"; }
 
 # wait_counter KEY VALUE: poll Redis (bounded) until KEY >= VALUE; echo it.
 wait_counter() {

@@ -14,7 +14,6 @@ source "$SANDBOX_LIB"
 SB_SUITE=fault_counters_replies
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-q() { sb_psql -d postgres -c "$1" 2>&1; }
 q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
 q "CREATE TABLE rep_inv (year int, no int, UNIQUE (year, no))" >/dev/null
 q "INSERT INTO rep_inv VALUES (2024, 1), (2024, 2)" >/dev/null

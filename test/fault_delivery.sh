@@ -15,32 +15,10 @@ set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_delivery
 
-q() { sb_psql -d postgres -c "$1"; }
-now_ms() { date +%s%3N; }
 
-# poll_eq EXPECTED SECONDS SQL: until SQL returns EXPECTED (bounded).
-poll_eq() {
-	local want=$1 secs=$2 sql=$3 got= i
-	for ((i = 0; i < secs * 10; i++)); do
-		got=$(q "$sql" 2>/dev/null || true)
-		[[ $got == "$want" ]] && { echo "$got"; return 0; }
-		sleep 0.1
-	done
-	echo "$got"
-	return 1
-}
-poll_log() {
-	local needle=$1 secs=$2 i
-	for ((i = 0; i < secs * 10; i++)); do
-		grep -q -- "$needle" "$SANDBOX_DIR/postgres.log" && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
-q "CREATE FUNCTION public.eff(kind text, key text, value text DEFAULT NULL)
-   RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect'" >/dev/null
+sb_bind_debug_effect
 sb_pg_set "cache_ext.command_timeout = '1000ms'" "cache_ext.reconnect_interval = '200ms'"
 poll_eq t 20 "SELECT worker_pid IS NOT NULL FROM cache_ext.stats" >/dev/null ||
 	fail "the delivery worker is running"

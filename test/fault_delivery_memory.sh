@@ -17,10 +17,8 @@ source "$SANDBOX_LIB"
 SB_SUITE=fault_delivery_memory
 N=${DLV_MEM_TXNS:-200000}
 
-q() { sb_psql -d postgres -c "$1"; }
 q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
-q "CREATE FUNCTION public.eff(kind text, key text, value text DEFAULT NULL)
-   RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect'" >/dev/null
+sb_bind_debug_effect
 
 f=$SANDBOX_DIR/mem.sql
 {

@@ -17,12 +17,10 @@ if [[ ${SANDBOX_PRELOAD:-1} == 1 ]]; then
 	sb_pg_ctl restart -m fast -w >/dev/null
 fi
 
-q() { sb_psql -d postgres -c "$1"; }
 rpid=$(cat "$SANDBOX_DIR/redis.pid")
 
 q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
-q "CREATE FUNCTION public.eff(kind text, key text, value text DEFAULT NULL)
-   RETURNS void LANGUAGE C AS 'cache_ext', 'cache_ext_debug_add_effect'" >/dev/null
+sb_bind_debug_effect
 sb_pg_set "cache_ext.command_timeout = '1000ms'" "cache_ext.reconnect_interval = '200ms'"
 sb_redis set dlv:np:b 10 >/dev/null
 

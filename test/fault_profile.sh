@@ -11,10 +11,10 @@ set -euo pipefail
 source "$SANDBOX_LIB"
 
 db=fault_profile
+SB_DB=$db
 sb_psql -d postgres -c "DROP DATABASE IF EXISTS $db" >/dev/null
 sb_psql -d postgres -c "DROP DATABASE IF EXISTS ${db}_restored" >/dev/null
 sb_psql -d postgres -c "CREATE DATABASE $db" >/dev/null
-q() { sb_psql -d "$db" -c "$1"; }
 # tq SECONDS ARGS...: psql bounded by timeout(1) (which cannot run functions).
 tq() {
 	local secs=$1

@@ -20,7 +20,6 @@ N=${PROF_MEM_ROWS:-240000}
 FIRST=10000
 LAST=$((N / 20000 * 10000))
 
-q() { sb_psql -d postgres -c "$1"; }
 q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
 q "CREATE TABLE prof_mem (user_id bigint PRIMARY KEY, cache_enabled boolean NOT NULL DEFAULT true)" >/dev/null
 q "INSERT INTO prof_mem SELECT g, g % 7 <> 0 FROM generate_series(1, $N) g" >/dev/null

@@ -16,19 +16,7 @@ set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_security
 
-q() { sb_psql -d postgres -c "$1"; }
 
-# poll_eq EXPECTED SECONDS SQL: until SQL returns EXPECTED (bounded).
-poll_eq() {
-	local want=$1 secs=$2 sql=$3 got= i
-	for ((i = 0; i < secs * 10; i++)); do
-		got=$(q "$sql" 2>/dev/null || true)
-		[[ $got == "$want" ]] && { echo "$got"; return 0; }
-		sleep 0.1
-	done
-	echo "$got"
-	return 1
-}
 log_count() { grep -c -- "$1" "$SANDBOX_DIR/postgres.log" || true; }
 # poll_log_more NEEDLE COUNT SECONDS: until NEEDLE is logged more than COUNT times.
 poll_log_more() {

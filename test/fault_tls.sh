@@ -20,7 +20,6 @@ SB_SUITE=fault_tls
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/.." && pwd)
-now_ms() { date +%s%3N; }
 pids=()
 cleanup() {
 	local p
@@ -39,18 +38,6 @@ run() {
 }
 within() { # MS MESSAGE
 	if ((ELAPSED < $1)); then ok "$2 (${ELAPSED} ms)"; else fail "$2 took ${ELAPSED} ms (bound $1)"; fi
-}
-# poll_eq EXPECTED SECONDS CMD...: until CMD prints EXPECTED (bounded)
-poll_eq() {
-	local want=$1 secs=$2 got= i
-	shift 2
-	for ((i = 0; i < secs * 10; i++)); do
-		got=$("$@" 2>/dev/null || true)
-		[[ $got == "$want" ]] && return 0
-		sleep 0.1
-	done
-	echo "poll_eq: wanted '$want', last got '$got'" >&2
-	return 1
 }
 
 # start_redis NAME PORT ARGS...: an extra Redis as the sandbox owner, killed
@@ -325,7 +312,7 @@ run -c "BEGIN; SELECT cache_ext.bump('tls:sync'); COMMIT;"
 v=$(sb_redis get tls:sync)
 [[ $v =~ ^[0-9]+$ ]] && ok "sync delivery over TLS: bump in Redis when COMMIT returns" || fail "sync delivery over TLS (got '$v': $OUT)"
 run -c "SET cache_ext.delivery = async; BEGIN; SELECT cache_ext.bump('tls:async'); COMMIT;"
-if poll_eq 1 10 bash -c 'source "$SANDBOX_LIB"; [[ -n $(sb_redis get tls:async) ]] && echo 1'; then
+if poll_cmd 1 10 bash -c 'source "$SANDBOX_LIB"; [[ -n $(sb_redis get tls:async) ]] && echo 1'; then
 	ok "the async worker delivers over TLS"
 else
 	fail "the async worker did not deliver over TLS"
@@ -339,7 +326,7 @@ run -c "BEGIN; SELECT cache_ext.bump('tls:paused'); COMMIT;"
 within 4000 "a commit with the TLS Redis stopped returns within command_timeout + slack"
 assert_contains "WARNING" "$OUT" "... with a WARNING"
 sb_redis_cont
-if poll_eq 1 15 bash -c 'source "$SANDBOX_LIB"; [[ -n $(sb_redis get tls:paused) ]] && echo 1'; then
+if poll_cmd 1 15 bash -c 'source "$SANDBOX_LIB"; [[ -n $(sb_redis get tls:paused) ]] && echo 1'; then
 	ok "after the pause the bump is delivered over TLS by the worker"
 else
 	fail "the bump committed during the pause never arrived"
@@ -352,7 +339,7 @@ run -c "BEGIN; SELECT cache_ext.bump('tls:readonly'); COMMIT;" \
 	-c "SELECT 'queued:' || (effects_retry_queued > 0), 'err:' || last_error FROM cache_ext.stats"
 assert_contains "queued:t" "$OUT" "an effect a replica answers READONLY is queued for a retry"
 sb_redis REPLICAOF NO ONE >/dev/null
-if poll_eq 1 15 bash -c 'source "$SANDBOX_LIB"; [[ -n $(sb_redis get tls:readonly) ]] && echo 1'; then
+if poll_cmd 1 15 bash -c 'source "$SANDBOX_LIB"; [[ -n $(sb_redis get tls:readonly) ]] && echo 1'; then
 	ok "an effect answered READONLY is retried and delivered after the failover"
 else
 	fail "the effect answered READONLY never arrived"

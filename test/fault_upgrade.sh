@@ -39,7 +39,6 @@ repo=$(cd "$here/.." && pwd)
 
 current=$(sed -n "s/^default_version = '\(.*\)'/\1/p" "$repo/cache_ext.control")
 snapshot() { sb_psql -d "$1" -f "$here/catalog_snapshot.sql"; }
-q() { sb_psql -d "$1" -c "$2"; }
 newdb() {
 	q postgres "DROP DATABASE IF EXISTS $1" >/dev/null
 	q postgres "CREATE DATABASE $1" >/dev/null

@@ -24,7 +24,6 @@ source "$here/lib.sh"
 if [[ ${1:-} == --smoke ]]; then
 	SB_SUITE=package-smoke
 	current=$2
-	q() { sb_psql -d "$1" -c "$2"; }
 	assert_eq "$current" "$(q postgres "SELECT default_version FROM pg_available_extensions
 		WHERE name = 'cache_ext'")" "the packaged control file offers $current"
 	q postgres "CREATE DATABASE pkg_smoke" >/dev/null

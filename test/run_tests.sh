@@ -2,9 +2,11 @@
 # test/run_tests.sh — owns: the whole cache_ext test suite (what README and CI
 # run).  Builds and installs the extension once, then:
 #   0. the static check of the SQL in src/ (test/check_sql_rule.py);
-#   1. pg_regress (`make installcheck`, the Makefile's REGRESS list) and the
-#      isolation specs test/isolation/specs/*.spec, in one preloaded sandbox;
-#   2. pg_regress again without shared_preload_libraries;
+#   1. `make installcheck`: the Makefile's REGRESS list (pg_regress) and its
+#      ISOLATION list, the specs of test/isolation (pg_isolation_regress), in
+#      one preloaded sandbox;
+#   2. the regression tests again without shared_preload_libraries
+#      (`make installcheck PRELOADED=no`);
 #   3. every executable test/fault_*.sh, each in its own fresh sandbox;
 #   4. test/package.sh: the Debian package, built and smoke-tested.
 # Prints regression.diffs on failure, the wall time, and last one line
@@ -17,8 +19,7 @@
 #     after test/check_chroot.sh; it ends with the same last line.
 # Environment: CACHE_EXT_REGRESS_TIMEOUT (s, default 1800) bounds step 1,
 #   CACHE_EXT_FAULT_TIMEOUT (s, default 600) bounds each fault script,
-#   ISOLATION_OPTS (default --load-extension=cache_ext) extra
-#   pg_isolation_regress options, SANDBOX_EXCLUSIVE=1 holds the machine-wide
+#   SANDBOX_EXCLUSIVE=1 holds the machine-wide
 #   sandbox lock for the whole run, CACHE_EXT_WERROR (default 1: build with
 #   -Werror, as CI does; 0 to allow warnings), CACHE_EXT_SANITIZE (e.g.
 #   address,undefined: the whole suite against a sanitizer build of
@@ -42,46 +43,27 @@ count_pg_regress() {
 }
 
 # ------------------------------------------------- step 1, inside a sandbox
+# `make installcheck` runs pg_regress, then the isolation specs; make stops
+# before the specs when pg_regress failed, and they then run alone
+# (`make installcheck REGRESS=`).  Each part is counted from its own log.
 if [[ ${1:-} == --inside-regress ]]; then
 	out=$2
-	rc=0
-	make installcheck 2>&1 | tee "$out/regress.log" || rc=$?
+	rc=0 irc=0
+	rm -rf output_iso
+	make installcheck 2>&1 | tee "$out/installcheck.log" || rc=$?
+	sed '/^+++ isolation install-check/,$d' "$out/installcheck.log" >"$out/regress.log"
+	sed -n '/^+++ isolation install-check/,$p' "$out/installcheck.log" >"$out/iso.log"
+	if ((rc != 0)) && [[ ! -s $out/iso.log ]]; then
+		make installcheck REGRESS= 2>&1 | tee "$out/iso.log" || irc=$?
+	elif ((rc != 0)); then
+		irc=$rc rc=0
+	fi
 	read -r p f < <(count_pg_regress "$out/regress.log")
 	if ((rc != 0 && f == 0)); then f=1; fi
 	echo "$p $f" >"$out/regress.counts"
-
-	specs=()
-	if [[ -d test/isolation/specs ]]; then
-		for s in test/isolation/specs/*.spec; do
-			[[ -e $s ]] && specs+=("$(basename "$s" .spec)")
-		done
-	fi
-	if ((${#specs[@]})) && grep -qE '^[[:space:]]*ISOLATION[[:space:]]*[:+]?=' Makefile; then
-		echo "isolation: the Makefile's ISOLATION list ran under make installcheck"
-	elif ((${#specs[@]})); then
-		iso=
-		for c in "$(dirname "$("$PG_CONFIG" --pgxs)")/../../src/test/isolation/pg_isolation_regress" \
-			"$("$PG_CONFIG" --pkglibdir)/pgxs/src/test/isolation/pg_isolation_regress" \
-			/usr/lib/postgresql/15/lib/pgxs/src/test/isolation/pg_isolation_regress; do
-			if [[ -x $c ]]; then iso=$c; break; fi
-		done
-		rc=0
-		if [[ -z $iso ]]; then
-			echo "isolation: pg_isolation_regress not found" | tee "$out/iso.log"
-			rc=1
-		else
-			rm -rf test/isolation/output_iso
-			mkdir -p test/isolation/output_iso
-			# shellcheck disable=SC2086 # ISOLATION_OPTS is a word list
-			"$iso" --inputdir=test/isolation --outputdir=test/isolation/output_iso \
-				--bindir="$PG_BINDIR" --dbname=cache_ext_iso \
-				${ISOLATION_OPTS---load-extension=cache_ext} "${specs[@]}" 2>&1 |
-				tee "$out/iso.log" || rc=$?
-		fi
-		read -r p f < <(count_pg_regress "$out/iso.log")
-		if ((rc != 0 && f == 0)); then f=1; fi
-		echo "$p $f" >"$out/iso.counts"
-	fi
+	read -r p f < <(count_pg_regress "$out/iso.log")
+	if ((irc != 0 && f == 0)); then f=1; fi
+	echo "$p $f" >"$out/iso.counts"
 	exit 0
 fi
 
@@ -169,7 +151,7 @@ fi
 declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0
 	[fault_fuzz_redis]=quarantine_size_mb=0)
 
-# Static: the SQL cache_ext runs itself follows the rule of src/cache_ext.h.
+# Static: the SQL cache_ext runs itself follows the rule of src/prelude.h.
 echo "==== static: SQL text in src/ (test/check_sql_rule.py) ===="
 if /usr/bin/python3 "$here/check_sql_rule.py" "$repo"/src/*.c; then add 1 0; else add 0 1; fi
 
@@ -195,9 +177,9 @@ else
 		read -r p f <"$out/iso.counts"
 		add "$p" "$f"
 		echo "isolation: $p ok, $f failed"
-		if ((f)) && [[ -f test/isolation/output_iso/regression.diffs ]]; then
-			echo "==== test/isolation/output_iso/regression.diffs ===="
-			cat test/isolation/output_iso/regression.diffs
+		if ((f)) && [[ -f output_iso/regression.diffs ]]; then
+			echo "==== output_iso/regression.diffs ===="
+			cat output_iso/regression.diffs
 		fi
 	fi
 	if ((rc != 0)); then
@@ -207,14 +189,13 @@ else
 fi
 
 # The library must also work when merely loaded by CREATE EXTENSION: the
-# same regression suite without shared_preload_libraries (expected/*_1.out
-# hold the two outputs that legitimately differ: the preload flag and the
-# statistics' scope).
+# same regression suite without shared_preload_libraries, whose first test
+# (setup_nopreload) fails unless the server really does not preload it.
 if ((built)); then
 	echo "==== pg_regress without shared_preload_libraries ===="
 	rc=0
 	timeout --foreground -k 15 "${CACHE_EXT_REGRESS_TIMEOUT:-1800}" \
-		bash "$here/sandbox.sh" --no-build --no-preload -- make installcheck \
+		bash "$here/sandbox.sh" --no-build --no-preload -- make installcheck PRELOADED=no \
 		>"$out/regress_nopreload.log" 2>&1 || rc=$?
 	grep -E '^test |tests (passed|failed)' "$out/regress_nopreload.log" || true
 	read -r p f < <(count_pg_regress "$out/regress_nopreload.log")

@@ -69,7 +69,7 @@ CREATE FUNCTION cache_ext.delivery_stats(
   OUT stats_reset timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'cache_ext_delivery_stats'
-LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION cache_ext.delivery_stats() IS
   'Delivery statistics (the row behind the cache_ext.stats view)';
 

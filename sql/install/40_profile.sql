@@ -10,7 +10,7 @@ CREATE TABLE cache_ext.profile_tables (
 	user_column name NOT NULL,
 	flag_column name NOT NULL
 );
--- One profile table at a time: the Redis mirror has room for one flag per user.
+-- One profile table at a time: the Redis mirror holds one flag per user.
 CREATE UNIQUE INDEX profile_tables_single ON cache_ext.profile_tables ((true));
 SELECT pg_catalog.pg_extension_config_dump('cache_ext.profile_tables', '');
 
@@ -122,7 +122,7 @@ GRANT EXECUTE ON FUNCTION cache_ext.resync_profiles() TO cache_ext_admin;
 GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint) TO cache_ext_admin, cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) TO cache_ext_admin, cache_ext_app;
 
--- The delivery room's fallback invalidation calls every hook listed here
+-- The fallback invalidation (src/fallback.c) calls every hook listed here
 -- when queued invalidations were lost (20_delivery.sql creates the table).
 INSERT INTO cache_ext.fallback_hooks VALUES ('cache_ext.resync_profiles()');
 

@@ -1,14 +1,23 @@
 /*-------------------------------------------------------------------------
  *
- * cache_ext.h
+ * prelude.h
  *	  The prelude every cache_ext source file includes first: the PostgreSQL
- *	  headers we use everywhere, version differences, and the init function
- *	  of each subsystem ("room") that _PG_init calls.
+ *	  headers used everywhere, the differences between the PostgreSQL majors
+ *	  we build for, and the rules every file follows.  It declares nothing
+ *	  of cache_ext's own: each subsystem declares its functions, its init
+ *	  included, in its own header, and cache_ext.c (_PG_init) is the one
+ *	  place that calls the inits.
+ *
+ *	  Names: the exported functions of a header share one prefix naming its
+ *	  concept (Queue*, Stats*, Template*, Redis* for the API of
+ *	  protocol.h, ...), an init is named after its file (QueueInit,
+ *	  ProtocolInit), static functions are snake_case, and SQL-callable
+ *	  functions are cache_ext_<sql name>.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef CACHE_EXT_H
-#define CACHE_EXT_H
+#ifndef CACHE_EXT_PRELUDE_H
+#define CACHE_EXT_PRELUDE_H
 
 #include "postgres.h"
 
@@ -33,6 +42,16 @@
  * are preferred to SPI.  Code owned by a non-superuser is never run with a
  * superuser's rights: the worker calls fallback hooks as their owners.
  * test/check_sql_rule.py checks the text part over all of src/ in the suite.
+ */
+
+/*
+ * The rule for settings: each GUC is defined by the init of the file that
+ * owns what it configures, and its variable is declared in that file's
+ * header (cache_ext.redis_url in endpoint.c, cache_ext.tls_* in
+ * transport.c, the time limits in connection.c, cache_ext.key_prefix in
+ * keys.c, cache_ext.queue_size in queue.c, ...).  Whoever reads a setting
+ * includes its owner's header; a new setting goes where its behaviour is.
+ * _PG_init reserves the prefix once every init has run.
  */
 
 #if PG_VERSION_NUM < 150000
@@ -99,18 +118,4 @@
 #define RelationOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
-/* True when the library was loaded through shared_preload_libraries. */
-extern bool cache_ext_preloaded;
-
-/* Each room's init, called once from _PG_init in this order. */
-extern void SettingsInit(void);		/* settings.c: connection GUCs */
-extern void ConnectionInit(void);	/* protocol.c: the connection to Redis */
-extern void ApiInit(void);			/* api.c: SQL cache API scripts */
-extern void PendingInit(void);		/* pending.c: transaction callbacks */
-extern void DeliveryInit(void);		/* delivery.c: shared memory, stats */
-extern void WorkerInit(void);		/* worker.c: background worker */
-extern void TriggersInit(void);		/* triggers.c */
-extern void CountersInit(void);		/* counters.c */
-extern void ProfileInit(void);		/* profile.c */
-
-#endif							/* CACHE_EXT_H */
+#endif							/* CACHE_EXT_PRELUDE_H */

@@ -319,7 +319,7 @@ log_failure(const char *what, const char *message)
  * that is not a "not now" (NOPERM for a restricted user) is an answer.
  */
 static bool
-probe_redis(void)
+probe_redis(bool *unusable)
 {
 	const char *argv[3] = {"PUBLISH", "cache_ext:probe", ""};
 	size_t		argvlen[3] = {7, 15, 0};
@@ -327,8 +327,11 @@ probe_redis(void)
 	RedisReply	reply;
 	RedisOutcome outcome;
 
+	*unusable = false;
 	if (!RedisExecute(1, &cmd, &reply, 0, &outcome))
 	{
+		/* no URL, a bad password file: probing often changes nothing */
+		*unusable = outcome.kind == REDIS_FAIL_CONFIG;
 		log_failure("Redis does not answer, will probe it again", outcome.message);
 		return false;
 	}
@@ -517,6 +520,7 @@ cache_ext_worker_main(Datum main_arg)
 		long		timeout_ms = IDLE_WAKEUP_MS;
 		bool		ok = true;
 		bool		more = false;
+		bool		unusable = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -576,7 +580,7 @@ cache_ext_worker_main(Datum main_arg)
 			 */
 			if (HealthIsDown())
 			{
-				ok = probe_redis();
+				ok = probe_redis(&unusable);
 				if (ok)
 					HealthReportUp(GetCurrentTimestamp());
 			}
@@ -615,6 +619,7 @@ cache_ext_worker_main(Datum main_arg)
 			{
 				HealthReportDown(GetCurrentTimestamp());
 				next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   unusable ? SERVER_CHECK_MS :
 														   PROBE_INTERVAL_MS);
 			}
 			StatsReconnects();

@@ -16,7 +16,7 @@
 #   STALE_READS_ASYNC_BOUND_MS (default 1000), STALE_READS_MODES (default
 #   "healthy pause async").
 #
-# The bounds, and why (figures in README, Testing):
+# The bounds, and why (figures in docs/testing.md, "The stale-read checker"):
 # - pause: a bump committed during a pause waits in the queue; the worker
 #   probes the paused server every 100 ms (its probe in flight is answered
 #   the moment Redis resumes) and delivers it, and the sessions in their

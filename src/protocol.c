@@ -972,8 +972,12 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	{
 		HealthVerdict verdict = HealthConsult(backoff_since);
 
-		/* no timing in the text: it is compared by tests and deduplicated in logs */
-		if (verdict == HEALTH_DOWN)
+		/*
+		 * No timing in the texts: they are compared by tests and
+		 * deduplicated in logs.  reconnect_interval = 0 asks for no backoff
+		 * at all, so the worker's word does not extend it.
+		 */
+		if (verdict == HEALTH_DOWN && cache_ext_reconnect_interval > 0)
 		{
 			outcome->kind = REDIS_FAIL_UNAVAILABLE;
 			snprintf(outcome->message, sizeof(outcome->message),

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# test/fault_recovery_edges.sh — owns: two edges of recovery (issue 12,
+# section 1), under real faults (test/recovery_edges.py measures):
+#
+#   stale connection   Redis closes an idle session's connection (CLIENT
+#                      KILL; SIGKILL and restart): the session's next COMMIT,
+#                      well under a second later, reconnects and delivers
+#                      synchronously (it used to fail with a lost connection
+#                      and hand its bump to the queue), within
+#                      command_timeout + connect_timeout;
+#   "not now" replies  Redis answers OOM (maxmemory 1, noeviction) or BUSY
+#                      (a long script): COMMITs succeed and hand their
+#                      effects to the queue, the worker retries them with a
+#                      bounded backoff instead of resending the batch in a
+#                      tight loop (its CPU and Redis's command rate are
+#                      measured), and delivers them once Redis accepts;
+#                      a permanent error (WRONGTYPE) never blocks the queue.
+# Generous bounds only; the figures are printed.  Runs inside
+# test/sandbox.sh, preloaded or not (the "not now" part needs the worker).
+set -euo pipefail
+# shellcheck source=test/lib.sh
+source "$SANDBOX_LIB"
+SB_SUITE=fault_recovery_edges
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+py=/usr/bin/python3
+[[ -x $py ]] || py=python3
+
+fig() { "$py" -c 'import json,sys; v=json.loads(sys.argv[1])[sys.argv[2]]; print("" if v is None else str(v).lower())' "$1" "$2"; }
+le() { [[ -n $1 ]] && "$py" -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= float(sys.argv[2]) else 1)' "$1" "$2"; }
+
+q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
+sb_pg_set "cache_ext.command_timeout = '300ms'" "cache_ext.connect_timeout = '300ms'" \
+	"cache_ext.reconnect_interval = '1000ms'"
+
+# ------------------------------------------------------- stale connection
+for kind in kill restart; do
+	line=$("$py" "$here/recovery_edges.py" stale "$kind" 5 | sed -n 's/^stale: //p')
+	echo "stale $kind: $line"
+	if [[ -z $line ]]; then
+		fail "stale connection ($kind): recovery_edges.py printed its figures"
+		continue
+	fi
+	lost=$(fig "$line" lost)
+	assert_eq 0 "$lost" "stale connection ($kind): every COMMIT after the close delivered synchronously (idle at most $(fig "$line" idle_ms_max) ms)"
+	# one reconnection: connect_timeout + command_timeout, with slack
+	if le "$(fig "$line" commit_ms_max)" 2000; then
+		ok "stale connection ($kind): the COMMIT took at most $(fig "$line" commit_ms_max) ms"
+	else
+		fail "stale connection ($kind): a COMMIT took $(fig "$line" commit_ms_max) ms"
+	fi
+done
+
+# ------------------------------------------------------- "not now" replies
+if [[ ${SANDBOX_PRELOAD:-1} != 1 ]]; then
+	ok "\"not now\" replies: skipped without preloading (no worker)"
+	finish
+	exit 0
+fi
+poll_eq t 20 "SELECT worker_pid IS NOT NULL FROM cache_ext.stats" >/dev/null ||
+	fail "the delivery worker is running"
+
+# load WHAT: the worker's CPU and Redis's command rate while WHAT lasts
+load() {
+	local what=$1 line cpu rate
+	line=$("$py" "$here/recovery_edges.py" load 2 | sed -n 's/^load: //p')
+	echo "$what: $line"
+	cpu=$(fig "$line" cpu)
+	rate=$(fig "$line" commands_per_s)
+	# a tight loop is near a whole core and thousands of commands a second
+	if le "$cpu" 0.2; then ok "$what: the worker is not busy (CPU $cpu of a core)"
+	else fail "$what: the worker spins (CPU ${cpu:-?} of a core)"; fi
+	if [[ -z $rate ]]; then
+		: # Redis does not answer INFO while BUSY
+	elif le "$rate" 200; then ok "$what: Redis gets $rate commands/s"
+	else fail "$what: Redis gets $rate commands/s (the same batch resent in a loop)"; fi
+}
+
+# OOM: every write refused
+sb_redis CONFIG SET maxmemory-policy noeviction >/dev/null
+sb_redis CONFIG SET maxmemory 1 >/dev/null
+out=$(q "SELECT cache_ext.bump('edge:oom')" 2>&1) && rc=0 || rc=$?
+assert_eq 0 "$rc" "OOM: the COMMIT succeeds ($out)"
+depth=$(q "SELECT queue_depth FROM cache_ext.stats")
+if ((depth > 0)); then ok "OOM: the refused bump waits in the queue"; else fail "OOM: the refused bump is not in the queue"; fi
+q "SET cache_ext.delivery = 'async'; SELECT cache_ext.bump('edge:oom:async:' || g) FROM generate_series(1, 200) g" >/dev/null
+load "OOM"
+sb_redis CONFIG SET maxmemory 0 >/dev/null
+if poll_cmd 1 10 sb_redis exists edge:oom; then ok "OOM: the bump is delivered once Redis accepts writes"
+else fail "OOM: the bump is not delivered once Redis accepts writes"; fi
+if poll_eq 0 10 "SELECT queue_depth FROM cache_ext.stats" >/dev/null; then ok "OOM: the queue drains"
+else fail "OOM: the queue does not drain"; fi
+
+# BUSY: a script longer than busy-reply-threshold
+sb_redis CONFIG SET busy-reply-threshold 50 >/dev/null
+sb_redis EVAL "while true do end" 0 >/dev/null 2>&1 &
+busy_pid=$!
+sleep 0.3
+q "SELECT cache_ext.bump('edge:busy')" >/dev/null
+log_before=$(wc -l <"$SANDBOX_DIR/postgres.log")
+load "BUSY"
+busy_lines=$(tail -n +"$((log_before + 1))" "$SANDBOX_DIR/postgres.log" | grep -c 'BUSY Redis is busy' || true)
+# Redis answers slowly while BUSY, so count the worker's attempts in its log
+if ((busy_lines <= 10)); then ok "BUSY: the worker logged the refusal $busy_lines time(s) in 2 s"
+else fail "BUSY: the worker logged the refusal $busy_lines times in 2 s (it resends in a loop)"; fi
+sb_redis SCRIPT KILL >/dev/null 2>&1 || true
+wait "$busy_pid" 2>/dev/null || true
+sb_redis CONFIG SET busy-reply-threshold 5000 >/dev/null
+if poll_cmd 1 10 sb_redis exists edge:busy; then ok "BUSY: the bump is delivered once the script ends"
+else fail "BUSY: the bump is not delivered once the script ends"; fi
+
+# WRONGTYPE: refused for good, counted, and the queue goes on
+sb_redis RPUSH edge:list x >/dev/null
+q "SET cache_ext.delivery = 'async'; SELECT cache_ext.bump('edge:list'); SELECT cache_ext.bump('edge:after-list')" >/dev/null
+if poll_cmd 1 10 sb_redis exists edge:after-list; then ok "WRONGTYPE: a later effect is delivered (the queue is not blocked)"
+else fail "WRONGTYPE: a later effect is not delivered (the queue is blocked)"; fi
+if poll_eq 0 10 "SELECT queue_depth FROM cache_ext.stats" >/dev/null; then ok "WRONGTYPE: the queue drains"
+else fail "WRONGTYPE: the queue does not drain"; fi
+
+if grep -qE 'terminated by signal|server process .* was terminated' "$SANDBOX_DIR/postgres.log"; then
+	fail "no backend crashed"
+else
+	ok "no backend crashed"
+fi
+finish

@@ -12,7 +12,8 @@
  *	  connection to Redis.  It is opened lazily on first use, reused across
  *	  transactions, and dropped when anything goes wrong with it (a timeout,
  *	  a lost connection, an interrupted round trip, a changed setting, a
- *	  failover answer: READONLY, LOADING or MASTERDOWN); the next call opens
+ *	  failover answer: READONLY, LOADING or MASTERDOWN; Redis closed it, as
+ *	  found before each reuse); the next call opens
  *	  a new one, resolving the host name again.  After a failed connection
  *	  attempt or a timeout, calls fail fast (the backoff), so a dead or
  *	  stalled Redis costs at most one timeout per interval instead of one
@@ -80,12 +81,6 @@ typedef size_t hiredis_array_len;
 typedef int hiredis_array_len;
 #define READER_TASK_TYPE(r) ((r)->rstack[(r)->ridx].type)
 #endif
-
-/*
- * A connection idle for longer than this is checked for a server-side close
- * before reuse; a busy one is not (the check is a syscall per round trip).
- */
-#define IDLE_CHECK_AFTER_MS	1000
 
 /* Small argv arrays are rebuilt on the stack; larger ones use malloc. */
 #define STACK_ARGV 16
@@ -944,10 +939,27 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 			drop_connection(REDIS_RECONNECT_LOST);	/* closed by an interrupt */
 		else if (connection_generation != ConnectionSettingsGeneration())
 			drop_connection(REDIS_RECONNECT_SETTINGS);
-		else if (TimestampDifferenceExceeds(last_used, GetCurrentTimestamp(),
-											IDLE_CHECK_AFTER_MS) &&
-				 TransportPeerClosed())
+		else if (TransportPeerClosed())
+		{
+			/*
+			 * Redis closed the connection while it sat unused (a restart, a
+			 * CLIENT KILL, its idle timeout): a new one now, before writing.
+			 * Written to, the closed connection would take the command into
+			 * the socket buffer and fail at the read, and this call (a
+			 * COMMIT's delivery among them) would fail although Redis
+			 * answers.  Checked before every reuse, however recent the last:
+			 * one poll() without waiting (about 1/10 of a bare loopback ping-
+			 * pong, far less than a Redis round trip; docs/design.md), no
+			 * shared state, preloaded or not.  Not chosen: an "outage epoch"
+			 * in the health state (it knows only the outages the worker saw,
+			 * and nothing without preloading), and sending again after a
+			 * failed reused connection (a counter's INCR or a lock's SET NX
+			 * may have run before the close: not safe to repeat blindly).  A
+			 * close that reaches this host after the poll still fails that
+			 * one call: Redis went away during it.
+			 */
 			drop_connection(REDIS_RECONNECT_LOST);
+		}
 		else
 			return true;
 	}

@@ -174,9 +174,11 @@ static void
 deliver_records_quietly(EffectRecord **recs, int n, bool *done,
 						char *message, Size msglen)
 {
+	bool		not_now;
+
 	PG_TRY();
 	{
-		(void) PlanDeliver(recs, n, done, message, msglen);
+		(void) PlanDeliver(recs, n, done, &not_now, message, msglen);
 	}
 	PG_CATCH();
 	{

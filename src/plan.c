@@ -12,8 +12,11 @@
  *	  (mirror_script); raise is a script; a pattern is one script command
  *	  run once per SCAN step of COUNT 1000, its cursor kept in the record,
  *	  for at most the budget of the call.  Error replies that mean "not
- *	  now" (READONLY, LOADING, ...) leave an effect to be retried; others
- *	  count it as failed; a bump refused because its version key cannot be
+ *	  now" (RedisErrorIsNotNow: OOM, BUSY, READONLY, LOADING, ...) leave an
+ *	  effect to be retried, and PlanDeliver tells the worker, which backs
+ *	  off; others count it as failed (logged, never retried, so that one
+ *	  bad key never blocks the queue); a bump refused because its version
+ *	  key cannot be
  *	  increased re-creates the key from the clock (repair_script).
  *
  *-------------------------------------------------------------------------
@@ -456,25 +459,6 @@ repair_version_keys(DeliveryPlan *plan, int flags, int nerrors, PlanResult *res)
 }
 
 /*
- * Error replies that say "not now" rather than "never": the effect is
- * retried.  Anything else (WRONGTYPE, a script error) is counted as failed.
- */
-static bool
-transient_error(const char *msg)
-{
-	static const char *const prefixes[] = {
-		"LOADING", "BUSY", "READONLY", "OOM", "MASTERDOWN", "TRYAGAIN",
-		"CLUSTERDOWN", "NOREPLICAS", "MISCONF", "NOSCRIPT", NULL
-	};
-	int			i;
-
-	for (i = 0; prefixes[i]; i++)
-		if (strncmp(msg, prefixes[i], strlen(prefixes[i])) == 0)
-			return true;
-	return false;
-}
-
-/*
  * Send a plan.  critical: after commit (REDIS_EXEC_CRITICAL; nothing here
  * allocates or raises).  budget_ms bounds the pattern steps in total.
  */
@@ -522,8 +506,11 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 			if (res->first_error[0] == '\0')
 				strlcpy(res->first_error, outcome.first_error,
 						sizeof(res->first_error));
-			if (transient_error(outcome.first_error))
+			if (plan->replies[i].not_now)
+			{
 				plan->done[rec] = false;	/* retried */
+				res->not_now++;
+			}
 			else
 				plan->failed[rec] = true;	/* never retried */
 		}
@@ -583,7 +570,9 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 				if (res->first_error[0] == '\0')
 					strlcpy(res->first_error, outcome.first_error,
 							sizeof(res->first_error));
-				if (!transient_error(outcome.first_error))
+				if (reply.not_now)
+					res->not_now++;
+				else
 				{
 					res->failed++;
 					plan->done[plan->pattern_rec[i]] = true;
@@ -629,7 +618,8 @@ PlanReportRepairs(const PlanResult *res)
 }
 
 bool
-PlanDeliver(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
+PlanDeliver(EffectRecord **recs, int n, bool *done, bool *not_now,
+			char *message, Size msglen)
 {
 	DeliveryPlan *plan = PlanBuild(recs, n, true);
 	PlanResult	res;
@@ -651,10 +641,13 @@ PlanDeliver(EffectRecord **recs, int n, bool *done, char *message, Size msglen)
 	{
 		snprintf(message, msglen, "Redis answered an error: %s", res.first_error);
 		StatsRecordError(message);
-		ereport(LOG,
-				(errmsg("cache_ext: Redis refused %d cache effect(s): %s",
-						res.failed, res.first_error)));
+		/* "not now" only: the caller says it, at its own pace */
+		if (res.failed > 0)
+			ereport(LOG,
+					(errmsg("cache_ext: Redis refused %d cache effect(s): %s",
+							res.failed, res.first_error)));
 	}
+	*not_now = res.redis_ok && res.not_now > 0;
 	return res.redis_ok;
 }
 

@@ -61,6 +61,7 @@ typedef struct PlanResult
 	bool		redis_ok;		/* no transport failure */
 	int			sent;
 	int			failed;			/* permanent error replies */
+	int			not_now;		/* "not now" error replies: left to retry */
 	int			unfinished;		/* patterns out of budget */
 	char		message[256];	/* transport failure */
 	char		first_error[128];	/* first error reply */
@@ -93,9 +94,11 @@ extern void PlanReportRepairs(const PlanResult *res);
  * pipeline for the simple effects, then the patterns, each round trip
  * bounded by cache_ext.command_timeout.  Records not delivered get their
  * status set to false in done[] (pattern cursors are updated in place).
- * Returns false when Redis could not be used; *message explains.
+ * Returns false when Redis could not be used; *message explains.  *not_now:
+ * Redis answered "not now" (OOM, BUSY, ...: RedisErrorIsNotNow) to some of
+ * them, which are left not done; *message says what it answered.
  */
-extern bool PlanDeliver(EffectRecord **recs, int n, bool *done,
+extern bool PlanDeliver(EffectRecord **recs, int n, bool *done, bool *not_now,
 						char *message, Size msglen);
 
 #endif							/* CACHE_EXT_PLAN_H */

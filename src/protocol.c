@@ -485,6 +485,7 @@ store_reply(redisReply *reply, RedisReply *out, bool copy)
 			break;
 		case REDIS_REPLY_ERROR:
 			out->type = REDIS_VALUE_ERROR;
+			out->not_now = RedisErrorIsNotNow(reply->str, reply->len);
 			break;
 		default:
 			out->type = REDIS_VALUE_NIL;
@@ -508,6 +509,33 @@ store_reply(redisReply *reply, RedisReply *out, bool copy)
 		for (size_t i = 0; i < reply->elements; i++)
 			store_reply(reply->element[i], &out->element[i], copy);
 	}
+}
+
+/*
+ * Error replies that say "not now" rather than "never": the server cannot
+ * run the command at the moment (out of memory under noeviction, a script
+ * or module blocking it, loading its data, not the primary, ...) and would
+ * run it later unchanged.  Anything else (WRONGTYPE, a script's own error,
+ * NOPERM) is the command's fault and stays so.
+ */
+bool
+RedisErrorIsNotNow(const char *str, size_t len)
+{
+	static const char *const prefixes[] = {
+		"LOADING", "BUSY", "READONLY", "OOM", "MASTERDOWN", "TRYAGAIN",
+		"CLUSTERDOWN", "NOREPLICAS", "MISCONF", "NOSCRIPT", NULL
+	};
+
+	for (int i = 0; prefixes[i]; i++)
+	{
+		size_t		plen = strlen(prefixes[i]);
+
+		/* the whole first word: BUSYKEY and BUSYGROUP are not BUSY */
+		if (len >= plen && strncmp(str, prefixes[i], plen) == 0 &&
+			(len == plen || str[plen] == ' '))
+			return true;
+	}
+	return false;
 }
 
 /* An answer of a server that is no longer (or not yet) the primary. */

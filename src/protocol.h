@@ -37,6 +37,7 @@ typedef struct RedisReply
 	char	   *str;			/* STRING/STATUS/ERROR: palloc'd, NUL
 								 * terminated; NULL when not copied */
 	size_t		len;
+	bool		not_now;		/* ERROR: a "not now" (RedisErrorIsNotNow) */
 	size_t		elements;		/* REDIS_VALUE_ARRAY */
 	struct RedisReply *element; /* palloc'd array of elements */
 } RedisReply;
@@ -157,6 +158,14 @@ extern bool RedisPipelineOrError(int ncmds, const RedisCommand *cmds,
 
 /* ERROR for an error reply, naming what we were doing. */
 extern void RedisReportErrorReply(const RedisReply *reply, const char *what);
+
+/*
+ * Does an error reply's text say "not now" (OOM, BUSY, LOADING, READONLY,
+ * ...: the command would run later unchanged) rather than "never"
+ * (WRONGTYPE, a script's error)?  RedisReply.not_now has the answer for
+ * replies of RedisExecute.
+ */
+extern bool RedisErrorIsNotNow(const char *str, size_t len);
 
 /* Drop the connection (next use reconnects).  Safe anywhere. */
 extern void RedisDisconnect(void);

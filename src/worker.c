@@ -76,6 +76,28 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 #define PROBE_INTERVAL_MS	100
 #define FAILURE_LOG_MS		10000
 
+/*
+ * While Redis answers "not now" to the head of the queue (OOM under
+ * noeviction, BUSY, ...: RedisErrorIsNotNow), the worker waits before
+ * sending it again, from NOT_NOW_BACKOFF_MIN_MS doubling up to
+ * NOT_NOW_BACKOFF_MAX_MS, and sends at most NOT_NOW_BATCH records: Redis
+ * answers, so nothing is gained by asking more often or more at once, and
+ * a tight loop would burn the worker's CPU and Redis's.  The cap bounds
+ * how late the queue resumes once Redis accepts again.
+ */
+#define NOT_NOW_BACKOFF_MIN_MS	100
+#define NOT_NOW_BACKOFF_MAX_MS	1000
+#define NOT_NOW_BATCH		16
+
+typedef enum DrainResult
+{
+	DRAIN_OK,					/* the queue is empty, or 100 batches sent */
+	DRAIN_NOT_NOW,				/* Redis answered "not now" to its head */
+	DRAIN_FAILED				/* Redis could not be used */
+} DrainResult;
+
+static int	not_now_backoff_ms = 0; /* 0: the last batch was accepted */
+
 static uint64 policy_checked_at_connect = 0;
 static TimestampTz failure_logged_at = 0;	/* 0: Redis answered since */
 
@@ -347,10 +369,13 @@ probe_redis(bool *unusable)
 }
 
 /*
- * Deliver what the queue holds, batch after batch.  Returns false when
- * Redis could not be used (the caller backs off).
+ * Deliver what the queue holds, batch after batch.  DRAIN_FAILED: Redis
+ * could not be used; DRAIN_NOT_NOW: it answered "not now" to the head of
+ * the queue (the batch delivered nothing).  The caller backs off in both.
+ * A batch delivered in part (a "not now" further on) is progress: the next
+ * batch starts at its first record not done.
  */
-static bool
+static DrainResult
 drain_queue(char *buf, MemoryContext batchcxt)
 {
 	int			batches = 0;
@@ -367,12 +392,16 @@ drain_queue(char *buf, MemoryContext batchcxt)
 		int			i;
 		char		message[256] = "";
 		bool		ok;
+		bool		not_now = false;
 		MemoryContext old;
 
 		if (len == 0)
-			return true;
+			return DRAIN_OK;
 		if (n > WORKER_BATCH_RECORDS)
 			n = WORKER_BATCH_RECORDS;
+		/* after a "not now": a few records, to see whether Redis accepts */
+		if (not_now_backoff_ms > 0 && n > NOT_NOW_BATCH)
+			n = NOT_NOW_BATCH;
 
 		old = MemoryContextSwitchTo(batchcxt);
 		recs = palloc(n * sizeof(EffectRecord *));
@@ -382,7 +411,7 @@ drain_queue(char *buf, MemoryContext batchcxt)
 			recs[i] = (EffectRecord *) (buf + off);
 			off += recs[i]->size;
 		}
-		ok = PlanDeliver(recs, n, done, message, sizeof(message));
+		ok = PlanDeliver(recs, n, done, &not_now, message, sizeof(message));
 		MemoryContextSwitchTo(old);
 
 		/* Remove the delivered prefix; keep pattern progress of the rest. */
@@ -407,10 +436,16 @@ drain_queue(char *buf, MemoryContext batchcxt)
 		if (!ok)
 		{
 			log_failure("could not deliver queued cache effects, will retry", message);
-			return false;
+			return DRAIN_FAILED;
 		}
+		if (not_now && nconsumed == 0)
+		{
+			log_failure("Redis refuses the queued cache effects for now, will retry", message);
+			return DRAIN_NOT_NOW;
+		}
+		not_now_backoff_ms = 0;
 		if (++batches >= 100)
-			return true;		/* let the main loop look at signals */
+			return DRAIN_OK;	/* let the main loop look at signals */
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -521,6 +556,7 @@ cache_ext_worker_main(Datum main_arg)
 		bool		ok = true;
 		bool		more = false;
 		bool		unusable = false;
+		DrainResult drained = DRAIN_OK;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -585,8 +621,11 @@ cache_ext_worker_main(Datum main_arg)
 					HealthReportUp(GetCurrentTimestamp());
 			}
 			if (ok)
-				ok = drain_queue(buf, batchcxt);
-			more = ok && QueueDepth() > 0;
+			{
+				drained = drain_queue(buf, batchcxt);
+				ok = drained != DRAIN_FAILED;
+			}
+			more = drained == DRAIN_OK && ok && QueueDepth() > 0;
 
 			if (ok && now >= next_server_check)
 			{
@@ -606,7 +645,15 @@ cache_ext_worker_main(Datum main_arg)
 				MemoryContextReset(batchcxt);
 			}
 
-			if (ok)
+			if (drained == DRAIN_NOT_NOW)
+			{
+				/* Redis answers: no health report, a backoff of our own */
+				not_now_backoff_ms = not_now_backoff_ms == 0 ? NOT_NOW_BACKOFF_MIN_MS :
+					Min(not_now_backoff_ms * 2, NOT_NOW_BACKOFF_MAX_MS);
+				next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   not_now_backoff_ms);
+			}
+			else if (ok)
 			{
 				if (failure_logged_at != 0)
 					ereport(LOG,

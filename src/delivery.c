@@ -400,7 +400,26 @@ DeliveryAfterCommit(void)
 						   QueueReady() ? "by the cache_ext background worker" :
 						   "at this session's next commits (cache_ext is not preloaded)")));
 	}
-	else if (res.failed > 0)
+	else if (res.not_now > 0)
+	{
+		char		msg[256];
+
+		/*
+		 * OOM, BUSY, READONLY, ...: Redis answers but not now; what it
+		 * refused is queued like after a timeout, and said the same way
+		 * (read-your-writes is lost for this commit).
+		 */
+		snprintf(msg, sizeof(msg), "Redis answered an error: %s", res.first_error);
+		StatsRecordError(msg);
+		ereport(WARNING,
+				(errcode(ERRCODE_CONNECTION_FAILURE),
+				 errmsg("cache_ext could not deliver %d cache invalidation(s) after commit: Redis answered %s",
+						nleft, res.first_error),
+				 errdetail("The transaction is committed; the invalidations will be retried %s.",
+						   QueueReady() ? "by the cache_ext background worker" :
+						   "at this session's next commits (cache_ext is not preloaded)")));
+	}
+	if (res.redis_ok && res.failed > 0)
 	{
 		char		msg[256];
 

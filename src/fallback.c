@@ -203,6 +203,18 @@ run_pattern_fully(const char *pattern, size_t len, bool bump, int *repaired)
 					(errcode(ERRCODE_CONNECTION_FAILURE),
 					 errmsg("cache_ext fallback invalidation of \"%s\" failed: %s",
 							pattern, res.first_error)));
+
+		/*
+		 * OOM, BUSY, ...: asking again at once would spin until Redis
+		 * accepts.  The fallback stays owed; the worker retries it with
+		 * its backoff.
+		 */
+		if (res.not_now > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("cache_ext fallback invalidation of \"%s\" could not run now: Redis answered %s",
+							pattern, res.first_error),
+					 errhint("Try again once Redis accepts writes.")));
 		*repaired += res.repaired;
 		CHECK_FOR_INTERRUPTS();
 	} while (!plan->done[0]);

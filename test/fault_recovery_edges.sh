@@ -77,6 +77,7 @@ load() {
 }
 
 # OOM: every write refused
+sb_redis SET cache_user_version:1 5 >/dev/null	# for the fallback below
 sb_redis CONFIG SET maxmemory-policy noeviction >/dev/null
 sb_redis CONFIG SET maxmemory 1 >/dev/null
 out=$(q "SELECT cache_ext.bump('edge:oom')" 2>&1) && rc=0 || rc=$?
@@ -87,6 +88,13 @@ depth=$(q "SELECT queue_depth FROM cache_ext.stats")
 if ((depth > 0)); then ok "OOM: the refused bump waits in the queue"; else fail "OOM: the refused bump is not in the queue"; fi
 q "SET cache_ext.delivery = 'async'; SELECT cache_ext.bump('edge:oom:async:' || g) FROM generate_series(1, 200) g" >/dev/null
 load "OOM"
+# the fallback invalidation (a pattern script, step by step) must not spin
+t0=$(now_ms)
+out=$(q "SET statement_timeout = '10s'; SELECT cache_ext.run_fallback()" 2>&1) || true
+t1=$(now_ms)
+echo "run_fallback under OOM: $((t1 - t0)) ms: $out"
+assert_contains "could not run now: Redis answered OOM" "$out" \
+	"OOM: the fallback invalidation fails at once, it does not spin ($((t1 - t0)) ms)"
 sb_redis CONFIG SET maxmemory 0 >/dev/null
 if poll_cmd 1 10 sb_redis exists edge:oom; then ok "OOM: the bump is delivered once Redis accepts writes"
 else fail "OOM: the bump is not delivered once Redis accepts writes"; fi

@@ -21,8 +21,9 @@
  *	  Only the readers (version, user_version) send a command, a GET.
  *
  *	  Trigger arguments are key templates (templates.h), parsed once per
- *	  trigger and statement and kept in fn_extra; the per-row path renders
- *	  keys without any catalog access.
+ *	  trigger and backend and kept until a relcache invalidation of the
+ *	  trigger's table (get_trigger_cache); the per-row path renders keys
+ *	  without any catalog access.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +47,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
@@ -97,20 +99,33 @@ typedef struct TriggerTemplate
 	StringInfoData memo_prefix;
 	StringInfoData last_key;
 	AttrNumber	value_attnum;	/* the integer column, or 0 */
-	HTAB	   *seen_values;	/* Datum -> (nothing), created on demand */
+	bool		have_first_value;	/* first_value holds the first one */
+	Datum		first_value;
+	HTAB	   *seen_values;	/* the others: Datum -> (nothing), created at
+								 * the second distinct value */
 } TriggerTemplate;
 
-/* fn_extra of a trigger: its parsed templates. */
+/*
+ * The parsed templates of one trigger, kept per backend across statements
+ * and transactions in trigger_caches (keyed by the trigger's OID) and
+ * pointed to by fn_extra; see get_trigger_cache.
+ */
 typedef struct TriggerCache
 {
-	Oid			tgoid;
+	Oid			tgoid;			/* hash key */
+	bool		valid;			/* false: parse again before use */
+	Oid			relid;			/* the table the templates were parsed for */
+	InvalidationKind kind;
 	TupleDesc	tupdesc;		/* the descriptor seen last (not owned) */
 	TupleDesc	tupdesc_copy;	/* what the templates were parsed against */
-	MemoryContext cxt;			/* holds everything below */
+	MemoryContext cxt;			/* holds everything below; NULL: not built */
 	int			ntemplates;
 	TriggerTemplate *templates;
 	StringInfoData buf;			/* rendering workspace */
 } TriggerCache;
+
+static HTAB *trigger_caches = NULL;
+static MemoryContext trigger_cache_context = NULL;
 
 PG_FUNCTION_INFO_V1(cache_ext_bump_version);
 PG_FUNCTION_INFO_V1(cache_ext_invalidate_keys);
@@ -272,9 +287,124 @@ check_counters_unreached(Relation rel, const char *counter_text,
 }
 
 /*
- * The templates of a trigger, parsed and cached in fn_extra.  Parsed again
- * when the cache belongs to another trigger or the table's descriptor has
- * changed since.
+ * Relcache invalidation: a change to the table (columns, its triggers: a
+ * trigger created, dropped or replaced) means parsing its triggers'
+ * templates again.  Only marks: a callback may run while a cache is in use.
+ */
+static void
+trigger_cache_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TriggerCache *cache;
+
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || cache->relid == relid)
+			cache->valid = false;
+	}
+}
+
+/* Free what an invalidated cache holds; the entry itself stays. */
+static void
+forget_trigger_cache(TriggerCache *cache)
+{
+	if (cache->cxt != NULL)
+		MemoryContextDelete(cache->cxt);
+	cache->cxt = NULL;
+	cache->valid = false;
+	cache->ntemplates = 0;
+	cache->templates = NULL;
+}
+
+/*
+ * Parse a trigger's templates into cache (its entry in trigger_caches).  On
+ * ERROR the cache is left unbuilt (cxt NULL, valid false), so the next
+ * firing parses again and reports the same problem.
+ */
+static void
+build_trigger_cache(TriggerCache *cache, TriggerData *trigdata,
+					InvalidationKind kind, const char *funcname)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	MemoryContext oldcxt;
+	MemoryContext cxt;
+	int			nargs;
+	int			ntemplates;
+	int			i;
+
+	Assert(cache->cxt == NULL);
+	nargs = trigger->tgnargs;
+	ntemplates = trigger_template_count(nargs, kind, trigger->tgname, rel, funcname);
+
+	cxt = AllocSetContextCreate(trigger_cache_context,
+								"cache_ext trigger templates",
+								ALLOCSET_SMALL_SIZES);
+	PG_TRY();
+	{
+		oldcxt = MemoryContextSwitchTo(cxt);
+		cache->tupdesc_copy = CreateTupleDescCopy(tupdesc);
+		cache->templates = palloc0(sizeof(TriggerTemplate) * ntemplates);
+		initStringInfo(&cache->buf);
+		MemoryContextSwitchTo(oldcxt);
+
+		for (i = 0; i < ntemplates; i++)
+		{
+			TriggerTemplate *tt = &cache->templates[i];
+			const char *text = trigger_template_text(nargs, trigger->tgargs, i);
+
+			tt->tmpl = TemplateParse(text, rel, cxt);
+			check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
+			tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
+			tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
+			oldcxt = MemoryContextSwitchTo(cxt);
+			initStringInfo(&tt->last_key);
+			initStringInfo(&tt->memo_prefix);
+			MemoryContextSwitchTo(oldcxt);
+			tt->memo_lxid = InvalidLocalTransactionId;
+			if (tt->ncolumns == 1 && !tt->is_pattern)
+			{
+				switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
+				{
+					case INT2OID:
+					case INT4OID:
+					case INT8OID:
+					case OIDOID:
+						tt->value_attnum = tt->columns[0];
+						break;
+					default:
+						break;
+				}
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		cache->templates = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	cache->cxt = cxt;
+	cache->relid = RelationGetRelid(rel);
+	cache->kind = kind;
+	cache->tupdesc = tupdesc;
+	cache->ntemplates = ntemplates;
+	cache->valid = true;
+}
+
+/*
+ * The templates of a trigger.  Parsing them (and checking how far they
+ * reach) costs more than everything else a one-row transaction does here,
+ * so they are parsed once per backend and kept across statements and
+ * transactions until the table changes (relcache callback above); fn_extra
+ * points at the trigger's entry, whose address never changes (entries are
+ * never removed), so the per-row check is a few comparisons.  Our code runs
+ * no user code between fetching a cache and its last use, so freeing an
+ * invalidated one at the next firing cannot pull it from under a caller.
  */
 static TriggerCache *
 get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
@@ -284,13 +414,43 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
-	MemoryContext oldcxt;
-	int			nargs;
-	int			ntemplates;
-	int			i;
+	bool		found;
 
-	if (cache != NULL && cache->tgoid == trigger->tgoid)
+	if (likely(cache != NULL && cache->tgoid == trigger->tgoid &&
+			   cache->valid && cache->kind == kind &&
+			   cache->tupdesc == tupdesc))
+		return cache;
+
+	if (trigger_caches == NULL)
 	{
+		HASHCTL		ctl;
+
+		trigger_cache_context = AllocSetContextCreate(TopMemoryContext,
+													  "cache_ext trigger caches",
+													  ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TriggerCache);
+		ctl.hcxt = trigger_cache_context;
+		trigger_caches = hash_create("cache_ext trigger caches", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(trigger_cache_relcache_callback, (Datum) 0);
+	}
+
+	cache = hash_search(trigger_caches, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		cache->valid = false;
+		cache->relid = RelationGetRelid(rel);
+		cache->cxt = NULL;
+		cache->ntemplates = 0;
+		cache->templates = NULL;
+	}
+	fcinfo->flinfo->fn_extra = cache;
+
+	if (cache->valid && cache->kind == kind &&
+		cache->relid == RelationGetRelid(rel))
+	{
+		/* A relcache rebuild may give the same columns a new descriptor. */
 		if (cache->tupdesc == tupdesc)
 			return cache;
 		if (equalTupleDescs(cache->tupdesc_copy, tupdesc))
@@ -300,76 +460,8 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 		}
 	}
 
-	if (cache != NULL)
-	{
-		MemoryContextDelete(cache->cxt);
-		fcinfo->flinfo->fn_extra = NULL;
-	}
-
-	nargs = trigger->tgnargs;
-	ntemplates = trigger_template_count(nargs, kind, trigger->tgname, rel, funcname);
-
-	/*
-	 * Build the cache in a context of its own under fn_mcxt, so a re-parse
-	 * frees the previous one and an ERROR halfway leaves fn_extra NULL.
-	 */
-	{
-		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
-												  "cache_ext trigger templates",
-												  ALLOCSET_SMALL_SIZES);
-
-		PG_TRY();
-		{
-			oldcxt = MemoryContextSwitchTo(cxt);
-			cache = palloc0(sizeof(TriggerCache));
-			cache->cxt = cxt;
-			cache->tgoid = trigger->tgoid;
-			cache->tupdesc = tupdesc;
-			cache->tupdesc_copy = CreateTupleDescCopy(tupdesc);
-			cache->ntemplates = ntemplates;
-			cache->templates = palloc0(sizeof(TriggerTemplate) * cache->ntemplates);
-			initStringInfo(&cache->buf);
-			MemoryContextSwitchTo(oldcxt);
-
-			for (i = 0; i < cache->ntemplates; i++)
-			{
-				TriggerTemplate *tt = &cache->templates[i];
-				const char *text = trigger_template_text(nargs, trigger->tgargs, i);
-
-				tt->tmpl = TemplateParse(text, rel, cxt);
-				check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
-				tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
-				tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
-				oldcxt = MemoryContextSwitchTo(cxt);
-				initStringInfo(&tt->last_key);
-				initStringInfo(&tt->memo_prefix);
-				MemoryContextSwitchTo(oldcxt);
-				tt->memo_lxid = InvalidLocalTransactionId;
-				if (tt->ncolumns == 1 && !tt->is_pattern)
-				{
-					switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
-					{
-						case INT2OID:
-						case INT4OID:
-						case INT8OID:
-						case OIDOID:
-							tt->value_attnum = tt->columns[0];
-							break;
-						default:
-							break;
-					}
-				}
-			}
-		}
-		PG_CATCH();
-		{
-			MemoryContextDelete(cxt);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-	}
-
-	fcinfo->flinfo->fn_extra = cache;
+	forget_trigger_cache(cache);
+	build_trigger_cache(cache, trigdata, kind, funcname);
 	return cache;
 }
 
@@ -389,6 +481,7 @@ refresh_memo(TriggerTemplate *tt)
 	resetStringInfo(&tt->memo_prefix);
 	appendStringInfoString(&tt->memo_prefix, prefix);
 	resetStringInfo(&tt->last_key);
+	tt->have_first_value = false;
 	if (tt->seen_values != NULL)
 	{
 		hash_destroy(tt->seen_values);
@@ -396,10 +489,21 @@ refresh_memo(TriggerTemplate *tt)
 	}
 }
 
-/* Remember that the key of this integer value was added. */
+/*
+ * Remember that the key of this integer value was added.  The first value
+ * of a transaction goes into a field: a hash table is only worth creating
+ * (it costs more than the rest of a one-row transaction here) once a
+ * second distinct value shows up.
+ */
 static void
 remember_value(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 {
+	if (!tt->have_first_value)
+	{
+		tt->first_value = value;
+		tt->have_first_value = true;
+		return;
+	}
 	if (tt->seen_values == NULL)
 	{
 		HASHCTL		ctl;
@@ -451,6 +555,8 @@ add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 
 		value = heap_getattr(tuple, tt->value_attnum, tupdesc, &isnull);
 		if (isnull)
+			return;
+		if (tt->have_first_value && tt->first_value == value)
 			return;
 		if (tt->seen_values != NULL &&
 			hash_search(tt->seen_values, &value, HASH_FIND, NULL) != NULL)

@@ -97,3 +97,18 @@ UPDATE memo_kept SET id = id WHERE id = 2;
 SELECT kind, key FROM cache_ext.pending_effects() ORDER BY key;
 ROLLBACK;
 DROP TABLE memo_kept;
+
+-- many users in one statement (the set of values grows several times),
+-- each user's rows spread over the statement, and rows moving between
+-- users: every distinct old and new user gets exactly one bump
+CREATE TABLE memo_many (id int PRIMARY KEY, user_id bigint);
+INSERT INTO memo_many SELECT g, g % 500 FROM generate_series(1, 2000) g;
+CREATE TRIGGER memo_many_cache AFTER UPDATE ON memo_many
+  FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('memo_many:{user_id}');
+BEGIN;
+UPDATE memo_many SET user_id = CASE WHEN id <= 100 THEN user_id + 1000 ELSE user_id END;
+SELECT count(*) AS effects, count(DISTINCT key) AS keys,
+       count(*) FILTER (WHERE key ~ ':1[0-9]{3}$') AS moved_to
+  FROM cache_ext.pending_effects();
+ROLLBACK;
+DROP TABLE memo_many;

@@ -74,6 +74,13 @@ typedef enum InvalidationKind
 	KIND_COUNTER				/* assign_number (only checked here) */
 } InvalidationKind;
 
+/* A slot of a template's set of values already added (TriggerTemplate). */
+typedef struct SeenValue
+{
+	Datum		value;
+	bool		used;
+} SeenValue;
+
 /* One parsed trigger argument. */
 typedef struct TriggerTemplate
 {
@@ -101,8 +108,11 @@ typedef struct TriggerTemplate
 	AttrNumber	value_attnum;	/* the integer column, or 0 */
 	bool		have_first_value;	/* first_value holds the first one */
 	Datum		first_value;
-	HTAB	   *seen_values;	/* the others: Datum -> (nothing), created at
-								 * the second distinct value */
+	struct SeenValue *seen;		/* the others: an open-addressing set of
+								 * seen_size slots, created at the second
+								 * distinct value */
+	uint32		seen_size;		/* a power of two; 0: no set yet */
+	uint32		seen_count;
 } TriggerTemplate;
 
 /*
@@ -260,6 +270,37 @@ check_template_reach(const char *text, InvalidationKind kind, Relation rel,
 }
 
 /*
+ * A BEFORE row trigger renders its keys before PostgreSQL computes the
+ * table's generated columns (they hold nothing useful yet in NEW): a
+ * template of such a trigger may not use one.  tgtype: the trigger's.
+ */
+static void
+check_before_columns(const KeyTemplate *tmpl, const char *text, int16 tgtype,
+					 Relation rel, const char *tgname)
+{
+	const AttrNumber *columns;
+	int			ncolumns;
+	int			i;
+
+	if (!TRIGGER_FOR_BEFORE(tgtype))
+		return;
+	ncolumns = TemplateColumns(tmpl, &columns);
+	for (i = 0; i < ncolumns; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), columns[i] - 1);
+
+		if (att->attgenerated != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("key template \"%s\" of BEFORE trigger \"%s\" on table \"%s\" uses generated column \"%s\"",
+							text, tgname, RelationGetRelationName(rel),
+							NameStr(att->attname)),
+					 errdetail("A BEFORE row trigger runs before generated columns are computed, so it would render the key from a stale value."),
+					 errhint("Create the trigger AFTER INSERT OR UPDATE OR DELETE, or use the columns the generated one is computed from.")));
+	}
+}
+
+/*
  * A new assign_number trigger: no version namespace of the table may reach
  * its counters (check_counter_overlap from the other side).
  */
@@ -357,6 +398,8 @@ build_trigger_cache(TriggerCache *cache, TriggerData *trigdata,
 
 			tt->tmpl = TemplateParse(text, rel, cxt);
 			check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
+			check_before_columns(tt->tmpl, text, trigger->tgtype, rel,
+								 trigger->tgname);
 			tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
 			tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
 			oldcxt = MemoryContextSwitchTo(cxt);
@@ -364,7 +407,8 @@ build_trigger_cache(TriggerCache *cache, TriggerData *trigdata,
 			initStringInfo(&tt->memo_prefix);
 			MemoryContextSwitchTo(oldcxt);
 			tt->memo_lxid = InvalidLocalTransactionId;
-			if (tt->ncolumns == 1 && !tt->is_pattern)
+			if (tt->ncolumns == 1 && !tt->is_pattern &&
+				TupleDescAttr(tupdesc, tt->columns[0] - 1)->attbyval)
 			{
 				switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
 				{
@@ -482,40 +526,92 @@ refresh_memo(TriggerTemplate *tt)
 	appendStringInfoString(&tt->memo_prefix, prefix);
 	resetStringInfo(&tt->last_key);
 	tt->have_first_value = false;
-	if (tt->seen_values != NULL)
+	if (tt->seen != NULL)
+		pfree(tt->seen);
+	tt->seen = NULL;
+	tt->seen_size = tt->seen_count = 0;
+}
+
+/* The slot of a value in a set of values (the murmur3 64-bit finalizer). */
+static inline uint32
+seen_slot(Datum value, uint32 size)
+{
+	uint64		h = (uint64) value;
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h & (size - 1);
+}
+
+/* Was the key of this integer value added (refresh_memo first)? */
+static inline bool
+value_seen(const TriggerTemplate *tt, Datum value)
+{
+	uint32		i;
+
+	if (tt->have_first_value && tt->first_value == value)
+		return true;
+	if (tt->seen_size == 0)
+		return false;
+	for (i = seen_slot(value, tt->seen_size); tt->seen[i].used;
+		 i = (i + 1) & (tt->seen_size - 1))
 	{
-		hash_destroy(tt->seen_values);
-		tt->seen_values = NULL;
+		if (tt->seen[i].value == value)
+			return true;
 	}
+	return false;
 }
 
 /*
- * Remember that the key of this integer value was added.  The first value
- * of a transaction goes into a field: a hash table is only worth creating
- * (it costs more than the rest of a one-row transaction here) once a
- * second distinct value shows up.
+ * Remember that the key of this integer value (not seen yet) was added.
+ * The first value of a transaction goes into a field: a set is only worth
+ * creating once a second distinct value shows up.  The set is open
+ * addressing over Datums (at most half full, at most VALUE_MEMO_MAX
+ * values): a bulk UPDATE looks a value up for every row, and a dynahash
+ * lookup cost it a third of the trigger's work.
  */
 static void
 remember_value(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 {
+	uint32		i;
+
 	if (!tt->have_first_value)
 	{
 		tt->first_value = value;
 		tt->have_first_value = true;
 		return;
 	}
-	if (tt->seen_values == NULL)
+	if (tt->seen_count >= VALUE_MEMO_MAX)
+		return;
+	if ((tt->seen_count + 1) * 2 > tt->seen_size)
 	{
-		HASHCTL		ctl;
+		uint32		newsize = tt->seen_size == 0 ? 64 : tt->seen_size * 2;
+		SeenValue  *newset = MemoryContextAllocZero(cache->cxt,
+													newsize * sizeof(SeenValue));
 
-		ctl.keysize = sizeof(Datum);
-		ctl.entrysize = sizeof(Datum);
-		ctl.hcxt = cache->cxt;
-		tt->seen_values = hash_create("cache_ext trigger values", 1024, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		for (uint32 j = 0; j < tt->seen_size; j++)
+		{
+			if (!tt->seen[j].used)
+				continue;
+			for (i = seen_slot(tt->seen[j].value, newsize); newset[i].used;
+				 i = (i + 1) & (newsize - 1))
+				;
+			newset[i] = tt->seen[j];
+		}
+		if (tt->seen != NULL)
+			pfree(tt->seen);
+		tt->seen = newset;
+		tt->seen_size = newsize;
 	}
-	if (hash_get_num_entries(tt->seen_values) < VALUE_MEMO_MAX)
-		(void) hash_search(tt->seen_values, &value, HASH_ENTER, NULL);
+	for (i = seen_slot(value, tt->seen_size); tt->seen[i].used;
+		 i = (i + 1) & (tt->seen_size - 1))
+		;
+	tt->seen[i].value = value;
+	tt->seen[i].used = true;
+	tt->seen_count++;
 }
 
 /* Add one complete (prefixed) key to the pending set, memo permitting. */
@@ -537,31 +633,19 @@ add_key(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyl
 	appendBinaryStringInfo(&tt->last_key, key, keylen);
 }
 
-/* Render one template for one row and add the key; NULL columns skip it. */
+/*
+ * Render one template for one row and add the key; NULL columns skip it.
+ * value: for a template of one integer column (value_attnum), the row's
+ * value of that column, not NULL and not seen yet.
+ */
 static inline void
 add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
-			HeapTuple tuple, TupleDesc tupdesc)
+			HeapTuple tuple, TupleDesc tupdesc, Datum value)
 {
 	StringInfo	buf = &cache->buf;
 	char	   *key;
 	size_t		keylen;
 	bool		rendered;
-	Datum		value = (Datum) 0;
-
-	refresh_memo(tt);
-	if (tt->value_attnum != 0)
-	{
-		bool		isnull;
-
-		value = heap_getattr(tuple, tt->value_attnum, tupdesc, &isnull);
-		if (isnull)
-			return;
-		if (tt->have_first_value && tt->first_value == value)
-			return;
-		if (tt->seen_values != NULL &&
-			hash_search(tt->seen_values, &value, HASH_FIND, NULL) != NULL)
-			return;
-	}
 
 	resetStringInfo(buf);
 	if (tt->is_pattern)
@@ -580,6 +664,30 @@ add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 
 	if (tt->value_attnum != 0)
 		remember_value(cache, tt, value);
+}
+
+/*
+ * The keys of a row event for a template of one integer column: each
+ * version's value is read once, compared and looked up in the memo; a key
+ * is rendered only for a value not seen yet in this (sub)transaction.
+ */
+static inline void
+add_value_keys(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
+			   HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
+{
+	Datum		newval = (Datum) 0;
+	Datum		oldval = (Datum) 0;
+	bool		newnull = true;
+	bool		oldnull = true;
+
+	if (newtup != NULL)
+		newval = heap_getattr(newtup, tt->value_attnum, tupdesc, &newnull);
+	if (oldtup != NULL)
+		oldval = heap_getattr(oldtup, tt->value_attnum, tupdesc, &oldnull);
+	if (!newnull && !value_seen(tt, newval))
+		add_row_key(cache, tt, kind, newtup, tupdesc, newval);
+	if (!oldnull && (newnull || oldval != newval) && !value_seen(tt, oldval))
+		add_row_key(cache, tt, kind, oldtup, tupdesc, oldval);
 }
 
 /* Do two versions of a row agree on every column a template uses? */
@@ -620,11 +728,17 @@ add_row_event_keys(TriggerCache *cache, InvalidationKind kind,
 	{
 		TriggerTemplate *tt = &cache->templates[i];
 
+		refresh_memo(tt);
+		if (tt->value_attnum != 0)
+		{
+			add_value_keys(cache, tt, kind, oldtup, newtup, tupdesc);
+			continue;
+		}
 		if (newtup != NULL)
-			add_row_key(cache, tt, kind, newtup, tupdesc);
+			add_row_key(cache, tt, kind, newtup, tupdesc, (Datum) 0);
 		if (oldtup != NULL &&
 			(newtup == NULL || !same_columns(tt, oldtup, newtup, tupdesc)))
-			add_row_key(cache, tt, kind, oldtup, tupdesc);
+			add_row_key(cache, tt, kind, oldtup, tupdesc, (Datum) 0);
 	}
 }
 
@@ -748,7 +862,7 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 	TriggerCache *cache;
 	const char *usage = truncate_only
 		? "CREATE TRIGGER ... AFTER TRUNCATE ON table FOR EACH STATEMENT EXECUTE FUNCTION %s(...)"
-		: "CREATE TRIGGER ... AFTER INSERT OR UPDATE OR DELETE ON table FOR EACH ROW EXECUTE FUNCTION %s(...)";
+		: "CREATE TRIGGER ... AFTER (or BEFORE) INSERT OR UPDATE OR DELETE ON table FOR EACH ROW EXECUTE FUNCTION %s(...)";
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -759,16 +873,24 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 	event = trigdata->tg_event;
 
 	/*
-	 * AFTER only: a BEFORE trigger sees a row that later BEFORE triggers may
-	 * still change or cancel, and it would have to return the row.
+	 * AFTER, or BEFORE for each row.  The BEFORE row form (cheaper: no
+	 * after-trigger queue, no second fetch of the row versions) renders
+	 * keys from OLD and NEW as they are when it fires: a row that ends up
+	 * not written (a later trigger cancels it, the statement fails) only
+	 * costs a harmless extra bump, a generated column is refused
+	 * (check_before_columns), and a later BEFORE trigger that changes a
+	 * key column of NEW is a documented limit (README).  INSTEAD OF
+	 * triggers write nothing themselves; BEFORE statement triggers see no
+	 * rows.
 	 */
-	if (!TRIGGER_FIRED_AFTER(event))
+	if (TRIGGER_FIRED_INSTEAD(event) ||
+		(TRIGGER_FIRED_BEFORE(event) && !TRIGGER_FIRED_FOR_ROW(event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on relation \"%s\" must be an AFTER trigger to use %s()",
+				 errmsg("trigger \"%s\" on relation \"%s\" must be an AFTER trigger or a BEFORE row trigger to use %s()",
 						trigdata->tg_trigger->tgname,
 						RelationGetRelationName(trigdata->tg_relation), funcname),
-				 errdetail("A BEFORE or INSTEAD OF trigger sees rows that may still change or not be written."),
+				 errdetail("An INSTEAD OF trigger sees rows the table never stores, and a BEFORE statement trigger sees no rows."),
 				 errhint(usage, funcname)));
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
@@ -809,6 +931,10 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 		add_row_event_keys(cache, kind, trigdata->tg_trigtuple,
 						   trigdata->tg_newtuple, tupdesc);
 
+	/* A BEFORE row trigger lets the row through unchanged. */
+	if (TRIGGER_FIRED_BEFORE(event))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(event) ?
+							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 	return PointerGetDatum(NULL);
 }
 
@@ -1206,7 +1332,8 @@ check_new_trigger(Oid tgoid)
 	{
 		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
 
-		(void) TemplateParse(text, rel, CurrentMemoryContext);
+		check_before_columns(TemplateParse(text, rel, CurrentMemoryContext),
+							 text, trigger->tgtype, rel, tgname);
 		check_template_reach(text, kind, rel, tgname, tgfoid);
 	}
 	for (i = 0; i < ntemplates; i++)

@@ -16,7 +16,7 @@
 #   STALE_READS_ASYNC_BOUND_MS (default 1000), STALE_READS_MODES (default
 #   "healthy pause async").
 #
-# The bounds, and why (figures in README, Testing):
+# The bounds, and why (figures in docs/testing.md, "The stale-read checker"):
 # - pause: today a session whose delivery failed stays in its
 #   cache_ext.reconnect_interval backoff (1 s) after Redis answers again and
 #   hands its bumps to the worker instead of sending them, and the worker

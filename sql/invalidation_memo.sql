@@ -112,3 +112,21 @@ SELECT count(*) AS effects, count(DISTINCT key) AS keys,
   FROM cache_ext.pending_effects();
 ROLLBACK;
 DROP TABLE memo_many;
+
+-- Memory: the value set of a large statement is freed when its
+-- transaction ends (not kept until the trigger fires again), and a dropped
+-- trigger's parsed templates are freed the next time templates are parsed
+CREATE TABLE memo_mem (id int PRIMARY KEY, user_id int);
+INSERT INTO memo_mem SELECT g, g % 2000 FROM generate_series(1, 4000) g;
+CREATE TRIGGER memo_mem_a AFTER UPDATE ON memo_mem
+  FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('memo_mem:{user_id}');
+UPDATE memo_mem SET id = id;
+SELECT count(*) AS parsed_triggers, max(total_bytes) < 16384 AS set_freed
+  FROM pg_backend_memory_contexts WHERE name = 'cache_ext trigger templates';
+DROP TRIGGER memo_mem_a ON memo_mem;
+CREATE TRIGGER memo_mem_b AFTER UPDATE ON memo_mem
+  FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('memo_mem_b:{id}');
+UPDATE memo_mem SET id = id WHERE id = 1;
+SELECT count(*) AS parsed_triggers
+  FROM pg_backend_memory_contexts WHERE name = 'cache_ext trigger templates';
+DROP TABLE memo_mem;

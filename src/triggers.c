@@ -136,6 +136,7 @@ typedef struct TriggerCache
 
 static HTAB *trigger_caches = NULL;
 static MemoryContext trigger_cache_context = NULL;
+static bool trigger_value_sets = false;	/* some template holds a value set */
 
 PG_FUNCTION_INFO_V1(cache_ext_bump_version);
 PG_FUNCTION_INFO_V1(cache_ext_invalidate_keys);
@@ -346,6 +347,40 @@ trigger_cache_relcache_callback(Datum arg, Oid relid)
 	}
 }
 
+/*
+ * End of a transaction that built value sets (remember_value): free them,
+ * so that a bulk UPDATE's set (up to VALUE_MEMO_MAX values) does not stay
+ * allocated until the trigger fires again.  pfree only: never raises.
+ */
+static void
+trigger_cache_xact_callback(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	TriggerCache *cache;
+
+	if (!trigger_value_sets)
+		return;
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+	{
+		for (int i = 0; i < cache->ntemplates; i++)
+		{
+			TriggerTemplate *tt = &cache->templates[i];
+
+			if (tt->seen == NULL)
+				continue;
+			pfree(tt->seen);
+			tt->seen = NULL;
+			tt->seen_size = tt->seen_count = 0;
+			tt->memo_lxid = InvalidLocalTransactionId;
+		}
+	}
+	trigger_value_sets = false;
+}
+
 /* Free what an invalidated cache holds; the entry itself stays. */
 static void
 forget_trigger_cache(TriggerCache *cache)
@@ -356,6 +391,24 @@ forget_trigger_cache(TriggerCache *cache)
 	cache->valid = false;
 	cache->ntemplates = 0;
 	cache->templates = NULL;
+}
+
+/*
+ * Free what invalidated caches hold (a dropped or replaced trigger's), on
+ * the rare path that parses templates anyway: their entries stay, small.
+ */
+static void
+forget_invalid_trigger_caches(void)
+{
+	HASH_SEQ_STATUS status;
+	TriggerCache *cache;
+
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+	{
+		if (!cache->valid && cache->cxt != NULL)
+			forget_trigger_cache(cache);
+	}
 }
 
 /*
@@ -478,6 +531,7 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 		trigger_caches = hash_create("cache_ext trigger caches", 16, &ctl,
 									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(trigger_cache_relcache_callback, (Datum) 0);
+		RegisterXactCallback(trigger_cache_xact_callback, NULL);
 	}
 
 	cache = hash_search(trigger_caches, &trigger->tgoid, HASH_ENTER, &found);
@@ -505,9 +559,11 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	}
 
 	forget_trigger_cache(cache);
+	forget_invalid_trigger_caches();
 	build_trigger_cache(cache, trigdata, kind, funcname);
 	return cache;
 }
+
 
 /* Forget the memos when they no longer describe the pending set. */
 static inline void
@@ -605,6 +661,7 @@ remember_value(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 			pfree(tt->seen);
 		tt->seen = newset;
 		tt->seen_size = newsize;
+		trigger_value_sets = true;
 	}
 	for (i = seen_slot(value, tt->seen_size); tt->seen[i].used;
 		 i = (i + 1) & (tt->seen_size - 1))

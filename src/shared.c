@@ -10,7 +10,8 @@
  *	  - the fallback flag (fallback.c),
  *	  - the queue and its consumer (queue.c; the queue's startup may raise
  *		the fallback flag, set up just before it),
- *	  - what the worker remembers across its restarts (worker.c).
+ *	  - what the worker remembers across its restarts (worker.c),
+ *	  - the health state of Redis (health.c).
  *
  *	  Each part is a struct of its own (ShmemInitStruct by name) with its
  *	  own lock; a new part adds its size to the request and its init to the
@@ -26,6 +27,7 @@
 #include "storage/shmem.h"
 
 #include "fallback.h"
+#include "health.h"
 #include "queue.h"
 #include "shared.h"
 #include "stats.h"
@@ -46,6 +48,7 @@ shared_request(void)
 	size = add_size(size, CACHELINEALIGN(FallbackSharedSize()));
 	size = add_size(size, CACHELINEALIGN(QueueSharedSize()));
 	size = add_size(size, CACHELINEALIGN(WorkerSharedSize()));
+	size = add_size(size, CACHELINEALIGN(HealthSharedSize()));
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche("cache_ext", 1);	/* the queue's lock */
 }
@@ -61,6 +64,7 @@ shared_startup(void)
 	FallbackSharedInit();
 	QueueSharedInit();
 	WorkerSharedInit();
+	HealthSharedInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

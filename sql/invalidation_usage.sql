@@ -9,9 +9,9 @@ SET cache_ext.key_prefix = 'inv_usage:';
 CREATE TABLE things (id int PRIMARY KEY, user_id int);
 CREATE VIEW things_view AS SELECT * FROM things;
 
--- BEFORE
+-- BEFORE for each statement: no rows to render
 CREATE TRIGGER t_before BEFORE INSERT ON things
-	FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version();
+	FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version();
 INSERT INTO things VALUES (1, 1);
 DROP TRIGGER t_before ON things;
 -- statement level without transition tables

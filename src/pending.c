@@ -6,9 +6,14 @@
  *	  SQL doors for tests and debugging: cache_ext.pending_effects() and
  *	  the unbound cache_ext_debug_add_effect().
  *
- *	  The set is a dynahash keyed by (kind, full Redis key), created on the
- *	  first effect of a transaction in PendingContext, a child of
- *	  TopMemoryContext that is reset at the end of every transaction: a
+ *	  The set is a dynahash keyed by (kind, full Redis key), its entries
+ *	  also on a list in the order they were created (what serializing and
+ *	  emptying walk, instead of every bucket).  The keys, values and undo
+ *	  records live in PendingContext, a child of TopMemoryContext that is
+ *	  reset at the end of every transaction.  The table itself is kept from
+ *	  one transaction to the next, emptied entry by entry, because creating
+ *	  one cost more than the rest of a one-row transaction's effects; one
+ *	  that grew beyond PENDING_KEEP_ENTRIES is destroyed instead, so a
  *	  backend's memory stays flat however many transactions it runs, and a
  *	  1,000,000-row UPDATE touching 10,000 keys holds 10,000 entries.
  *
@@ -35,6 +40,7 @@
 #include "access/xact.h"
 #include "common/hashfn.h"
 #include "funcapi.h"
+#include "lib/ilist.h"
 #include "utils/hsearch.h"
 #include "utils/resowner.h"
 
@@ -55,6 +61,7 @@ typedef struct PendingKey
 typedef struct PendingEntry
 {
 	PendingKey	key;			/* must be first */
+	dlist_node	node;			/* in pending_entries */
 	int			level;			/* nesting level of the latest change */
 	char	   *value;			/* SET: the value; RAISE: decimal text */
 	uint32		vallen;
@@ -80,9 +87,17 @@ typedef enum PendingState
 	PSTATE_PREPARED				/* stored with PREPARE TRANSACTION */
 } PendingState;
 
+/* An emptied table that held more entries than this is not kept. */
+#define PENDING_KEEP_ENTRIES	1024
+
 static MemoryContext PendingContext = NULL;
+static MemoryContext PendingHashContext = NULL;	/* the table, across
+												 * transactions */
 static HTAB *pending_hash = NULL;
+static dlist_head pending_entries = DLIST_STATIC_INIT(pending_entries);
 static int	pending_count = 0;
+static int	pending_peak = 0;	/* most entries the table held */
+static bool pending_used = false;	/* an effect was added: reset at end */
 static PendingUndo *undo_stack = NULL;
 static int	undo_len = 0;
 static int	undo_cap = 0;
@@ -121,16 +136,51 @@ PendingInit(void)
 	PendingContext = AllocSetContextCreate(TopMemoryContext,
 										   "cache_ext pending effects",
 										   ALLOCSET_DEFAULT_SIZES);
+	PendingHashContext = AllocSetContextCreate(TopMemoryContext,
+											   "cache_ext pending set",
+											   ALLOCSET_DEFAULT_SIZES);
 	RegisterXactCallback(pending_xact_callback, NULL);
 	RegisterSubXactCallback(pending_subxact_callback, NULL);
 	RegisterResourceReleaseCallback(pending_release_callback, NULL);
+}
+
+/*
+ * Empty the table for the next transaction: entry by entry when it stayed
+ * small, else by destroying it.  Never raises (HASH_REMOVE does not
+ * allocate): runs at commit and abort.
+ */
+static void
+pending_empty_table(void)
+{
+	dlist_mutable_iter iter;
+
+	if (pending_hash == NULL)
+		return;
+	if (pending_peak > PENDING_KEEP_ENTRIES)
+	{
+		hash_destroy(pending_hash);
+		pending_hash = NULL;
+		MemoryContextReset(PendingHashContext);
+	}
+	else
+	{
+		dlist_foreach_modify(iter, &pending_entries)
+		{
+			PendingEntry *entry = dlist_container(PendingEntry, node, iter.cur);
+
+			(void) hash_search(pending_hash, &entry->key, HASH_REMOVE, NULL);
+		}
+	}
+	dlist_init(&pending_entries);
+	pending_peak = 0;
 }
 
 /* Forget everything about the current transaction. */
 static void
 pending_reset(void)
 {
-	pending_hash = NULL;
+	pending_empty_table();
+	pending_used = false;
 	pending_count = 0;
 	undo_stack = NULL;
 	undo_len = undo_cap = 0;
@@ -219,7 +269,7 @@ pending_lookup(EffectKind kind, const char *key, size_t keylen,
 		ctl.entrysize = sizeof(PendingEntry);
 		ctl.hash = pending_key_hash;
 		ctl.match = pending_key_match;
-		ctl.hcxt = PendingContext;
+		ctl.hcxt = PendingHashContext;
 		pending_hash = hash_create("cache_ext pending set", 32, &ctl,
 								   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE |
 								   HASH_CONTEXT);
@@ -232,6 +282,7 @@ pending_lookup(EffectKind kind, const char *key, size_t keylen,
 	level = GetCurrentTransactionNestLevel();
 	if (level > 1)
 		reserve_undo();
+	pending_used = true;
 
 	k.kind = kind;
 	k.len = (uint32) keylen;
@@ -261,7 +312,9 @@ pending_lookup(EffectKind kind, const char *key, size_t keylen,
 		entry->value = NULL;
 		entry->vallen = 0;
 		entry->number = 0;
+		dlist_push_tail(&pending_entries, &entry->node);
 		pending_count++;
+		pending_peak = Max(pending_peak, pending_count);
 		if (level > 1)
 			push_undo(entry, level, true);
 	}
@@ -474,6 +527,7 @@ pending_rollback_to(int level)
 		{
 			bool		found;
 
+			dlist_delete(&u->entry->node);
 			hash_search(pending_hash, &u->entry->key, HASH_REMOVE, &found);
 			Assert(found);
 			pending_count--;
@@ -514,8 +568,7 @@ pending_release_level(int level)
 static char *
 pending_serialize(Size *len, int *nrecords)
 {
-	HASH_SEQ_STATUS status;
-	PendingEntry *entry;
+	dlist_iter	iter;
 	Size		total = 0;
 	char	   *buf;
 	char	   *p;
@@ -523,17 +576,20 @@ pending_serialize(Size *len, int *nrecords)
 
 	*len = 0;
 	*nrecords = 0;
-	if (pending_hash == NULL || pending_count == 0)
+	if (pending_count == 0)
 		return NULL;
 
-	hash_seq_init(&status, pending_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
+	dlist_foreach(iter, &pending_entries)
+	{
+		PendingEntry *entry = dlist_container(PendingEntry, node, iter.cur);
+
 		total += EffectRecordSize(entry->key.len, entry->vallen);
+	}
 
 	buf = p = MemoryContextAllocHuge(PendingContext, total);
-	hash_seq_init(&status, pending_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
+	dlist_foreach(iter, &pending_entries)
 	{
+		PendingEntry *entry = dlist_container(PendingEntry, node, iter.cur);
 		EffectRecord *r = EffectRecordWrite(p, entry->key.kind,
 											entry->key.key, entry->key.len,
 											entry->value, entry->vallen);
@@ -638,7 +694,7 @@ pending_release_callback(ResourceReleasePhase phase, bool isCommit,
 		DeliveryAfterCommit();
 	}
 	/* Also when every effect was rolled back to a savepoint. */
-	if (pending_hash != NULL || pending_state != PSTATE_OPEN)
+	if (pending_used || pending_state != PSTATE_OPEN)
 		pending_reset();
 }
 
@@ -692,15 +748,12 @@ Datum
 cache_ext_pending_effects(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	HASH_SEQ_STATUS status;
-	PendingEntry *entry;
+	dlist_iter	iter;
 
 	InitMaterializedSRF(fcinfo, 0);
-	if (pending_hash == NULL)
-		PG_RETURN_VOID();
-	hash_seq_init(&status, pending_hash);
-	while ((entry = hash_seq_search(&status)) != NULL)
+	dlist_foreach(iter, &pending_entries)
 	{
+		PendingEntry *entry = dlist_container(PendingEntry, node, iter.cur);
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 

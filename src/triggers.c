@@ -21,8 +21,9 @@
  *	  Only the readers (version, user_version) send a command, a GET.
  *
  *	  Trigger arguments are key templates (templates.h), parsed once per
- *	  trigger and statement and kept in fn_extra; the per-row path renders
- *	  keys without any catalog access.
+ *	  trigger and backend and kept until a relcache invalidation of the
+ *	  trigger's table (get_trigger_cache); the per-row path renders keys
+ *	  without any catalog access.
  *
  *-------------------------------------------------------------------------
  */
@@ -46,6 +47,7 @@
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/tuplestore.h"
@@ -72,6 +74,13 @@ typedef enum InvalidationKind
 	KIND_COUNTER				/* assign_number (only checked here) */
 } InvalidationKind;
 
+/* A slot of a template's set of values already added (TriggerTemplate). */
+typedef struct SeenValue
+{
+	Datum		value;
+	bool		used;
+} SeenValue;
+
 /* One parsed trigger argument. */
 typedef struct TriggerTemplate
 {
@@ -97,20 +106,37 @@ typedef struct TriggerTemplate
 	StringInfoData memo_prefix;
 	StringInfoData last_key;
 	AttrNumber	value_attnum;	/* the integer column, or 0 */
-	HTAB	   *seen_values;	/* Datum -> (nothing), created on demand */
+	bool		have_first_value;	/* first_value holds the first one */
+	Datum		first_value;
+	struct SeenValue *seen;		/* the others: an open-addressing set of
+								 * seen_size slots, created at the second
+								 * distinct value */
+	uint32		seen_size;		/* a power of two; 0: no set yet */
+	uint32		seen_count;
 } TriggerTemplate;
 
-/* fn_extra of a trigger: its parsed templates. */
+/*
+ * The parsed templates of one trigger, kept per backend across statements
+ * and transactions in trigger_caches (keyed by the trigger's OID) and
+ * pointed to by fn_extra; see get_trigger_cache.
+ */
 typedef struct TriggerCache
 {
-	Oid			tgoid;
+	Oid			tgoid;			/* hash key */
+	bool		valid;			/* false: parse again before use */
+	Oid			relid;			/* the table the templates were parsed for */
+	InvalidationKind kind;
 	TupleDesc	tupdesc;		/* the descriptor seen last (not owned) */
 	TupleDesc	tupdesc_copy;	/* what the templates were parsed against */
-	MemoryContext cxt;			/* holds everything below */
+	MemoryContext cxt;			/* holds everything below; NULL: not built */
 	int			ntemplates;
 	TriggerTemplate *templates;
 	StringInfoData buf;			/* rendering workspace */
 } TriggerCache;
+
+static HTAB *trigger_caches = NULL;
+static MemoryContext trigger_cache_context = NULL;
+static bool trigger_value_sets = false;	/* some template holds a value set */
 
 PG_FUNCTION_INFO_V1(cache_ext_bump_version);
 PG_FUNCTION_INFO_V1(cache_ext_invalidate_keys);
@@ -245,6 +271,37 @@ check_template_reach(const char *text, InvalidationKind kind, Relation rel,
 }
 
 /*
+ * A BEFORE row trigger renders its keys before PostgreSQL computes the
+ * table's generated columns (they hold nothing useful yet in NEW): a
+ * template of such a trigger may not use one.  tgtype: the trigger's.
+ */
+static void
+check_before_columns(const KeyTemplate *tmpl, const char *text, int16 tgtype,
+					 Relation rel, const char *tgname)
+{
+	const AttrNumber *columns;
+	int			ncolumns;
+	int			i;
+
+	if (!TRIGGER_FOR_BEFORE(tgtype))
+		return;
+	ncolumns = TemplateColumns(tmpl, &columns);
+	for (i = 0; i < ncolumns; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), columns[i] - 1);
+
+		if (att->attgenerated != '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("key template \"%s\" of BEFORE trigger \"%s\" on table \"%s\" uses generated column \"%s\"",
+							text, tgname, RelationGetRelationName(rel),
+							NameStr(att->attname)),
+					 errdetail("A BEFORE row trigger runs before generated columns are computed, so it would render the key from a stale value."),
+					 errhint("Create the trigger AFTER INSERT OR UPDATE OR DELETE, or use the columns the generated one is computed from.")));
+	}
+}
+
+/*
  * A new assign_number trigger: no version namespace of the table may reach
  * its counters (check_counter_overlap from the other side).
  */
@@ -272,9 +329,179 @@ check_counters_unreached(Relation rel, const char *counter_text,
 }
 
 /*
- * The templates of a trigger, parsed and cached in fn_extra.  Parsed again
- * when the cache belongs to another trigger or the table's descriptor has
- * changed since.
+ * Relcache invalidation: a change to the table (columns, its triggers: a
+ * trigger created, dropped or replaced) means parsing its triggers'
+ * templates again.  Only marks: a callback may run while a cache is in use.
+ */
+static void
+trigger_cache_relcache_callback(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	TriggerCache *cache;
+
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || cache->relid == relid)
+			cache->valid = false;
+	}
+}
+
+/*
+ * End of a transaction that built value sets (remember_value): free them,
+ * so that a bulk UPDATE's set (up to VALUE_MEMO_MAX values) does not stay
+ * allocated until the trigger fires again.  pfree only: never raises.
+ */
+static void
+trigger_cache_xact_callback(XactEvent event, void *arg)
+{
+	HASH_SEQ_STATUS status;
+	TriggerCache *cache;
+
+	if (!trigger_value_sets)
+		return;
+	if (event != XACT_EVENT_COMMIT && event != XACT_EVENT_ABORT &&
+		event != XACT_EVENT_PREPARE)
+		return;
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+	{
+		for (int i = 0; i < cache->ntemplates; i++)
+		{
+			TriggerTemplate *tt = &cache->templates[i];
+
+			if (tt->seen == NULL)
+				continue;
+			pfree(tt->seen);
+			tt->seen = NULL;
+			tt->seen_size = tt->seen_count = 0;
+			tt->memo_lxid = InvalidLocalTransactionId;
+		}
+	}
+	trigger_value_sets = false;
+}
+
+/* Free what an invalidated cache holds; the entry itself stays. */
+static void
+forget_trigger_cache(TriggerCache *cache)
+{
+	if (cache->cxt != NULL)
+		MemoryContextDelete(cache->cxt);
+	cache->cxt = NULL;
+	cache->valid = false;
+	cache->ntemplates = 0;
+	cache->templates = NULL;
+}
+
+/*
+ * Free what invalidated caches hold (a dropped or replaced trigger's), on
+ * the rare path that parses templates anyway: their entries stay, small.
+ */
+static void
+forget_invalid_trigger_caches(void)
+{
+	HASH_SEQ_STATUS status;
+	TriggerCache *cache;
+
+	hash_seq_init(&status, trigger_caches);
+	while ((cache = hash_seq_search(&status)) != NULL)
+	{
+		if (!cache->valid && cache->cxt != NULL)
+			forget_trigger_cache(cache);
+	}
+}
+
+/*
+ * Parse a trigger's templates into cache (its entry in trigger_caches).  On
+ * ERROR the cache is left unbuilt (cxt NULL, valid false), so the next
+ * firing parses again and reports the same problem.
+ */
+static void
+build_trigger_cache(TriggerCache *cache, TriggerData *trigdata,
+					InvalidationKind kind, const char *funcname)
+{
+	Trigger    *trigger = trigdata->tg_trigger;
+	Relation	rel = trigdata->tg_relation;
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+	MemoryContext oldcxt;
+	MemoryContext cxt;
+	int			nargs;
+	int			ntemplates;
+	int			i;
+
+	Assert(cache->cxt == NULL);
+	nargs = trigger->tgnargs;
+	ntemplates = trigger_template_count(nargs, kind, trigger->tgname, rel, funcname);
+
+	cxt = AllocSetContextCreate(trigger_cache_context,
+								"cache_ext trigger templates",
+								ALLOCSET_SMALL_SIZES);
+	PG_TRY();
+	{
+		oldcxt = MemoryContextSwitchTo(cxt);
+		cache->tupdesc_copy = CreateTupleDescCopy(tupdesc);
+		cache->templates = palloc0(sizeof(TriggerTemplate) * ntemplates);
+		initStringInfo(&cache->buf);
+		MemoryContextSwitchTo(oldcxt);
+
+		for (i = 0; i < ntemplates; i++)
+		{
+			TriggerTemplate *tt = &cache->templates[i];
+			const char *text = trigger_template_text(nargs, trigger->tgargs, i);
+
+			tt->tmpl = TemplateParse(text, rel, cxt);
+			check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
+			check_before_columns(tt->tmpl, text, trigger->tgtype, rel,
+								 trigger->tgname);
+			tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
+			tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
+			oldcxt = MemoryContextSwitchTo(cxt);
+			initStringInfo(&tt->last_key);
+			initStringInfo(&tt->memo_prefix);
+			MemoryContextSwitchTo(oldcxt);
+			tt->memo_lxid = InvalidLocalTransactionId;
+			if (tt->ncolumns == 1 && !tt->is_pattern &&
+				TupleDescAttr(tupdesc, tt->columns[0] - 1)->attbyval)
+			{
+				switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
+				{
+					case INT2OID:
+					case INT4OID:
+					case INT8OID:
+					case OIDOID:
+						tt->value_attnum = tt->columns[0];
+						break;
+					default:
+						break;
+				}
+			}
+		}
+	}
+	PG_CATCH();
+	{
+		MemoryContextDelete(cxt);
+		cache->templates = NULL;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	cache->cxt = cxt;
+	cache->relid = RelationGetRelid(rel);
+	cache->kind = kind;
+	cache->tupdesc = tupdesc;
+	cache->ntemplates = ntemplates;
+	cache->valid = true;
+}
+
+/*
+ * The templates of a trigger.  Parsing them (and checking how far they
+ * reach) costs more than everything else a one-row transaction does here,
+ * so they are parsed once per backend and kept across statements and
+ * transactions until the table changes (relcache callback above); fn_extra
+ * points at the trigger's entry, whose address never changes (entries are
+ * never removed), so the per-row check is a few comparisons.  Our code runs
+ * no user code between fetching a cache and its last use, so freeing an
+ * invalidated one at the next firing cannot pull it from under a caller.
  */
 static TriggerCache *
 get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
@@ -284,13 +511,44 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 	Trigger    *trigger = trigdata->tg_trigger;
 	Relation	rel = trigdata->tg_relation;
 	TupleDesc	tupdesc = RelationGetDescr(rel);
-	MemoryContext oldcxt;
-	int			nargs;
-	int			ntemplates;
-	int			i;
+	bool		found;
 
-	if (cache != NULL && cache->tgoid == trigger->tgoid)
+	if (likely(cache != NULL && cache->tgoid == trigger->tgoid &&
+			   cache->valid && cache->kind == kind &&
+			   cache->tupdesc == tupdesc))
+		return cache;
+
+	if (trigger_caches == NULL)
 	{
+		HASHCTL		ctl;
+
+		trigger_cache_context = AllocSetContextCreate(TopMemoryContext,
+													  "cache_ext trigger caches",
+													  ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(TriggerCache);
+		ctl.hcxt = trigger_cache_context;
+		trigger_caches = hash_create("cache_ext trigger caches", 16, &ctl,
+									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(trigger_cache_relcache_callback, (Datum) 0);
+		RegisterXactCallback(trigger_cache_xact_callback, NULL);
+	}
+
+	cache = hash_search(trigger_caches, &trigger->tgoid, HASH_ENTER, &found);
+	if (!found)
+	{
+		cache->valid = false;
+		cache->relid = RelationGetRelid(rel);
+		cache->cxt = NULL;
+		cache->ntemplates = 0;
+		cache->templates = NULL;
+	}
+	fcinfo->flinfo->fn_extra = cache;
+
+	if (cache->valid && cache->kind == kind &&
+		cache->relid == RelationGetRelid(rel))
+	{
+		/* A relcache rebuild may give the same columns a new descriptor. */
 		if (cache->tupdesc == tupdesc)
 			return cache;
 		if (equalTupleDescs(cache->tupdesc_copy, tupdesc))
@@ -300,78 +558,12 @@ get_trigger_cache(FunctionCallInfo fcinfo, TriggerData *trigdata,
 		}
 	}
 
-	if (cache != NULL)
-	{
-		MemoryContextDelete(cache->cxt);
-		fcinfo->flinfo->fn_extra = NULL;
-	}
-
-	nargs = trigger->tgnargs;
-	ntemplates = trigger_template_count(nargs, kind, trigger->tgname, rel, funcname);
-
-	/*
-	 * Build the cache in a context of its own under fn_mcxt, so a re-parse
-	 * frees the previous one and an ERROR halfway leaves fn_extra NULL.
-	 */
-	{
-		MemoryContext cxt = AllocSetContextCreate(fcinfo->flinfo->fn_mcxt,
-												  "cache_ext trigger templates",
-												  ALLOCSET_SMALL_SIZES);
-
-		PG_TRY();
-		{
-			oldcxt = MemoryContextSwitchTo(cxt);
-			cache = palloc0(sizeof(TriggerCache));
-			cache->cxt = cxt;
-			cache->tgoid = trigger->tgoid;
-			cache->tupdesc = tupdesc;
-			cache->tupdesc_copy = CreateTupleDescCopy(tupdesc);
-			cache->ntemplates = ntemplates;
-			cache->templates = palloc0(sizeof(TriggerTemplate) * cache->ntemplates);
-			initStringInfo(&cache->buf);
-			MemoryContextSwitchTo(oldcxt);
-
-			for (i = 0; i < cache->ntemplates; i++)
-			{
-				TriggerTemplate *tt = &cache->templates[i];
-				const char *text = trigger_template_text(nargs, trigger->tgargs, i);
-
-				tt->tmpl = TemplateParse(text, rel, cxt);
-				check_template_reach(text, kind, rel, trigger->tgname, trigger->tgfoid);
-				tt->is_pattern = (kind == KIND_DELETE && template_is_pattern(text));
-				tt->ncolumns = TemplateColumns(tt->tmpl, &tt->columns);
-				oldcxt = MemoryContextSwitchTo(cxt);
-				initStringInfo(&tt->last_key);
-				initStringInfo(&tt->memo_prefix);
-				MemoryContextSwitchTo(oldcxt);
-				tt->memo_lxid = InvalidLocalTransactionId;
-				if (tt->ncolumns == 1 && !tt->is_pattern)
-				{
-					switch (getBaseType(TupleDescAttr(tupdesc, tt->columns[0] - 1)->atttypid))
-					{
-						case INT2OID:
-						case INT4OID:
-						case INT8OID:
-						case OIDOID:
-							tt->value_attnum = tt->columns[0];
-							break;
-						default:
-							break;
-					}
-				}
-			}
-		}
-		PG_CATCH();
-		{
-			MemoryContextDelete(cxt);
-			PG_RE_THROW();
-		}
-		PG_END_TRY();
-	}
-
-	fcinfo->flinfo->fn_extra = cache;
+	forget_trigger_cache(cache);
+	forget_invalid_trigger_caches();
+	build_trigger_cache(cache, trigdata, kind, funcname);
 	return cache;
 }
+
 
 /* Forget the memos when they no longer describe the pending set. */
 static inline void
@@ -389,29 +581,94 @@ refresh_memo(TriggerTemplate *tt)
 	resetStringInfo(&tt->memo_prefix);
 	appendStringInfoString(&tt->memo_prefix, prefix);
 	resetStringInfo(&tt->last_key);
-	if (tt->seen_values != NULL)
-	{
-		hash_destroy(tt->seen_values);
-		tt->seen_values = NULL;
-	}
+	tt->have_first_value = false;
+	if (tt->seen != NULL)
+		pfree(tt->seen);
+	tt->seen = NULL;
+	tt->seen_size = tt->seen_count = 0;
 }
 
-/* Remember that the key of this integer value was added. */
+/* The slot of a value in a set of values (the murmur3 64-bit finalizer). */
+static inline uint32
+seen_slot(Datum value, uint32 size)
+{
+	uint64		h = (uint64) value;
+
+	h ^= h >> 33;
+	h *= UINT64CONST(0xff51afd7ed558ccd);
+	h ^= h >> 33;
+	h *= UINT64CONST(0xc4ceb9fe1a85ec53);
+	h ^= h >> 33;
+	return (uint32) h & (size - 1);
+}
+
+/* Was the key of this integer value added (refresh_memo first)? */
+static inline bool
+value_seen(const TriggerTemplate *tt, Datum value)
+{
+	uint32		i;
+
+	if (tt->have_first_value && tt->first_value == value)
+		return true;
+	if (tt->seen_size == 0)
+		return false;
+	for (i = seen_slot(value, tt->seen_size); tt->seen[i].used;
+		 i = (i + 1) & (tt->seen_size - 1))
+	{
+		if (tt->seen[i].value == value)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Remember that the key of this integer value (not seen yet) was added.
+ * The first value of a transaction goes into a field: a set is only worth
+ * creating once a second distinct value shows up.  The set is open
+ * addressing over Datums (at most half full, at most VALUE_MEMO_MAX
+ * values): a bulk UPDATE looks a value up for every row, and a dynahash
+ * lookup cost it a third of the trigger's work.
+ */
 static void
 remember_value(TriggerCache *cache, TriggerTemplate *tt, Datum value)
 {
-	if (tt->seen_values == NULL)
-	{
-		HASHCTL		ctl;
+	uint32		i;
 
-		ctl.keysize = sizeof(Datum);
-		ctl.entrysize = sizeof(Datum);
-		ctl.hcxt = cache->cxt;
-		tt->seen_values = hash_create("cache_ext trigger values", 1024, &ctl,
-									  HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	if (!tt->have_first_value)
+	{
+		tt->first_value = value;
+		tt->have_first_value = true;
+		return;
 	}
-	if (hash_get_num_entries(tt->seen_values) < VALUE_MEMO_MAX)
-		(void) hash_search(tt->seen_values, &value, HASH_ENTER, NULL);
+	if (tt->seen_count >= VALUE_MEMO_MAX)
+		return;
+	if ((tt->seen_count + 1) * 2 > tt->seen_size)
+	{
+		uint32		newsize = tt->seen_size == 0 ? 64 : tt->seen_size * 2;
+		SeenValue  *newset = MemoryContextAllocZero(cache->cxt,
+													newsize * sizeof(SeenValue));
+
+		for (uint32 j = 0; j < tt->seen_size; j++)
+		{
+			if (!tt->seen[j].used)
+				continue;
+			for (i = seen_slot(tt->seen[j].value, newsize); newset[i].used;
+				 i = (i + 1) & (newsize - 1))
+				;
+			newset[i] = tt->seen[j];
+		}
+		if (tt->seen != NULL)
+			pfree(tt->seen);
+		tt->seen = newset;
+		tt->seen_size = newsize;
+		trigger_value_sets = true;
+	}
+	for (i = seen_slot(value, tt->seen_size); tt->seen[i].used;
+		 i = (i + 1) & (tt->seen_size - 1))
+		;
+	tt->seen[i].value = value;
+	tt->seen[i].used = true;
+	tt->seen_count++;
 }
 
 /* Add one complete (prefixed) key to the pending set, memo permitting. */
@@ -433,29 +690,19 @@ add_key(TriggerTemplate *tt, InvalidationKind kind, const char *key, size_t keyl
 	appendBinaryStringInfo(&tt->last_key, key, keylen);
 }
 
-/* Render one template for one row and add the key; NULL columns skip it. */
+/*
+ * Render one template for one row and add the key; NULL columns skip it.
+ * value: for a template of one integer column (value_attnum), the row's
+ * value of that column, not NULL and not seen yet.
+ */
 static inline void
 add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
-			HeapTuple tuple, TupleDesc tupdesc)
+			HeapTuple tuple, TupleDesc tupdesc, Datum value)
 {
 	StringInfo	buf = &cache->buf;
 	char	   *key;
 	size_t		keylen;
 	bool		rendered;
-	Datum		value = (Datum) 0;
-
-	refresh_memo(tt);
-	if (tt->value_attnum != 0)
-	{
-		bool		isnull;
-
-		value = heap_getattr(tuple, tt->value_attnum, tupdesc, &isnull);
-		if (isnull)
-			return;
-		if (tt->seen_values != NULL &&
-			hash_search(tt->seen_values, &value, HASH_FIND, NULL) != NULL)
-			return;
-	}
 
 	resetStringInfo(buf);
 	if (tt->is_pattern)
@@ -474,6 +721,30 @@ add_row_key(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
 
 	if (tt->value_attnum != 0)
 		remember_value(cache, tt, value);
+}
+
+/*
+ * The keys of a row event for a template of one integer column: each
+ * version's value is read once, compared and looked up in the memo; a key
+ * is rendered only for a value not seen yet in this (sub)transaction.
+ */
+static inline void
+add_value_keys(TriggerCache *cache, TriggerTemplate *tt, InvalidationKind kind,
+			   HeapTuple oldtup, HeapTuple newtup, TupleDesc tupdesc)
+{
+	Datum		newval = (Datum) 0;
+	Datum		oldval = (Datum) 0;
+	bool		newnull = true;
+	bool		oldnull = true;
+
+	if (newtup != NULL)
+		newval = heap_getattr(newtup, tt->value_attnum, tupdesc, &newnull);
+	if (oldtup != NULL)
+		oldval = heap_getattr(oldtup, tt->value_attnum, tupdesc, &oldnull);
+	if (!newnull && !value_seen(tt, newval))
+		add_row_key(cache, tt, kind, newtup, tupdesc, newval);
+	if (!oldnull && (newnull || oldval != newval) && !value_seen(tt, oldval))
+		add_row_key(cache, tt, kind, oldtup, tupdesc, oldval);
 }
 
 /* Do two versions of a row agree on every column a template uses? */
@@ -514,11 +785,17 @@ add_row_event_keys(TriggerCache *cache, InvalidationKind kind,
 	{
 		TriggerTemplate *tt = &cache->templates[i];
 
+		refresh_memo(tt);
+		if (tt->value_attnum != 0)
+		{
+			add_value_keys(cache, tt, kind, oldtup, newtup, tupdesc);
+			continue;
+		}
 		if (newtup != NULL)
-			add_row_key(cache, tt, kind, newtup, tupdesc);
+			add_row_key(cache, tt, kind, newtup, tupdesc, (Datum) 0);
 		if (oldtup != NULL &&
 			(newtup == NULL || !same_columns(tt, oldtup, newtup, tupdesc)))
-			add_row_key(cache, tt, kind, oldtup, tupdesc);
+			add_row_key(cache, tt, kind, oldtup, tupdesc, (Datum) 0);
 	}
 }
 
@@ -642,7 +919,7 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 	TriggerCache *cache;
 	const char *usage = truncate_only
 		? "CREATE TRIGGER ... AFTER TRUNCATE ON table FOR EACH STATEMENT EXECUTE FUNCTION %s(...)"
-		: "CREATE TRIGGER ... AFTER INSERT OR UPDATE OR DELETE ON table FOR EACH ROW EXECUTE FUNCTION %s(...)";
+		: "CREATE TRIGGER ... AFTER (or BEFORE) INSERT OR UPDATE OR DELETE ON table FOR EACH ROW EXECUTE FUNCTION %s(...)";
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		ereport(ERROR,
@@ -653,16 +930,24 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 	event = trigdata->tg_event;
 
 	/*
-	 * AFTER only: a BEFORE trigger sees a row that later BEFORE triggers may
-	 * still change or cancel, and it would have to return the row.
+	 * AFTER, or BEFORE for each row.  The BEFORE row form (cheaper: no
+	 * after-trigger queue, no second fetch of the row versions) renders
+	 * keys from OLD and NEW as they are when it fires: a row that ends up
+	 * not written (a later trigger cancels it, the statement fails) only
+	 * costs a harmless extra bump, a generated column is refused
+	 * (check_before_columns), and a later BEFORE trigger that changes a
+	 * key column of NEW is a documented limit (README).  INSTEAD OF
+	 * triggers write nothing themselves; BEFORE statement triggers see no
+	 * rows.
 	 */
-	if (!TRIGGER_FIRED_AFTER(event))
+	if (TRIGGER_FIRED_INSTEAD(event) ||
+		(TRIGGER_FIRED_BEFORE(event) && !TRIGGER_FIRED_FOR_ROW(event)))
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-				 errmsg("trigger \"%s\" on relation \"%s\" must be an AFTER trigger to use %s()",
+				 errmsg("trigger \"%s\" on relation \"%s\" must be an AFTER trigger or a BEFORE row trigger to use %s()",
 						trigdata->tg_trigger->tgname,
 						RelationGetRelationName(trigdata->tg_relation), funcname),
-				 errdetail("A BEFORE or INSTEAD OF trigger sees rows that may still change or not be written."),
+				 errdetail("An INSTEAD OF trigger sees rows the table never stores, and a BEFORE statement trigger sees no rows."),
 				 errhint(usage, funcname)));
 
 	if (TRIGGER_FIRED_BY_TRUNCATE(event))
@@ -703,6 +988,10 @@ invalidation_trigger(FunctionCallInfo fcinfo, InvalidationKind kind,
 		add_row_event_keys(cache, kind, trigdata->tg_trigtuple,
 						   trigdata->tg_newtuple, tupdesc);
 
+	/* A BEFORE row trigger lets the row through unchanged. */
+	if (TRIGGER_FIRED_BEFORE(event))
+		return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(event) ?
+							   trigdata->tg_newtuple : trigdata->tg_trigtuple);
 	return PointerGetDatum(NULL);
 }
 
@@ -1100,7 +1389,8 @@ check_new_trigger(Oid tgoid)
 	{
 		const char *text = trigger_template_text(trigger->tgnargs, trigger->tgargs, i);
 
-		(void) TemplateParse(text, rel, CurrentMemoryContext);
+		check_before_columns(TemplateParse(text, rel, CurrentMemoryContext),
+							 text, trigger->tgtype, rel, tgname);
 		check_template_reach(text, kind, rel, tgname, tgfoid);
 	}
 	for (i = 0; i < ntemplates; i++)

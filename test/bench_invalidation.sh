@@ -29,6 +29,8 @@
 #   bump_sync  AFTER UPDATE ... cache_ext.bump_version('cache_user_version:{uid}'),
 #              cache_ext.delivery = sync (default, read-your-writes)
 #   bump_async the same with cache_ext.delivery = async
+#   bump_before_sync, bump_before_async   the same as a BEFORE UPDATE row
+#              trigger (no after-trigger queue; see the README for its limits)
 #   bump_tls   bump_sync over TLS: cache_ext.redis_url = rediss:// to the same
 #              Redis (its TLS port, a throwaway CA; BENCH_TLS=0 skips it);
 #              reported also as the TPS ratio bump_tls / bump_sync
@@ -43,9 +45,10 @@
 #
 # Part "bulk": one UPDATE pgbench_accounts SET abalance = abalance + 1 (every
 # row, one transaction, COMMIT and delivery included) with no trigger, the
-# floor trigger, bump_version row triggers on uid (1,000 distinct users) and
-# uid10k = aid % 10000 (10,000), and the statement form with transition
-# tables when bump_version accepts it; VACUUM after each run.
+# floor trigger, bump_version AFTER and BEFORE row triggers on uid (1,000
+# distinct users) and uid10k = aid % 10000 (10,000), and the statement form
+# with transition tables when bump_version accepts it; VACUUM after each
+# run.
 #
 # Part "latency": commit-to-visible.  A procedure updates one row (the
 # bump_version trigger fires), reads the version key before, COMMITs, then
@@ -161,6 +164,7 @@ set_trigger() {
 	case $1 in
 	none) ;;
 	floor) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();" ;;
+	bump_before_sync | bump_before_async | bump_before) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
 	bump_sync | bump_async | bump_tls | bump_row) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
 	bump_stmt) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
 	notify) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION bench_notify();" ;;
@@ -183,6 +187,8 @@ if want_part tps; then
 	variants=(none floor)
 	[[ $have_bump == t ]] && variants+=(bump_sync)
 	[[ $have_bump == t && $have_async == t ]] && variants+=(bump_async)
+	[[ $have_bump == t ]] && variants+=(bump_before_sync)
+	[[ $have_bump == t && $have_async == t ]] && variants+=(bump_before_async)
 	[[ $have_bump == t && $have_tls == t ]] && variants+=(bump_tls)
 	variants+=(notify)
 	[[ $have_memcache == t ]] && variants+=(memcache)
@@ -203,8 +209,8 @@ if want_part tps; then
 			v=${run%/*} sc=${run#*/}
 			set_trigger "$v"
 			pgopts="-c synchronous_commit=$sc"
-			[[ $v == bump_async ]] && pgopts+=" -c cache_ext.delivery=async"
-			[[ ($v == bump_sync || $v == bump_tls) && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
+			[[ $v == bump_async || $v == bump_before_async ]] && pgopts+=" -c cache_ext.delivery=async"
+			[[ ($v == bump_sync || $v == bump_before_sync || $v == bump_tls) && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
 			[[ $v == bump_tls ]] && pgopts+=" -c cache_ext.redis_url=$REDIS_TLS_URL"
 			bench_psql -c "CHECKPOINT"
 			t=$(PGOPTIONS=$pgopts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
@@ -215,13 +221,13 @@ if want_part tps; then
 	set_trigger none
 	echo
 	echo "TPS, pgbench -M prepared -c $CLIENTS, single-row UPDATE, ${SECS}s x $ROUNDS interleaved rounds (median; ratio to none at the same setting)"
-	printf '%-12s %12s %8s %12s %8s\n' variant 'sc=on tps' ratio 'sc=off tps' ratio
+	printf '%-18s %12s %8s %12s %8s\n' variant 'sc=on tps' ratio 'sc=off tps' ratio
 	# shellcheck disable=SC2086 # word splitting wanted
 	base_on=$(median ${tps[none/on]}) base_off=$(median ${tps[none/off]})
 	for v in "${variants[@]}"; do
 		# shellcheck disable=SC2086
 		m_on=$(median ${tps[$v/on]}) m_off=$(median ${tps[$v/off]})
-		printf '%-12s %12s %8s %12s %8s\n' "$v" "$m_on" "$(ratio "$m_on" "$base_on")" \
+		printf '%-18s %12s %8s %12s %8s\n' "$v" "$m_on" "$(ratio "$m_on" "$base_on")" \
 			"$m_off" "$(ratio "$m_off" "$base_off")"
 	done
 	if [[ -n ${tps[bump_tls/on]:-} && -n ${tps[bump_sync/on]:-} ]]; then
@@ -239,7 +245,7 @@ fi
 if want_part bulk; then
 	bulk=(none floor)
 	if [[ $have_bump == t ]]; then
-		bulk+=(bump_row:uid bump_row:uid10k)
+		bulk+=(bump_row:uid bump_row:uid10k bump_before:uid bump_before:uid10k)
 		# does the statement form with transition tables work?
 		if set_trigger bump_stmt uid 2>/dev/null &&
 			bench_psql -c "BEGIN" -c "UPDATE pgbench_accounts SET abalance = abalance WHERE aid = 1" \
@@ -286,7 +292,8 @@ if want_part bulk; then
 		m=$(median ${bms[$b]:-})
 		printf '%-18s %10s %9s%% %9s\n' "$b" "${m:--}" "$(awk -v a="$m" -v b="$base" 'BEGIN { if (a == "" || b == "") print "n/a"; else printf "%+.1f", (a / b - 1) * 100 }')" "${effects[$b]:--}"
 	done
-	echo "  (bump_row:COL / bump_stmt:COL = row / statement trigger on template cache_user_version:{COL};"
+	echo "  (bump_row:COL / bump_before:COL / bump_stmt:COL = AFTER row / BEFORE row / statement trigger"
+	echo "   on template cache_user_version:{COL}; floor = BEFORE row suppress_redundant_updates_trigger();"
 	echo "   uid: 1,000 distinct keys, uid10k: 10,000; effects = cache_ext.stats effects_committed of"
 	echo "   the last such UPDATE: one INCR per distinct key and transaction)"
 	echo "raw ms per round:"

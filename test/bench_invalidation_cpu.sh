@@ -73,12 +73,16 @@ variants=("none||" "floor|floor|" "bump_sync|bump|-c cache_ext.delivery=sync")
 for d in $DELAYS; do
 	variants+=("bump_async_${d}ms|bump|-c cache_ext.delivery=async|$d")
 done
+# the BEFORE row form (no after-trigger queue), at the default batch delay
+variants+=("before_sync|bump_before|-c cache_ext.delivery=sync"
+	"before_async_5ms|bump_before|-c cache_ext.delivery=async|5")
 
 set_trigger() {
 	local sql="DROP TRIGGER IF EXISTS bench_trg ON pgbench_accounts;"
 	case $1 in
 	floor) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();" ;;
 	bump) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{uid}');" ;;
+	bump_before) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{uid}');" ;;
 	esac
 	bench_psql -c "$sql" 2>/dev/null
 }

@@ -27,6 +27,10 @@
  *	  session whose settings name another server are ignored and answered
  *	  "unknown".
  *
+ *	  The prober (the worker) leaves its latch here when it becomes the
+ *	  prober, and a report of "down" sets it: this file needs nothing of the
+ *	  layers above the connection, which it serves (protocol.c consults it).
+ *
  *	  Locking: every field is under the spinlock HealthShared.mutex, held
  *	  for a few assignments and at most one string comparison; nothing
  *	  here allocates or raises, so it is called after commit.
@@ -35,6 +39,8 @@
  */
 #include "prelude.h"
 
+#include "storage/ipc.h"
+#include "storage/latch.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/timestamp.h"
@@ -42,7 +48,6 @@
 #include "connection.h"
 #include "endpoint.h"
 #include "health.h"
-#include "queue.h"
 
 typedef struct HealthShared
 {
@@ -51,6 +56,7 @@ typedef struct HealthShared
 	TimestampTz up_since;		/* answered since; 0 while down or unknown */
 	TimestampTz probe_failed_at;	/* the prober's latest failed probe */
 	int			vouch_ms;		/* how long a failed probe vouches for "down" */
+	Latch	   *prober_latch;	/* set to wake the prober; NULL when none */
 } HealthShared;
 
 static HealthShared *health = NULL;
@@ -76,7 +82,18 @@ HealthSharedInit(void)
 		health->up_since = 0;
 		health->probe_failed_at = 0;
 		health->vouch_ms = 0;
+		health->prober_latch = NULL;
 	}
+}
+
+/* The prober is exiting: nobody is left to wake. */
+static void
+prober_exit(int code, Datum arg)
+{
+	SpinLockAcquire(&health->mutex);
+	if (health->prober_latch == MyLatch)
+		health->prober_latch = NULL;
+	SpinLockRelease(&health->mutex);
 }
 
 void
@@ -84,8 +101,11 @@ HealthBecomeProber(int probe_interval_ms)
 {
 	if (health == NULL)
 		return;
+	if (!is_prober)
+		before_shmem_exit(prober_exit, (Datum) 0);
 	is_prober = true;
 	SpinLockAcquire(&health->mutex);
+	health->prober_latch = MyLatch;
 	if (strcmp(health->endpoint, EndpointDescription()) != 0)
 	{
 		/* another server: nothing known of it yet */
@@ -122,7 +142,7 @@ same_endpoint(void)
 void
 HealthReportDown(TimestampTz at)
 {
-	bool		wake = false;
+	Latch	   *wake = NULL;
 
 	if (health == NULL)
 		return;
@@ -133,7 +153,8 @@ HealthReportDown(TimestampTz at)
 		if (health->up_since != 0 && at >= health->up_since)
 		{
 			health->up_since = 0;
-			wake = !is_prober;
+			if (!is_prober)
+				wake = health->prober_latch;
 		}
 		if (is_prober)
 			health->probe_failed_at = at;
@@ -142,7 +163,7 @@ HealthReportDown(TimestampTz at)
 
 	/* the prober sleeps until told: it probes only while Redis is down */
 	if (wake)
-		QueueWakeConsumer();
+		SetLatch(wake);
 }
 
 void

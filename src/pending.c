@@ -603,6 +603,24 @@ pending_serialize(Size *len, int *nrecords)
 	return buf;
 }
 
+/*
+ * Serialize the set in PendingContext and hand it to its receiver: delivery
+ * at PRE_COMMIT (DeliveryPreCommit), the prepared transaction's row at
+ * PRE_PREPARE (PreparedStore).  Both may raise: the transaction then aborts.
+ */
+static void
+pending_hand_over(void (*receiver) (char *batch, Size batchlen, int nrecords))
+{
+	MemoryContext old = MemoryContextSwitchTo(PendingContext);
+	Size		len;
+	int			n;
+	char	   *batch = pending_serialize(&len, &n);
+
+	pending_check_limit(len, n);
+	receiver(batch, len, n);
+	MemoryContextSwitchTo(old);
+}
+
 static void
 pending_xact_callback(XactEvent event, void *arg)
 {
@@ -611,14 +629,7 @@ pending_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PRE_COMMIT:
 			if (pending_count > 0 || DeliveryWanted())
 			{
-				MemoryContext old = MemoryContextSwitchTo(PendingContext);
-				Size		len;
-				int			n;
-				char	   *batch = pending_serialize(&len, &n);
-
-				pending_check_limit(len, n);
-				DeliveryPreCommit(batch, len, n);
-				MemoryContextSwitchTo(old);
+				pending_hand_over(DeliveryPreCommit);
 				pending_state = PSTATE_BUILT;
 			}
 			break;
@@ -635,16 +646,7 @@ pending_xact_callback(XactEvent event, void *arg)
 
 		case XACT_EVENT_PRE_PREPARE:
 			if (pending_count > 0)
-			{
-				MemoryContext old = MemoryContextSwitchTo(PendingContext);
-				Size		len;
-				int			n;
-				char	   *batch = pending_serialize(&len, &n);
-
-				pending_check_limit(len, n);
-				PreparedStore(batch, len, n);
-				MemoryContextSwitchTo(old);
-			}
+				pending_hand_over(PreparedStore);
 			pending_state = PSTATE_PREPARED;
 			break;
 

@@ -282,6 +282,13 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	size_t		keylen;
 	const char *key = KeyWithPrefixText(keyarg, &keylen);
 
+	/*
+	 * next: above every number handed out from the key by this cluster
+	 * (counter_marks.c), so that a Redis that went back in time never
+	 * repeats one.
+	 */
+	if (op == COUNTER_OP_NEXT)
+		arg = CounterMarkFloor(key, keylen, arg, PG_INT64_MAX);
 	build_counter_command(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
 						  NULL, 0);
 	memset(&reply, 0, sizeof(reply));
@@ -290,6 +297,16 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	switch (interpret_reply(&reply, key, keylen, value, NULL))
 	{
 		case COUNTER_OK:
+			if (op == COUNTER_OP_NEXT)
+			{
+				if (*value <= arg)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROTOCOL_VIOLATION),
+							 errmsg("Redis answered counter_next on key \"%s\" with %lld, not above the floor %lld",
+									pnstrdup(key, keylen), (long long) *value, (long long) arg),
+							 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
+				CounterMarkRaise(key, keylen, *value);
+			}
 			return true;
 		case COUNTER_REDIS_ERROR:
 			RedisReportErrorReply(&reply,

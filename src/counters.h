@@ -53,6 +53,21 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
 								 RedisOutcome *outcome);
 
 /*
+ * The high-water marks (counter_marks.c): the largest number this cluster
+ * handed out from a counter (complete Redis key), so that a Redis that went
+ * back in time never hands it out again.  CounterMarkFloor is the floor an
+ * allocation passes: max(floor, mark), unless the mark is at or above
+ * 'ceiling'.  CounterMarkGet answers PG_INT64_MIN for no mark.  Raise
+ * never raises an ERROR (a full table is a LOG line).
+ */
+extern int64 CounterMarkGet(const char *key, size_t keylen);
+extern int64 CounterMarkFloor(const char *key, size_t keylen, int64 floor,
+							  int64 ceiling);
+extern void CounterMarkRaise(const char *key, size_t keylen, int64 value);
+extern Size CounterMarksSharedSize(void);
+extern void CounterMarksSharedInit(void);
+
+/*
  * Inits, called by _PG_init: the script of counters.c, and the relcache
  * callback of the assign_number trigger's per-backend cache
  * (counters_trigger.c).

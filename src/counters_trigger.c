@@ -729,9 +729,12 @@ gapless_statement(GaplessOp op, AssignEntry *entry, const char *key,
  * allocation's floor query, with its fresh snapshot, sees this number once
  * committed (READ COMMITTED).  Caller is connected to SPI.
  */
+static int64 number_ceiling(const AssignEntry *entry);
+
 static int64
 allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-					 const char *key, size_t keylen)
+					 const char *key, size_t keylen,
+					 const char *pkey, size_t pkeylen)
 {
 	LOCKTAG		tag;
 	int64		floor;
@@ -741,11 +744,14 @@ allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 						 ASSIGN_NUMBER_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
-	floor = floor_of_partition(entry, tuple, tupdesc);
+	/* above what Redis handed out too, committed or not (counter_marks.c) */
+	floor = CounterMarkFloor(pkey, pkeylen, floor_of_partition(entry, tuple, tupdesc),
+							 number_ceiling(entry));
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("no number left for key \"%s\" of %s", key, entry->relname)));
+	CounterMarkRaise(pkey, pkeylen, floor + 1);
 	return floor + 1;
 }
 
@@ -792,6 +798,13 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		return value;
 	}
 
+	/*
+	 * Above every number this cluster handed out from the key, committed or
+	 * not (counter_marks.c): a Redis that went back in time (failover,
+	 * FLUSHALL, restart) never repeats one.
+	 */
+	floor = CounterMarkFloor(pkey, pkeylen, floor, ceiling);
+
 	/* a table whose numbers are used up gets its error from number_datum */
 	if (floor < ceiling)
 	{
@@ -808,6 +821,7 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
 			value > floor && value <= ceiling)
 		{
+			CounterMarkRaise(pkey, pkeylen, value);
 			SPI_finish();
 			if (status == COUNTER_CLAMPED)
 				ereport(WARNING,
@@ -842,7 +856,8 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 					 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	}
 
-	value = allocate_in_postgres(entry, tuple, tupdesc, key, strlen(key));
+	value = allocate_in_postgres(entry, tuple, tupdesc, key, strlen(key),
+								 pkey, pkeylen);
 	SPI_finish();
 	PendingAddRaise(pkey, pkeylen, value);
 	return value;
@@ -864,6 +879,8 @@ sync_number(AssignEntry *entry, const char *key, int64 number)
 		(void) gapless_statement(GAPLESS_SYNC, entry, key, number);
 		SPI_finish();
 	}
+	else
+		CounterMarkRaise(pkey, pkeylen, number);
 	PendingAddRaise(pkey, pkeylen, number);
 }
 

@@ -161,6 +161,12 @@ extern void RedisReportErrorReply(const RedisReply *reply, const char *what);
 /* Drop the connection (next use reconnects).  Safe anywhere. */
 extern void RedisDisconnect(void);
 
+/*
+ * Drop it because the server is no longer the primary (its ROLE says
+ * replica): the next use discovers the primary again.  Safe anywhere.
+ */
+extern void RedisDropForFailover(void);
+
 /* Count of (re)connections made by this process, for statistics. */
 extern uint64 RedisConnectCount(void);
 
@@ -174,7 +180,8 @@ typedef enum RedisReconnectCause
 								 * was interrupted; or the attempt before
 								 * failed */
 	REDIS_RECONNECT_TIMEOUT,	/* a round trip or attempt timed out */
-	REDIS_RECONNECT_FAILOVER,	/* READONLY, LOADING or MASTERDOWN answer */
+	REDIS_RECONNECT_FAILOVER,	/* READONLY, LOADING or MASTERDOWN answer, or
+								 * a ROLE that says replica */
 	REDIS_RECONNECT_SETTINGS,	/* redis_url, TLS or password file changed */
 	REDIS_NUM_RECONNECT_CAUSES
 } RedisReconnectCause;

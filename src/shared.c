@@ -10,7 +10,10 @@
  *	  - the fallback flag (fallback.c),
  *	  - the queue and its consumer (queue.c; the queue's startup may raise
  *		the fallback flag, set up just before it),
- *	  - what the worker remembers across its restarts (worker.c).
+ *	  - what the worker remembers across its restarts (worker.c),
+ *	  - the Redis primary last connected to and the failovers seen
+ *		(endpoint.c),
+ *	  - the counters' high-water marks (counter_marks.c).
  *
  *	  Each part is a struct of its own (ShmemInitStruct by name) with its
  *	  own lock; a new part adds its size to the request and its init to the
@@ -25,6 +28,8 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "counters.h"
+#include "endpoint.h"
 #include "fallback.h"
 #include "queue.h"
 #include "shared.h"
@@ -46,6 +51,8 @@ shared_request(void)
 	size = add_size(size, CACHELINEALIGN(FallbackSharedSize()));
 	size = add_size(size, CACHELINEALIGN(QueueSharedSize()));
 	size = add_size(size, CACHELINEALIGN(WorkerSharedSize()));
+	size = add_size(size, CACHELINEALIGN(EndpointSharedSize()));
+	size = add_size(size, CACHELINEALIGN(CounterMarksSharedSize()));
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche("cache_ext", 1);	/* the queue's lock */
 }
@@ -61,6 +68,8 @@ shared_startup(void)
 	FallbackSharedInit();
 	QueueSharedInit();
 	WorkerSharedInit();
+	EndpointSharedInit();
+	CounterMarksSharedInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -50,7 +50,8 @@
 typedef struct CounterMarkSlot
 {
 	pg_atomic_uint64 hash;		/* 0: free */
-	pg_atomic_uint64 mark;		/* order-preserving encoding; 0: none */
+	pg_atomic_uint64 mark;		/* largest number handed out; encoded, 0: none */
+	pg_atomic_uint64 reserved;	/* largest number PostgreSQL allocated itself */
 } CounterMarkSlot;
 
 typedef struct CounterMarksShared
@@ -75,6 +76,7 @@ marks_zero(CounterMarksShared *m)
 	{
 		pg_atomic_init_u64(&m->slots[i].hash, 0);
 		pg_atomic_init_u64(&m->slots[i].mark, 0);
+		pg_atomic_init_u64(&m->slots[i].reserved, 0);
 	}
 }
 
@@ -145,39 +147,93 @@ find_slot(const char *key, size_t keylen, bool claim)
 	return NULL;
 }
 
-int64
-CounterMarkGet(const char *key, size_t keylen)
+static int64
+slot_get(pg_atomic_uint64 *v)
 {
-	CounterMarkSlot *slot = find_slot(key, keylen, false);
-	uint64		stored;
+	uint64		stored = pg_atomic_read_u64(v);
 
-	if (slot == NULL || (stored = pg_atomic_read_u64(&slot->mark)) == 0)
-		return PG_INT64_MIN;
-	return decode(stored);
+	return stored == 0 ? PG_INT64_MIN : decode(stored);
 }
 
-void
-CounterMarkRaise(const char *key, size_t keylen, int64 value)
+/* Raise *v to value; true when it was raised (or already there). */
+static void
+slot_raise(pg_atomic_uint64 *v, int64 value)
 {
-	CounterMarkSlot *slot = find_slot(key, keylen, true);
 	uint64		want = encode(value);
-	uint64		cur;
+	uint64		cur = pg_atomic_read_u64(v);
 
-	if (slot == NULL)
-		return;
-	cur = pg_atomic_read_u64(&slot->mark);
-	while (cur < want &&
-		   !pg_atomic_compare_exchange_u64(&slot->mark, &cur, want))
+	while (cur < want && !pg_atomic_compare_exchange_u64(v, &cur, want))
 		;
 }
 
 int64
 CounterMarkFloor(const char *key, size_t keylen, int64 floor, int64 ceiling)
 {
-	int64		mark = CounterMarkGet(key, keylen);
+	CounterMarkSlot *slot = find_slot(key, keylen, false);
+	int64		mark;
 
+	if (slot == NULL)
+		return floor;
+	mark = Max(slot_get(&slot->mark), slot_get(&slot->reserved));
 	/* a mark at the ceiling came from another table sharing the key */
 	if (mark > floor && mark < ceiling)
 		return mark;
 	return floor;
+}
+
+/*
+ * Two allocators hand out numbers from one key: Redis (its counter) and
+ * PostgreSQL (floor + 1 while Redis is unreachable).  Right after a
+ * failover both may work at once, from the same floor, and a stale Redis
+ * can answer a number PostgreSQL just took.  The two publish and check in
+ * opposite orders, with full barriers in between (the compare-and-swaps):
+ * Redis's number is raised into 'mark', then 'reserved' is read;
+ * PostgreSQL's number is raised into 'reserved', then 'mark' is read.
+ * Whichever reads second sees the other's number, so the two never both
+ * keep the same one: the loser allocates again above it.
+ */
+bool
+CounterMarkTake(const char *key, size_t keylen, int64 value)
+{
+	CounterMarkSlot *slot = find_slot(key, keylen, true);
+
+	if (slot == NULL)
+		return true;
+	slot_raise(&slot->mark, value);
+	pg_memory_barrier();
+	return slot_get(&slot->reserved) < value;
+}
+
+int64
+CounterMarkReserve(const char *key, size_t keylen, int64 floor, int64 ceiling)
+{
+	CounterMarkSlot *slot = find_slot(key, keylen, true);
+
+	if (slot == NULL)
+		return floor < ceiling ? floor + 1 : ceiling;
+	for (;;)
+	{
+		uint64		cur = pg_atomic_read_u64(&slot->reserved);
+		int64		base = Max(floor, Max(slot_get(&slot->mark),
+										  cur == 0 ? PG_INT64_MIN : decode(cur)));
+		int64		r;
+
+		if (base >= ceiling)
+			return ceiling;		/* used up: the caller reports it */
+		r = base + 1;
+		if (!pg_atomic_compare_exchange_u64(&slot->reserved, &cur, encode(r)))
+			continue;
+		pg_memory_barrier();
+		if (slot_get(&slot->mark) < r)
+			return r;
+	}
+}
+
+void
+CounterMarkRaise(const char *key, size_t keylen, int64 value)
+{
+	CounterMarkSlot *slot = find_slot(key, keylen, true);
+
+	if (slot != NULL)
+		slot_raise(&slot->mark, value);
 }

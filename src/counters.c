@@ -305,7 +305,9 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 							 errmsg("Redis answered counter_next on key \"%s\" with %lld, not above the floor %lld",
 									pnstrdup(key, keylen), (long long) *value, (long long) arg),
 							 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
-				CounterMarkRaise(key, keylen, *value);
+				/* PostgreSQL allocated it meanwhile: ask again, above */
+				if (!CounterMarkTake(key, keylen, *value))
+					return counter_step_or_error(op, keyarg, arg, value);
 			}
 			return true;
 		case COUNTER_REDIS_ERROR:

@@ -55,14 +55,21 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
 /*
  * The high-water marks (counter_marks.c): the largest number this cluster
  * handed out from a counter (complete Redis key), so that a Redis that went
- * back in time never hands it out again.  CounterMarkFloor is the floor an
- * allocation passes: max(floor, mark), unless the mark is at or above
- * 'ceiling'.  CounterMarkGet answers PG_INT64_MIN for no mark.  Raise
- * never raises an ERROR (a full table is a LOG line).
+ * back in time never hands it out again.
+ *	 CounterMarkFloor: the floor an allocation passes to Redis,
+ *	   max(floor, marks), unless the mark is at or above 'ceiling'.
+ *	 CounterMarkTake: publish a number Redis answered; false when
+ *	   PostgreSQL allocated it (or more) meanwhile: allocate again.
+ *	 CounterMarkReserve: a number allocated in PostgreSQL above the floor
+ *	   and every mark (ceiling when none is left).
+ *	 CounterMarkRaise: publish an explicit number.
+ * None raises an ERROR (a full table is a LOG line, the key untracked).
  */
-extern int64 CounterMarkGet(const char *key, size_t keylen);
 extern int64 CounterMarkFloor(const char *key, size_t keylen, int64 floor,
 							  int64 ceiling);
+extern bool CounterMarkTake(const char *key, size_t keylen, int64 value);
+extern int64 CounterMarkReserve(const char *key, size_t keylen, int64 floor,
+								int64 ceiling);
 extern void CounterMarkRaise(const char *key, size_t keylen, int64 value);
 extern Size CounterMarksSharedSize(void);
 extern void CounterMarksSharedInit(void);

@@ -744,15 +744,16 @@ allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 						 ASSIGN_NUMBER_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
-	/* above what Redis handed out too, committed or not (counter_marks.c) */
-	floor = CounterMarkFloor(pkey, pkeylen, floor_of_partition(entry, tuple, tupdesc),
-							 number_ceiling(entry));
+	/*
+	 * Above what Redis handed out too, committed or not, and never a number
+	 * a Redis answering again meanwhile hands out (counter_marks.c).
+	 */
+	floor = floor_of_partition(entry, tuple, tupdesc);
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("no number left for key \"%s\" of %s", key, entry->relname)));
-	CounterMarkRaise(pkey, pkeylen, floor + 1);
-	return floor + 1;
+	return CounterMarkReserve(pkey, pkeylen, floor, PG_INT64_MAX);
 }
 
 /* The largest number the column's type can hold. */
@@ -798,30 +799,38 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		return value;
 	}
 
-	/*
-	 * Above every number this cluster handed out from the key, committed or
-	 * not (counter_marks.c): a Redis that went back in time (failover,
-	 * FLUSHALL, restart) never repeats one.
-	 */
-	floor = CounterMarkFloor(pkey, pkeylen, floor, ceiling);
-
 	/* a table whose numbers are used up gets its error from number_datum */
 	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
 		CounterStatus status;
 		int64		was = 0;
+		int64		table_floor = floor;
 
-		status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
-							 &outcome);
+		/*
+		 * Above every number this cluster handed out from the key, committed
+		 * or not (counter_marks.c): a Redis that went back in time
+		 * (failover, FLUSHALL, restart) never repeats one.  A number that
+		 * PostgreSQL allocated meanwhile is asked again, above it.
+		 */
+		for (int attempt = 0;; attempt++)
+		{
+			floor = CounterMarkFloor(pkey, pkeylen, table_floor, ceiling);
+			status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
+								 &outcome);
+			if (!((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+				  value > floor && value <= ceiling) ||
+				CounterMarkTake(pkey, pkeylen, value) || attempt >= 3)
+				break;
+		}
 		/*
 		 * The script only answers in (floor, ceiling]; a Redis that did not
 		 * is not trusted.
 		 */
 		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
-			value > floor && value <= ceiling)
+			value > floor && value <= ceiling &&
+			CounterMarkTake(pkey, pkeylen, value))
 		{
-			CounterMarkRaise(pkey, pkeylen, value);
 			SPI_finish();
 			if (status == COUNTER_CLAMPED)
 				ereport(WARNING,

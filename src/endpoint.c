@@ -700,7 +700,7 @@ EndpointInit(void)
 							   &sentinel_password_setting,
 							   "",
 							   PGC_SUSET,
-							   GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL,
+							   GUC_SUPERUSER_ONLY,
 							   check_sentinel_password,
 							   assign_sentinel_password,
 							   NULL);

@@ -1,82 +1,111 @@
 /*-------------------------------------------------------------------------
  *
  * counter_marks.c
- *	  The high-water marks of the counters (counters.h, CounterMark*): for
- *	  each counter key (the complete Redis key, prefix included), the
- *	  largest number this cluster handed out from it, by counter_next or by
- *	  the assign_number trigger (from Redis, or in PostgreSQL while Redis was
- *	  unreachable), and every explicit number assign_number saw.
+ *	  The numbers in flight (counters.h, CounterMark*): for each backend,
+ *	  the largest number its current transaction took from each counter key
+ *	  (the complete Redis key, prefix included), by counter_next or by the
+ *	  assign_number trigger (from Redis, or in PostgreSQL while Redis was
+ *	  unreachable), and the explicit numbers assign_number saw.
  *
  *	  Why: a counter step's floor is the largest committed number (the
  *	  table's), which says nothing of numbers handed out and not committed
  *	  yet.  A Redis that goes back in time (a failover to a replica that
  *	  missed the last INCRs, a FLUSHALL, a restart without persistence)
  *	  would hand those out again, and one of the two inserts would fail on
- *	  the unique index.  Every allocation passes max(floor, mark) as the
- *	  script's floor instead, so it is above every number handed out before
- *	  it, committed or not.  The same closes the race after an outage: the
- *	  numbers PostgreSQL allocated while Redis was down are marks before the
- *	  counter is raised after their commit.
+ *	  the unique index.  Every allocation passes max(table floor, numbers in
+ *	  flight) as the script's floor instead.  Once a transaction ends, its
+ *	  numbers are committed (and the table's floor covers them) or gone (and
+ *	  free again), so its entries are cleared at commit and abort: nothing
+ *	  outlives the transactions, and a table emptied and numbered again
+ *	  starts from its floor as before.
  *
- *	  The table: COUNTER_MARK_SLOTS slots of (64-bit hash of the key, mark),
- *	  open addressing over at most COUNTER_MARK_PROBES slots, lock-free
- *	  (a slot is claimed by compare-and-swap of its hash, a mark raised by a
- *	  compare-and-swap loop).  Two keys with the same 64-bit hash share a
- *	  mark: the lower one only skips numbers, never repeats one.  Slots are
- *	  never given back: when the probes of a key find no free slot (more
- *	  than about COUNTER_MARK_SLOTS keys since the server started), that key
- *	  is not tracked and keeps the behaviour of a counter without a mark
- *	  (the race closed only by the unique index), with a LOG line once per
- *	  process.  The marks live as long as the postmaster: a restart of
- *	  PostgreSQL ends every transaction holding an uncommitted number, so the
- *	  table's floor covers all that is left.
+ *	  Order makes it exact: an allocator reads the numbers in flight BEFORE
+ *	  its floor query takes its snapshot, and a backend clears its entries
+ *	  only in its commit callback, after its commit became visible: a number
+ *	  is thus either seen in flight or seen committed.
  *
- *	  In shared memory when preloaded (shared.c); otherwise in this backend,
- *	  which then protects only against its own uncommitted numbers.
+ *	  Two allocators may work at once right after an outage or a failover:
+ *	  Redis (its counter, possibly stale) and PostgreSQL (floor + 1 while
+ *	  Redis is unreachable).  Each publishes its number, then (after a full
+ *	  barrier) looks at the other kind's: Redis's number is published, then
+ *	  the PostgreSQL-allocated ones are read (CounterMarkTake); PostgreSQL's
+ *	  number is published, then every other one is read
+ *	  (CounterMarkReserve).  Whichever reads second sees the other's number,
+ *	  so the two never both keep the same one: the loser allocates again
+ *	  above it.
+ *
+ *	  Layout: one BackendMarks per PGPROC slot in shared memory, written by
+ *	  its owner only (plain atomic writes), read by every allocator: up to
+ *	  MARKS_PER_XACT keys per transaction, and beyond that a catch-all
+ *	  maximum that applies to every key (numbers skipped, never repeated).
+ *	  An owner publishes an entry's values, then its key, then the count;
+ *	  readers read the count, the key, the values, with barriers between.
+ *	  Reading costs a pass over the backends (a count of zero skips one).
+ *
+ *	  Not covered: numbers of a PREPAREd transaction (cleared at PREPARE),
+ *	  numbers the application INCRs itself, and, without preloading (no
+ *	  shared memory), other backends' numbers altogether.
  *
  *-------------------------------------------------------------------------
  */
 #include "prelude.h"
 
+#include "access/twophase.h"
+#include "access/xact.h"
 #include "common/hashfn.h"
 #include "port/atomics.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 
 #include "counters.h"
 
-#define COUNTER_MARK_SLOTS	16384	/* a power of two */
-#define COUNTER_MARK_PROBES 64
+#define MARKS_PER_XACT 8
 
-typedef struct CounterMarkSlot
+typedef struct MarkEntry
 {
-	pg_atomic_uint64 hash;		/* 0: free */
-	pg_atomic_uint64 mark;		/* largest number handed out; encoded, 0: none */
-	pg_atomic_uint64 reserved;	/* largest number PostgreSQL allocated itself */
-} CounterMarkSlot;
+	pg_atomic_uint64 hash;		/* of the key; 0: none */
+	pg_atomic_uint64 taken;		/* largest number taken (encoded; 0: none) */
+	pg_atomic_uint64 pg;		/* largest allocated by PostgreSQL itself */
+} MarkEntry;
 
-typedef struct CounterMarksShared
+typedef struct BackendMarks
 {
-	CounterMarkSlot slots[COUNTER_MARK_SLOTS];
-} CounterMarksShared;
+	pg_atomic_uint32 count;		/* entries of the current transaction */
+	pg_atomic_uint64 any_taken; /* catch-all beyond MARKS_PER_XACT keys */
+	pg_atomic_uint64 any_pg;
+	MarkEntry	entry[MARKS_PER_XACT];
+} BackendMarks;
 
-static CounterMarksShared local_marks;	/* without shared memory */
-static CounterMarksShared *marks = NULL;
-static bool full_reported = false;
+static BackendMarks local_marks;	/* without shared memory */
+static BackendMarks *all_marks = NULL;
+static int	nbackends = 0;
+static BackendMarks *mine = NULL;
+static bool callback_registered = false;
+static bool dirty = false;
+
+static int
+slots_needed(void)
+{
+	return MaxBackends + NUM_AUXILIARY_PROCS + max_prepared_xacts;
+}
 
 Size
 CounterMarksSharedSize(void)
 {
-	return MAXALIGN(sizeof(CounterMarksShared));
+	return mul_size(slots_needed(), sizeof(BackendMarks));
 }
 
 static void
-marks_zero(CounterMarksShared *m)
+marks_zero(BackendMarks *m)
 {
-	for (int i = 0; i < COUNTER_MARK_SLOTS; i++)
+	pg_atomic_init_u32(&m->count, 0);
+	pg_atomic_init_u64(&m->any_taken, 0);
+	pg_atomic_init_u64(&m->any_pg, 0);
+	for (int i = 0; i < MARKS_PER_XACT; i++)
 	{
-		pg_atomic_init_u64(&m->slots[i].hash, 0);
-		pg_atomic_init_u64(&m->slots[i].mark, 0);
-		pg_atomic_init_u64(&m->slots[i].reserved, 0);
+		pg_atomic_init_u64(&m->entry[i].hash, 0);
+		pg_atomic_init_u64(&m->entry[i].taken, 0);
+		pg_atomic_init_u64(&m->entry[i].pg, 0);
 	}
 }
 
@@ -85,15 +114,18 @@ void
 CounterMarksSharedInit(void)
 {
 	bool		found;
-	CounterMarksShared *m = ShmemInitStruct("cache_ext counter marks",
-											sizeof(CounterMarksShared), &found);
+	int			n = slots_needed();
+	BackendMarks *m = ShmemInitStruct("cache_ext numbers in flight",
+									  mul_size(n, sizeof(BackendMarks)), &found);
 
 	if (!found)
-		marks_zero(m);
-	marks = m;
+		for (int i = 0; i < n; i++)
+			marks_zero(&m[i]);
+	all_marks = m;
+	nbackends = n;
 }
 
-/* int64 order as uint64 order: flip the sign bit (INT64_MIN is "none"). */
+/* int64 order as uint64 order: flip the sign bit (0 is "none"). */
 static inline uint64
 encode(int64 value)
 {
@@ -103,137 +135,190 @@ encode(int64 value)
 static inline int64
 decode(uint64 stored)
 {
-	return (int64) (stored ^ (UINT64CONST(1) << 63));
+	return stored == 0 ? PG_INT64_MIN : (int64) (stored ^ (UINT64CONST(1) << 63));
 }
 
-/* The key's slot, claimed when 'claim'; NULL when none. */
-static CounterMarkSlot *
-find_slot(const char *key, size_t keylen, bool claim)
+static uint64
+key_hash(const char *key, size_t keylen)
 {
 	uint64		h = hash_bytes_extended((const unsigned char *) key, (int) keylen, 0);
 
-	if (marks == NULL)
-	{
-		/* not preloaded: this backend's own table (zeroed pages) */
-		marks_zero(&local_marks);
-		marks = &local_marks;
-	}
-	if (h == 0)
-		h = 1;
-	for (int i = 0; i < COUNTER_MARK_PROBES; i++)
-	{
-		CounterMarkSlot *slot = &marks->slots[(h + i) & (COUNTER_MARK_SLOTS - 1)];
-		uint64		seen = pg_atomic_read_u64(&slot->hash);
-
-		if (seen == h)
-			return slot;
-		if (seen != 0)
-			continue;
-		if (!claim)
-			return NULL;
-		if (pg_atomic_compare_exchange_u64(&slot->hash, &seen, h) || seen == h)
-			return slot;
-	}
-	if (claim && !full_reported)
-	{
-		full_reported = true;
-		ereport(LOG,
-				(errmsg("cache_ext: the table of counter high-water marks is full; counter \"%.*s\" is not tracked",
-						(int) Min(keylen, 200), key),
-				 errdetail("Its numbers are protected by the table's floor and the unique index only: after a Redis failover, FLUSHALL or restart, an insert holding an uncommitted number may fail with unique_violation."),
-				 errhint("Restart PostgreSQL to empty the table (it holds %d keys).",
-						 COUNTER_MARK_SLOTS)));
-	}
-	return NULL;
+	return h == 0 ? 1 : h;
 }
 
-static int64
-slot_get(pg_atomic_uint64 *v)
-{
-	uint64		stored = pg_atomic_read_u64(v);
-
-	return stored == 0 ? PG_INT64_MIN : decode(stored);
-}
-
-/* Raise *v to value; true when it was raised (or already there). */
+/* A transaction ended: its numbers are committed or gone. */
 static void
-slot_raise(pg_atomic_uint64 *v, int64 value)
+marks_xact_callback(XactEvent event, void *arg)
+{
+	if (!dirty || mine == NULL)
+		return;
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			pg_atomic_write_u32(&mine->count, 0);
+			pg_atomic_write_u64(&mine->any_taken, 0);
+			pg_atomic_write_u64(&mine->any_pg, 0);
+			dirty = false;
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+ensure_mine(void)
+{
+	if (mine != NULL)
+		return;
+	if (all_marks != NULL && MyProc != NULL &&
+		MyProcSlotNumber() >= 0 && MyProcSlotNumber() < nbackends)
+		mine = &all_marks[MyProcSlotNumber()];
+	else
+	{
+		marks_zero(&local_marks);
+		mine = &local_marks;
+	}
+	marks_zero(mine);
+	if (!callback_registered)
+	{
+		RegisterXactCallback(marks_xact_callback, NULL);
+		callback_registered = true;
+	}
+}
+
+static void
+raise_to(pg_atomic_uint64 *v, uint64 want)
+{
+	/* the owner is the only writer */
+	if (pg_atomic_read_u64(v) < want)
+		pg_atomic_write_u64(v, want);
+}
+
+/* Publish a number of this transaction; 'pg' for PostgreSQL's own. */
+static void
+publish(uint64 h, int64 value, bool pg)
 {
 	uint64		want = encode(value);
-	uint64		cur = pg_atomic_read_u64(v);
+	uint32		n;
 
-	while (cur < want && !pg_atomic_compare_exchange_u64(v, &cur, want))
-		;
-}
+	ensure_mine();
+	dirty = true;
+	n = pg_atomic_read_u32(&mine->count);
+	for (uint32 i = 0; i < n; i++)
+	{
+		if (pg_atomic_read_u64(&mine->entry[i].hash) == h)
+		{
+			raise_to(&mine->entry[i].taken, want);
+			if (pg)
+				raise_to(&mine->entry[i].pg, want);
+			pg_memory_barrier();
+			return;
+		}
+	}
+	if (n < MARKS_PER_XACT)
+	{
+		MarkEntry  *e = &mine->entry[n];
 
-int64
-CounterMarkFloor(const char *key, size_t keylen, int64 floor, int64 ceiling)
-{
-	CounterMarkSlot *slot = find_slot(key, keylen, false);
-	int64		mark;
-
-	if (slot == NULL)
-		return floor;
-	mark = Max(slot_get(&slot->mark), slot_get(&slot->reserved));
-	/* a mark at the ceiling came from another table sharing the key */
-	if (mark > floor && mark < ceiling)
-		return mark;
-	return floor;
+		pg_atomic_write_u64(&e->taken, want);
+		pg_atomic_write_u64(&e->pg, pg ? want : 0);
+		pg_write_barrier();
+		pg_atomic_write_u64(&e->hash, h);
+		pg_write_barrier();
+		pg_atomic_write_u32(&mine->count, n + 1);
+	}
+	else
+	{
+		/* more keys than entries: a maximum for every key */
+		raise_to(&mine->any_taken, want);
+		if (pg)
+			raise_to(&mine->any_pg, want);
+	}
+	pg_memory_barrier();
 }
 
 /*
- * Two allocators hand out numbers from one key: Redis (its counter) and
- * PostgreSQL (floor + 1 while Redis is unreachable).  Right after a
- * failover both may work at once, from the same floor, and a stale Redis
- * can answer a number PostgreSQL just took.  The two publish and check in
- * opposite orders, with full barriers in between (the compare-and-swaps):
- * Redis's number is raised into 'mark', then 'reserved' is read;
- * PostgreSQL's number is raised into 'reserved', then 'mark' is read.
- * Whichever reads second sees the other's number, so the two never both
- * keep the same one: the loser allocates again above it.
+ * The largest number in flight for the key in the backends' transactions
+ * (but skip's): taken by anyone, or only those PostgreSQL allocated.
  */
+static int64
+in_flight(uint64 h, bool pg_only, const BackendMarks *skip)
+{
+	uint64		best = 0;
+	BackendMarks *base = all_marks != NULL ? all_marks : &local_marks;
+	int			n = all_marks != NULL ? nbackends : 1;
+
+	pg_memory_barrier();
+	for (int b = 0; b < n; b++)
+	{
+		BackendMarks *m = &base[b];
+		uint32		count;
+		uint64		v;
+
+		if (m == skip)
+			continue;
+		count = pg_atomic_read_u32(&m->count);
+		v = pg_atomic_read_u64(pg_only ? &m->any_pg : &m->any_taken);
+		best = Max(best, v);
+		if (count == 0)
+			continue;
+		pg_read_barrier();
+		for (uint32 i = 0; i < count && i < MARKS_PER_XACT; i++)
+		{
+			if (pg_atomic_read_u64(&m->entry[i].hash) != h)
+				continue;
+			pg_read_barrier();
+			v = pg_atomic_read_u64(pg_only ? &m->entry[i].pg : &m->entry[i].taken);
+			best = Max(best, v);
+		}
+	}
+	return decode(best);
+}
+
+int64
+CounterMarkInFlight(const char *key, size_t keylen, int64 ceiling)
+{
+	int64		v = in_flight(key_hash(key, keylen), false, NULL);
+
+	/* a number at the ceiling came from another table sharing the key */
+	return v < ceiling ? v : PG_INT64_MIN;
+}
+
 bool
 CounterMarkTake(const char *key, size_t keylen, int64 value)
 {
-	CounterMarkSlot *slot = find_slot(key, keylen, true);
+	uint64		h = key_hash(key, keylen);
 
-	if (slot == NULL)
-		return true;
-	slot_raise(&slot->mark, value);
-	pg_memory_barrier();
-	return slot_get(&slot->reserved) < value;
+	publish(h, value, false);
+	return in_flight(h, true, mine) < value;
 }
 
 int64
 CounterMarkReserve(const char *key, size_t keylen, int64 floor, int64 ceiling)
 {
-	CounterMarkSlot *slot = find_slot(key, keylen, true);
+	uint64		h = key_hash(key, keylen);
 
-	if (slot == NULL)
-		return floor < ceiling ? floor + 1 : ceiling;
 	for (;;)
 	{
-		uint64		cur = pg_atomic_read_u64(&slot->reserved);
-		int64		base = Max(floor, Max(slot_get(&slot->mark),
-										  cur == 0 ? PG_INT64_MIN : decode(cur)));
+		int64		base = Max(floor, CounterMarkInFlight(key, keylen, ceiling));
 		int64		r;
 
+		/* used up: base + 1, which the caller reports as out of range */
 		if (base >= ceiling)
-			return ceiling;		/* used up: the caller reports it */
+			return base == PG_INT64_MAX ? base : base + 1;
 		r = base + 1;
-		if (!pg_atomic_compare_exchange_u64(&slot->reserved, &cur, encode(r)))
-			continue;
-		pg_memory_barrier();
-		if (slot_get(&slot->mark) < r)
+		publish(h, r, true);
+		if (in_flight(h, false, mine) < r)
 			return r;
+		floor = r;
 	}
 }
 
 void
 CounterMarkRaise(const char *key, size_t keylen, int64 value)
 {
-	CounterMarkSlot *slot = find_slot(key, keylen, true);
-
-	if (slot != NULL)
-		slot_raise(&slot->mark, value);
+	publish(key_hash(key, keylen), value, false);
 }

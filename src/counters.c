@@ -288,7 +288,7 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	 * repeats one.
 	 */
 	if (op == COUNTER_OP_NEXT)
-		arg = CounterMarkFloor(key, keylen, arg, PG_INT64_MAX);
+		arg = Max(arg, CounterMarkInFlight(key, keylen, PG_INT64_MAX));
 	build_counter_command(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
 						  NULL, 0);
 	memset(&reply, 0, sizeof(reply));

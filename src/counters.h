@@ -53,20 +53,21 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
 								 RedisOutcome *outcome);
 
 /*
- * The high-water marks (counter_marks.c): the largest number this cluster
- * handed out from a counter (complete Redis key), so that a Redis that went
- * back in time never hands it out again.
- *	 CounterMarkFloor: the floor an allocation passes to Redis,
- *	   max(floor, marks), unless the mark is at or above 'ceiling'.
+ * The numbers in flight (counter_marks.c): what the transactions still
+ * running took from a counter (complete Redis key), so that a Redis that
+ * went back in time never hands it out again.
+ *	 CounterMarkInFlight: the largest, PG_INT64_MIN for none (or one at or
+ *	   above 'ceiling'); read it BEFORE the floor query's snapshot, and
+ *	   pass max(floor, it) as the floor.
  *	 CounterMarkTake: publish a number Redis answered; false when
  *	   PostgreSQL allocated it (or more) meanwhile: allocate again.
  *	 CounterMarkReserve: a number allocated in PostgreSQL above the floor
- *	   and every mark (ceiling when none is left).
+ *	   and every number in flight (above 'ceiling' when none is left: the
+ *	   caller reports it out of range).
  *	 CounterMarkRaise: publish an explicit number.
- * None raises an ERROR (a full table is a LOG line, the key untracked).
+ * None raises an ERROR.
  */
-extern int64 CounterMarkFloor(const char *key, size_t keylen, int64 floor,
-							  int64 ceiling);
+extern int64 CounterMarkInFlight(const char *key, size_t keylen, int64 ceiling);
 extern bool CounterMarkTake(const char *key, size_t keylen, int64 value);
 extern int64 CounterMarkReserve(const char *key, size_t keylen, int64 floor,
 								int64 ceiling);

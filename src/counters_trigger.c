@@ -738,6 +738,7 @@ allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 {
 	LOCKTAG		tag;
 	int64		floor;
+	int64		in_flight;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, entry->query_relid,
 						 DatumGetUInt32(hash_any((const unsigned char *) key, keylen)),
@@ -748,12 +749,14 @@ allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	 * Above what Redis handed out too, committed or not, and never a number
 	 * a Redis answering again meanwhile hands out (counter_marks.c).
 	 */
+	in_flight = CounterMarkInFlight(pkey, pkeylen, number_ceiling(entry));
 	floor = floor_of_partition(entry, tuple, tupdesc);
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("no number left for key \"%s\" of %s", key, entry->relname)));
-	return CounterMarkReserve(pkey, pkeylen, floor, PG_INT64_MAX);
+	return CounterMarkReserve(pkey, pkeylen, Max(floor, in_flight),
+							  number_ceiling(entry));
 }
 
 /* The largest number the column's type can hold. */
@@ -783,11 +786,14 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
 	int64		ceiling = number_ceiling(entry);
 	int64		floor;
+	int64		in_flight;
 	int64		value = 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* numbers in flight are read before the floor query's snapshot */
+	in_flight = CounterMarkInFlight(pkey, pkeylen, ceiling);
 	floor = floor_of_partition(entry, tuple, tupdesc);
 
 	if (entry->mode == NUMBER_GAPLESS)
@@ -815,7 +821,9 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		 */
 		for (int attempt = 0;; attempt++)
 		{
-			floor = CounterMarkFloor(pkey, pkeylen, table_floor, ceiling);
+			if (attempt > 0)
+				in_flight = CounterMarkInFlight(pkey, pkeylen, ceiling);
+			floor = Max(table_floor, in_flight);
 			status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
 								 &outcome);
 			if (!((status == COUNTER_OK || status == COUNTER_CLAMPED) &&

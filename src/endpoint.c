@@ -1404,7 +1404,13 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
  *    an address whose ROLE says replica is never written to, whoever named
  *    it, and the next candidate is tried.  An address named by a single
  *    sentinel is thus used only when no better-supported one confirms,
- *    and only after its own ROLE confirmed it.
+ *    and only after its own ROLE confirmed it.  A candidate whose ROLE
+ *    says replica names the primary it replicates from: that address is
+ *    tried last (after the sentinels' own), again only if its ROLE says
+ *    master.  This is what lets sessions follow a planned failover before
+ *    the sentinels announce it (they keep naming the demoted primary until
+ *    the failover ends).
+ *    At most ENDPOINT_MAX_SENTINELS candidates are tried.
  * 4. No confirmed candidate: the attempt fails like a refused connection
  *    (the caller's backoff, then discovery again).
  *
@@ -1506,13 +1512,16 @@ EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 	for (int c = 0; c < ncandidates; c++)
 	{
 		RedisEndpoint primary = current_endpoint;
+		char		master_host[ENDPOINT_HOST_MAX];
+		int			master_port = 0;
+		int			k;
 
 		primary.host = candidates[c].host;
 		primary.port = candidates[c].port;
 		primary.service = NULL;
 		set_target("", candidates[c].host, candidates[c].port);
 		memset(&step, 0, sizeof(step));
-		if (connect(&primary, arg, &step))
+		if (connect(&primary, arg, master_host, &master_port, &step))
 		{
 			EndpointNoteConnected(candidates[c].host, candidates[c].port);
 			return true;
@@ -1520,6 +1529,21 @@ EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 		/* the candidate's failure says more than a sentinel's */
 		strlcpy(failure, step.message, sizeof(failure));
 		failure_kind = step.kind;
+
+		/* a replica names its primary: a candidate of last resort */
+		if (master_port <= 0 || ncandidates >= ENDPOINT_MAX_SENTINELS)
+			continue;
+		for (k = 0; k < ncandidates; k++)
+			if (candidates[k].port == master_port &&
+				strcmp(candidates[k].host, master_host) == 0)
+				break;
+		if (k == ncandidates)
+		{
+			strlcpy(candidates[k].host, master_host, ENDPOINT_HOST_MAX);
+			candidates[k].port = master_port;
+			candidates[k].votes = 0;
+			ncandidates++;
+		}
 	}
 
 	snprintf(endpoint_description, sizeof(endpoint_description),

@@ -139,16 +139,20 @@ extern const char *EndpointSentinelPassword(void);
  * The two network steps of discovery, done by the protocol layer (which
  * owns the connection): ask one sentinel for the service's primary (fills
  * host, of ENDPOINT_HOST_MAX, and *port), and connect to a candidate
- * primary, leaving the connection open only when its ROLE says master.
- * Each is bounded by cache_ext.connect_timeout and fills the outcome on
- * failure.
+ * primary, leaving the connection open only when its ROLE says master
+ * (when ROLE says replica, the primary it replicates from is put in
+ * master_host, of ENDPOINT_HOST_MAX, and *master_port; else *master_port is
+ * 0).  Each is bounded by cache_ext.connect_timeout and fills the outcome
+ * on failure.
  */
 typedef bool (*EndpointAskSentinel) (const RedisEndpoint *sentinel,
 									 const char *service, char *host,
 									 int *port, void *arg,
 									 RedisOutcome *outcome);
 typedef bool (*EndpointConnectPrimary) (const RedisEndpoint *primary,
-										void *arg, RedisOutcome *outcome);
+										void *arg, char *master_host,
+										int *master_port,
+										RedisOutcome *outcome);
 
 /*
  * Find the primary of the current Sentinel endpoint and connect to it

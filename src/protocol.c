@@ -947,6 +947,17 @@ reply_text_len(const redisReply *r)
 	return (int) Min(r->len, 100);
 }
 
+/* What a host name or address may hold (what a server names is checked). */
+static bool
+host_chars_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char) s[i]) && s[i] != '-' && s[i] != '.' &&
+			s[i] != '_' && s[i] != ':')
+			return false;
+	return true;
+}
+
 /*
  * Ask one sentinel where the service's primary is: [AUTH password,]
  * SENTINEL get-master-addr-by-name SERVICE, in one round trip within
@@ -1035,17 +1046,12 @@ sentinel_ask(const RedisEndpoint *sentinel, const char *service, char *host,
 			memcpy(host, r->element[0]->str, r->element[0]->len);
 			host[r->element[0]->len] = '\0';
 			*port = p;
-			for (const char *c = host; *c; c++)
+			if (!host_chars_ok(host, r->element[0]->len))
 			{
-				if (!isalnum((unsigned char) *c) && *c != '-' && *c != '.' &&
-					*c != '_' && *c != ':')
-				{
-					ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
-								   "%s named a primary whose host is not a host name",
-								   EndpointDescription());
-					ok = false;
-					break;
-				}
+				ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+							   "%s named a primary whose host is not a host name",
+							   EndpointDescription());
+				ok = false;
 			}
 		}
 	}
@@ -1060,7 +1066,8 @@ sentinel_ask(const RedisEndpoint *sentinel, const char *service, char *host,
  * that cannot say) is not written to.
  */
 static bool
-confirm_primary_role(TimestampTz deadline, RedisOutcome *outcome)
+confirm_primary_role(TimestampTz deadline, char *master_host, int *master_port,
+					 RedisOutcome *outcome)
 {
 	const char *argv[1] = {"ROLE"};
 	size_t		argvlen[1] = {4};
@@ -1074,6 +1081,20 @@ confirm_primary_role(TimestampTz deadline, RedisOutcome *outcome)
 	ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
 		r->element[0]->type == REDIS_REPLY_STRING &&
 		r->element[0]->len == 6 && memcmp(r->element[0]->str, "master", 6) == 0;
+	/* a replica: ["slave", master host, master port, state, offset] */
+	if (!ok && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+		r->element[0]->type == REDIS_REPLY_STRING &&
+		r->element[0]->len == 5 && memcmp(r->element[0]->str, "slave", 5) == 0 &&
+		r->element[1]->type == REDIS_REPLY_STRING &&
+		r->element[1]->len > 0 && r->element[1]->len < ENDPOINT_HOST_MAX &&
+		host_chars_ok(r->element[1]->str, r->element[1]->len) &&
+		r->element[2]->type == REDIS_REPLY_INTEGER &&
+		r->element[2]->integer > 0 && r->element[2]->integer <= 65535)
+	{
+		memcpy(master_host, r->element[1]->str, r->element[1]->len);
+		master_host[r->element[1]->len] = '\0';
+		*master_port = (int) r->element[2]->integer;
+	}
 	if (!ok)
 	{
 		if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
@@ -1101,17 +1122,19 @@ confirm_primary_role(TimestampTz deadline, RedisOutcome *outcome)
  */
 static bool
 sentinel_connect_primary(const RedisEndpoint *primary, void *arg,
+						 char *master_host, int *master_port,
 						 RedisOutcome *outcome)
 {
 	DiscoveryContext *ctx = (DiscoveryContext *) arg;
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   cache_ext_connect_timeout);
 
+	*master_port = 0;
 	if (!reset_stream(outcome))
 		return false;
 	if (TransportConnect(primary, deadline, ctx->critical, ctx->latch_seen, outcome) &&
 		handshake(deadline, outcome) &&
-		confirm_primary_role(deadline, outcome))
+		confirm_primary_role(deadline, master_host, master_port, outcome))
 		return true;
 	free_held_replies();
 	TransportClose();

@@ -32,7 +32,14 @@
  *	  number is published, then every other one is read
  *	  (CounterMarkReserve).  Whichever reads second sees the other's number,
  *	  so the two never both keep the same one: the loser allocates again
- *	  above it.
+ *	  above it.  One case is left: PostgreSQL allocating, committing and
+ *	  clearing its entry entirely between a Redis allocation's floor query
+ *	  and its check.  A count of PostgreSQL's allocations closes it: a Redis
+ *	  allocation reads it before anything else (CounterMarkSequence) and
+ *	  keeps its number only if it did not change (CounterMarkTake); the
+ *	  count is raised after PostgreSQL's number is published.  PostgreSQL
+ *	  allocates only while Redis is unreachable, so the retries this costs
+ *	  happen at the end of an outage only.
  *
  *	  Layout: one BackendMarks per PGPROC slot in shared memory, written by
  *	  its owner only (plain atomic writes), read by every allocator: up to
@@ -76,6 +83,14 @@ typedef struct BackendMarks
 	MarkEntry	entry[MARKS_PER_XACT];
 } BackendMarks;
 
+/* PostgreSQL allocations so far (CounterMarkSequence), then the backends */
+typedef struct MarksHeader
+{
+	pg_atomic_uint64 pg_allocations;
+} MarksHeader;
+
+static MarksHeader local_header;
+static MarksHeader *header = &local_header;
 static BackendMarks local_marks;	/* without shared memory */
 static BackendMarks *all_marks = NULL;
 static int	nbackends = 0;
@@ -92,7 +107,8 @@ slots_needed(void)
 Size
 CounterMarksSharedSize(void)
 {
-	return mul_size(slots_needed(), sizeof(BackendMarks));
+	return add_size(MAXALIGN(sizeof(MarksHeader)),
+					mul_size(slots_needed(), sizeof(BackendMarks)));
 }
 
 static void
@@ -115,12 +131,17 @@ CounterMarksSharedInit(void)
 {
 	bool		found;
 	int			n = slots_needed();
-	BackendMarks *m = ShmemInitStruct("cache_ext numbers in flight",
-									  mul_size(n, sizeof(BackendMarks)), &found);
+	char	   *base = ShmemInitStruct("cache_ext numbers in flight",
+									   CounterMarksSharedSize(), &found);
+	BackendMarks *m = (BackendMarks *) (base + MAXALIGN(sizeof(MarksHeader)));
 
 	if (!found)
+	{
+		pg_atomic_init_u64(&((MarksHeader *) base)->pg_allocations, 0);
 		for (int i = 0; i < n; i++)
 			marks_zero(&m[i]);
+	}
+	header = (MarksHeader *) base;
 	all_marks = m;
 	nbackends = n;
 }
@@ -287,13 +308,21 @@ CounterMarkInFlight(const char *key, size_t keylen, int64 ceiling)
 	return v < ceiling ? v : PG_INT64_MIN;
 }
 
+uint64
+CounterMarkSequence(void)
+{
+	pg_memory_barrier();
+	return pg_atomic_read_u64(&header->pg_allocations);
+}
+
 bool
-CounterMarkTake(const char *key, size_t keylen, int64 value)
+CounterMarkTake(const char *key, size_t keylen, int64 value, uint64 sequence)
 {
 	uint64		h = key_hash(key, keylen);
 
 	publish(h, value, false);
-	return in_flight(h, true, mine) < value;
+	return in_flight(h, true, mine) < value &&
+		pg_atomic_read_u64(&header->pg_allocations) == sequence;
 }
 
 int64
@@ -312,7 +341,11 @@ CounterMarkReserve(const char *key, size_t keylen, int64 floor, int64 ceiling)
 		r = base + 1;
 		publish(h, r, true);
 		if (in_flight(h, false, mine) < r)
+		{
+			/* after the number is published: see CounterMarkSequence */
+			pg_atomic_fetch_add_u64(&header->pg_allocations, 1);
 			return r;
+		}
 		floor = r;
 	}
 }

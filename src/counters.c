@@ -281,6 +281,7 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	char		bound[32];
 	size_t		keylen;
 	const char *key = KeyWithPrefixText(keyarg, &keylen);
+	uint64		sequence = 0;
 
 	/*
 	 * next: above every number handed out from the key by this cluster
@@ -288,7 +289,10 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	 * repeats one.
 	 */
 	if (op == COUNTER_OP_NEXT)
+	{
+		sequence = CounterMarkSequence();
 		arg = Max(arg, CounterMarkInFlight(key, keylen, PG_INT64_MAX));
+	}
 	build_counter_command(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
 						  NULL, 0);
 	memset(&reply, 0, sizeof(reply));
@@ -306,7 +310,7 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 									pnstrdup(key, keylen), (long long) *value, (long long) arg),
 							 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 				/* PostgreSQL allocated it meanwhile: ask again, above */
-				if (!CounterMarkTake(key, keylen, *value))
+				if (!CounterMarkTake(key, keylen, *value, sequence))
 					return counter_step_or_error(op, keyarg, arg, value);
 			}
 			return true;

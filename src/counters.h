@@ -59,8 +59,10 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
  *	 CounterMarkInFlight: the largest, PG_INT64_MIN for none (or one at or
  *	   above 'ceiling'); read it BEFORE the floor query's snapshot, and
  *	   pass max(floor, it) as the floor.
+ *	 CounterMarkSequence: read first, before CounterMarkInFlight.
  *	 CounterMarkTake: publish a number Redis answered; false when
- *	   PostgreSQL allocated it (or more) meanwhile: allocate again.
+ *	   PostgreSQL allocated it (or anything) since 'sequence': allocate
+ *	   again, from a new CounterMarkSequence, in-flight read and floor.
  *	 CounterMarkReserve: a number allocated in PostgreSQL above the floor
  *	   and every number in flight (above 'ceiling' when none is left: the
  *	   caller reports it out of range).
@@ -68,7 +70,9 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
  * None raises an ERROR.
  */
 extern int64 CounterMarkInFlight(const char *key, size_t keylen, int64 ceiling);
-extern bool CounterMarkTake(const char *key, size_t keylen, int64 value);
+extern uint64 CounterMarkSequence(void);
+extern bool CounterMarkTake(const char *key, size_t keylen, int64 value,
+							uint64 sequence);
 extern int64 CounterMarkReserve(const char *key, size_t keylen, int64 floor,
 								int64 ceiling);
 extern void CounterMarkRaise(const char *key, size_t keylen, int64 value);

@@ -787,12 +787,14 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	int64		ceiling = number_ceiling(entry);
 	int64		floor;
 	int64		in_flight;
+	uint64		sequence;
 	int64		value = 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
 	/* numbers in flight are read before the floor query's snapshot */
+	sequence = CounterMarkSequence();
 	in_flight = CounterMarkInFlight(pkey, pkeylen, ceiling);
 	floor = floor_of_partition(entry, tuple, tupdesc);
 
@@ -809,9 +811,12 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
-		CounterStatus status;
+		CounterStatus status = COUNTER_UNREACHABLE;
 		int64		was = 0;
 		int64		table_floor = floor;
+		bool		taken = false;
+
+		memset(&outcome, 0, sizeof(outcome));
 
 		/*
 		 * Above every number this cluster handed out from the key, committed
@@ -822,22 +827,28 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 		for (int attempt = 0;; attempt++)
 		{
 			if (attempt > 0)
+			{
+				sequence = CounterMarkSequence();
 				in_flight = CounterMarkInFlight(pkey, pkeylen, ceiling);
+				table_floor = floor_of_partition(entry, tuple, tupdesc);
+			}
 			floor = Max(table_floor, in_flight);
+			if (floor >= ceiling)
+				break;
 			status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
 								 &outcome);
-			if (!((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
-				  value > floor && value <= ceiling) ||
-				CounterMarkTake(pkey, pkeylen, value) || attempt >= 3)
+			taken = (status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+				value > floor && value <= ceiling &&
+				CounterMarkTake(pkey, pkeylen, value, sequence);
+			if (taken || attempt >= 3 ||
+				!(status == COUNTER_OK || status == COUNTER_CLAMPED))
 				break;
 		}
 		/*
 		 * The script only answers in (floor, ceiling]; a Redis that did not
 		 * is not trusted.
 		 */
-		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
-			value > floor && value <= ceiling &&
-			CounterMarkTake(pkey, pkeylen, value))
+		if (taken)
 		{
 			SPI_finish();
 			if (status == COUNTER_CLAMPED)
@@ -850,7 +861,12 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 						 errhint("Give every table a counter key of its own: a key template or a cache_ext.key_prefix that no other table uses.")));
 			return value;
 		}
-		if (status == COUNTER_OK || status == COUNTER_CLAMPED)
+		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+			value > floor && value <= ceiling)
+			ereport(DEBUG1,
+					(errmsg_internal("counter \"%s\": PostgreSQL kept allocating numbers while Redis answered; numbering in PostgreSQL",
+									 pkey)));
+		else if (status == COUNTER_OK || status == COUNTER_CLAMPED)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not between " INT64_FORMAT " and " INT64_FORMAT "; numbering the row of %s in PostgreSQL",

@@ -378,9 +378,19 @@ while True:
 PY
 PID[$FAKE]=$!
 for ((i = 0; i < 100; i++)); do sb__port_free "$FAKE" || break; sleep 0.05; done
-OUT=$(q "SET cache_ext.sentinel_password = ''; SET cache_ext.redis_url = 'redis+sentinel://127.0.0.1:$FAKE/mymaster'; SELECT cache_ext.ping()" 2>&1 || true)
-assert_contains "not the primary (ROLE says slave)" "$OUT" "a sentinel naming a replica: refused by ROLE, a clear error"
-OUT=$(q "SET cache_ext.redis_url = 'redis+sentinel://127.0.0.1:$FAKE/mymaster'; BEGIN; UPDATE ha_users SET val = val + 1 WHERE user_id = 1; COMMIT;" 2>&1 || true)
+FAKEURL="SET cache_ext.sentinel_password = ''; SET cache_ext.redis_url = 'redis+sentinel://127.0.0.1:$FAKE/mymaster'"
+# the replica named is never written to: its ROLE names its primary, which
+# is used once its own ROLE confirms it
+OUT=$(q "$FAKEURL; SELECT cache_ext.ping(); SELECT cache_ext.command('SET', 'ha_probe', 'x')" 2>&1 || true)
+assert_eq "PONG
+OK" "$OUT" "a sentinel naming a replica: the replica's own primary is used, confirmed by ROLE"
+assert_eq "x" "$(rcli "$replica" GET ha_probe)" "...and the write reached the primary"
+# a replica of nothing reachable: a clear error, and commits still succeed
+DEAD=$(sb__pick_port "$REDIS_PORT" "$PGPORT" "$P1" "$P2" "$S1" "$S2" "$S3" "$FAKE")
+rcli "$P1" REPLICAOF 127.0.0.1 "$DEAD" >/dev/null
+OUT=$(q "$FAKEURL; SELECT cache_ext.ping()" 2>&1 || true)
+assert_contains "no primary of service \"mymaster\" confirmed by ROLE" "$OUT" "sentinels naming only replicas: a clear error"
+OUT=$(q "$FAKEURL; BEGIN; UPDATE ha_users SET val = val + 1 WHERE user_id = 1; COMMIT;" 2>&1 || true)
 if [[ $OUT == *ERROR* ]]; then fail "a commit failed because the sentinels are wrong: $OUT"; else ok "a commit succeeds while the sentinels are wrong"; fi
 
 # ------------------------------------------------------ the secret, again

@@ -26,7 +26,7 @@ PG_CPPFLAGS = -Isrc
 # -Wno-unused-parameter: PostgreSQL's own headers (bufpage.h) trip it.
 PG_CFLAGS = -Wall -Wextra -Wno-unused-parameter
 
-# Checked builds (test/run_tests.sh and CI use them; see README, Testing):
+# Checked builds (test/run_tests.sh and CI use them; see docs/testing.md):
 #   CACHE_EXT_SANITIZE=address,undefined  instruments cache_ext (not
 #     PostgreSQL) with the sanitizers named; test/sandbox.sh then preloads
 #     their runtime into the server.  -fno-wrapv undoes PostgreSQL's

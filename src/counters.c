@@ -254,18 +254,14 @@ CounterNext(const char *key, size_t keylen, int64 floor, int64 ceiling,
 	RedisReply	reply;
 	char		bound[32];
 	char		ceilbuf[32];
-	CounterStatus status;
 
 	build_counter_command(&cmd, COUNTER_OP_NEXT, &key, &keylen,
 						  bound, sizeof(bound), floor, ceilbuf, ceiling);
 	memset(&reply, 0, sizeof(reply));
 	if (!RedisExecute(1, &cmd, &reply, REDIS_EXEC_COPY_STRINGS, outcome))
 		return COUNTER_UNREACHABLE;
-	status = interpret_reply(&reply, key, keylen, value, was);
-	if (status == COUNTER_REDIS_ERROR && outcome->first_error[0] == '\0' &&
-		reply.str != NULL)
-		strlcpy(outcome->first_error, reply.str, sizeof(outcome->first_error));
-	return status;
+	/* an error reply's text is in outcome->first_error already (protocol.c) */
+	return interpret_reply(&reply, key, keylen, value, was);
 }
 
 /*

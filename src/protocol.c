@@ -14,10 +14,14 @@
  *	  a lost connection, an interrupted round trip, a changed setting, a
  *	  failover answer: READONLY, LOADING or MASTERDOWN); the next call opens
  *	  a new one, resolving the host name again.  After a failed connection
- *	  attempt or a timeout, calls fail fast for cache_ext.reconnect_interval,
- *	  so a dead or stalled Redis costs at most one timeout per interval
- *	  instead of one per call.  Why each connection was dropped is counted
- *	  (RedisReconnectCount) for cache_ext.stats.
+ *	  attempt or a timeout, calls fail fast (the backoff), so a dead or
+ *	  stalled Redis costs at most one timeout per interval instead of one
+ *	  per call.  When the library is preloaded, the backoff ends when the
+ *	  shared health state (health.c) says Redis answered after the failure,
+ *	  and lasts while the worker's probes find it down; otherwise, and
+ *	  when that state says nothing, it lasts cache_ext.reconnect_interval.
+ *	  Why each connection was dropped is counted (RedisReconnectCount) for
+ *	  cache_ext.stats.
  *
  *	  A round trip writes the whole pipeline and reads every reply before a
  *	  deadline of cache_ext.command_timeout, checking pending interrupts
@@ -55,6 +59,7 @@
 #include "utils/timestamp.h"
 
 #include "endpoint.h"
+#include "health.h"
 #include "protocol.h"
 #include "transport.h"
 
@@ -97,12 +102,18 @@ static uint64 connection_generation;	/* ConnectionSettingsGeneration() it serves
 static TimestampTz last_used;	/* end of the last round trip */
 
 /*
- * Backoff: no connection attempt before retry_after, unless the settings
- * changed since (the backoff concerns the endpoint that failed).
+ * Backoff: since backoff_since, no connection attempt before retry_after,
+ * unless the settings changed since (the backoff concerns the endpoint
+ * that failed) or the shared health state says otherwise (ensure_connected).
+ * retry_after is 0 once a connection succeeded.  reported_down: this
+ * process told the shared state Redis was down, and tells it when Redis
+ * answers again.
  */
+static TimestampTz backoff_since = 0;
 static TimestampTz retry_after = 0;
 static uint64 retry_after_generation = 0;
 static char last_failure[200] = "";
+static bool reported_down = false;
 
 /* Connection attempts, and the reasons the earlier ones ended. */
 static uint64 connect_count = 0;
@@ -430,15 +441,25 @@ drop_connection(RedisReconnectCause cause)
 
 /*
  * Start the backoff window after a failure that cost a timeout; the
- * failure is what calls meanwhile report.
+ * failure is what calls meanwhile report.  'unreachable': Redis did not
+ * answer (refused, lost, timed out), as opposed to answering with a
+ * refusal (authentication, SELECT) or a local failure: only that is news
+ * for the shared health state, and wakes the worker to probe.
  */
 static void
-start_backoff(const RedisOutcome *outcome)
+start_backoff(const RedisOutcome *outcome, bool unreachable)
 {
-	retry_after = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-											  cache_ext_reconnect_interval);
+	TimestampTz now = GetCurrentTimestamp();
+
+	backoff_since = now;
+	retry_after = TimestampTzPlusMilliseconds(now, cache_ext_reconnect_interval);
 	retry_after_generation = ConnectionSettingsGeneration();
 	strlcpy(last_failure, outcome->message, sizeof(last_failure));
+	if (unreachable)
+	{
+		HealthReportDown(now);
+		reported_down = true;
+	}
 }
 
 /* ------------------------------------------------------------- replies */
@@ -1189,15 +1210,40 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 		return false;
 	}
 
+	/*
+	 * In the backoff: the shared health state decides when it knows (Redis
+	 * answered after our failure: retry now; the worker's probe failed just
+	 * now: keep failing fast, past our own interval too), our own clock
+	 * when it does not.  The worker, the prober, paces itself.
+	 */
 	now = GetCurrentTimestamp();
-	if (now < retry_after && retry_after_generation == ConnectionSettingsGeneration())
+	if (retry_after != 0 &&
+		retry_after_generation == ConnectionSettingsGeneration() &&
+		!HealthIsProber())
 	{
-		/* no timing in the text: it is compared by tests and deduplicated in logs */
-		outcome->kind = REDIS_FAIL_UNAVAILABLE;
-		snprintf(outcome->message, sizeof(outcome->message),
-				 "Redis at %s is unavailable (not retried for cache_ext.reconnect_interval): %s",
-				 EndpointDescription(), last_failure);
-		return false;
+		HealthVerdict verdict = HealthConsult(backoff_since);
+
+		/*
+		 * No timing in the texts: they are compared by tests and
+		 * deduplicated in logs.  reconnect_interval = 0 asks for no backoff
+		 * at all, so the worker's word does not extend it.
+		 */
+		if (verdict == HEALTH_DOWN && cache_ext_reconnect_interval > 0)
+		{
+			outcome->kind = REDIS_FAIL_UNAVAILABLE;
+			snprintf(outcome->message, sizeof(outcome->message),
+					 "Redis at %s is unavailable (the cache_ext worker finds it down too): %s",
+					 EndpointDescription(), last_failure);
+			return false;
+		}
+		if (verdict == HEALTH_UNKNOWN && now < retry_after)
+		{
+			outcome->kind = REDIS_FAIL_UNAVAILABLE;
+			snprintf(outcome->message, sizeof(outcome->message),
+					 "Redis at %s is unavailable (not retried for cache_ext.reconnect_interval): %s",
+					 EndpointDescription(), last_failure);
+			return false;
+		}
 	}
 
 	if (connect_count > 0)
@@ -1211,32 +1257,43 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
 					   "could not connect to Redis at %s: out of memory",
 					   EndpointDescription());
-		start_backoff(outcome);
+		start_backoff(outcome, false);
 		return false;
 	}
 	connection_generation = ConnectionSettingsGeneration();
 
 	if (endpoint->service != NULL)
 	{
+		/* Sentinel: discovery, connection and ROLE, each step bounded */
 		if (!connect_via_sentinels(critical, latch_seen, outcome))
 		{
 			drop_connection(outcome->kind == REDIS_FAIL_TIMEOUT ?
 							REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
-			start_backoff(outcome);
+			start_backoff(outcome, outcome->kind != REDIS_FAIL_CONFIG);
 			return false;
 		}
+		last_used = GetCurrentTimestamp();
+		retry_after = 0;
+		return true;
 	}
-	else if (!TransportConnect(endpoint, deadline, critical, latch_seen, outcome) ||
-			 !handshake(deadline, outcome))
+	if (!TransportConnect(endpoint, deadline, critical, latch_seen, outcome))
 	{
 		drop_connection(GetCurrentTimestamp() >= deadline ?
 						REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
-		start_backoff(outcome);
+		start_backoff(outcome, outcome->kind != REDIS_FAIL_CONFIG);
 		return false;
 	}
-	else
-		EndpointNoteConnected(NULL, 0);
+	if (!handshake(deadline, outcome))
+	{
+		drop_connection(GetCurrentTimestamp() >= deadline ?
+						REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
+		start_backoff(outcome, outcome->kind == REDIS_FAIL_TIMEOUT ||
+					  outcome->kind == REDIS_FAIL_IO);
+		return false;
+	}
+	EndpointNoteConnected(NULL, 0);
 	last_used = GetCurrentTimestamp();
+	retry_after = 0;
 	return true;
 }
 
@@ -1281,6 +1338,13 @@ execute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 	{
 		last_used = GetCurrentTimestamp();
 
+		/* we said Redis was down: say it answers (health.c) */
+		if (reported_down)
+		{
+			HealthReportUp(last_used);
+			reported_down = false;
+		}
+
 		/*
 		 * READONLY, LOADING, MASTERDOWN: this server is not the primary (a
 		 * managed failover re-points the name at the new one).  The replies
@@ -1296,7 +1360,7 @@ execute(int ncmds, const RedisCommand *cmds, RedisReply *replies,
 
 		drop_connection(timed_out ? REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
 		if (timed_out)
-			start_backoff(outcome);
+			start_backoff(outcome, true);
 	}
 	return ok;
 }

@@ -11,9 +11,10 @@
  *	  - the queue and its consumer (queue.c; the queue's startup may raise
  *		the fallback flag, set up just before it),
  *	  - what the worker remembers across its restarts (worker.c),
+ *	  - the health state of Redis (health.c),
  *	  - the Redis primary last connected to and the failovers seen
  *		(endpoint.c),
- *	  - the counters' high-water marks (counter_marks.c).
+ *	  - the counter numbers in flight (counter_marks.c).
  *
  *	  Each part is a struct of its own (ShmemInitStruct by name) with its
  *	  own lock; a new part adds its size to the request and its init to the
@@ -31,6 +32,7 @@
 #include "counters.h"
 #include "endpoint.h"
 #include "fallback.h"
+#include "health.h"
 #include "queue.h"
 #include "shared.h"
 #include "stats.h"
@@ -51,6 +53,7 @@ shared_request(void)
 	size = add_size(size, CACHELINEALIGN(FallbackSharedSize()));
 	size = add_size(size, CACHELINEALIGN(QueueSharedSize()));
 	size = add_size(size, CACHELINEALIGN(WorkerSharedSize()));
+	size = add_size(size, CACHELINEALIGN(HealthSharedSize()));
 	size = add_size(size, CACHELINEALIGN(EndpointSharedSize()));
 	size = add_size(size, CACHELINEALIGN(CounterMarksSharedSize()));
 	RequestAddinShmemSpace(size);
@@ -68,6 +71,7 @@ shared_startup(void)
 	FallbackSharedInit();
 	QueueSharedInit();
 	WorkerSharedInit();
+	HealthSharedInit();
 	EndpointSharedInit();
 	CounterMarksSharedInit();
 	LWLockRelease(AddinShmemInitLock);

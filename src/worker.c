@@ -3,8 +3,9 @@
  * worker.c
  *	  The cache_ext background worker (only when preloaded): drains the
  *	  shared delivery queue (retries and asynchronous hand-offs) in
- *	  pipelines of many transactions' effects, backs off while Redis is
- *	  unreachable, performs the fallback invalidation when effects were lost,
+ *	  pipelines of many transactions' effects, probes Redis while it is
+ *	  unreachable and publishes when it answers again (the shared health
+ *	  state, health.c), performs the fallback invalidation when effects were lost,
  *	  delivers the effects of committed prepared transactions, and warns when
  *	  Redis's eviction policy can evict version keys.
  *
@@ -42,6 +43,7 @@
 #include "effects.h"
 #include "fallback.h"
 #include "endpoint.h"
+#include "health.h"
 #include "members.h"
 #include "plan.h"
 #include "prepared.h"
@@ -62,10 +64,21 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 #define SERVER_CHECK_MS		5000	/* Redis run_id check */
 #define SENTINEL_CHECK_MS	1000	/* failovers found by sessions */
 #define MAX_SQL_BACKOFF_MS	60000
-#define MAX_BACKOFF_MS		10000
 #define WORKER_LINGER_BELOW	256	/* effects: enough for a good pipeline */
 
+/*
+ * While Redis does not answer, the worker tries again this often: a
+ * refused connection costs it microseconds, a frozen server its own
+ * timeout (paid by no committing session).  Short, so that Redis is known
+ * to answer again within about this long (the recovery targets: 200 ms
+ * after a pause, 1 s after a restart); fixed, because a longer wait
+ * protects no one.  The failure is logged once, then every FAILURE_LOG_MS.
+ */
+#define PROBE_INTERVAL_MS	100
+#define FAILURE_LOG_MS		10000
+
 static uint64 policy_checked_at_connect = 0;
+static TimestampTz failure_logged_at = 0;	/* 0: Redis answered since */
 
 /*
  * What the worker remembers across its restarts: the run_id of the Redis
@@ -385,6 +398,60 @@ do_prepared(void *arg)
 }
 
 /*
+ * Say that Redis could not be used: once, then every FAILURE_LOG_MS while
+ * it lasts (the worker retries every PROBE_INTERVAL_MS).
+ */
+static void
+log_failure(const char *what, const char *message)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (failure_logged_at != 0 &&
+		!TimestampDifferenceExceeds(failure_logged_at, now, FAILURE_LOG_MS))
+		return;
+	ereport(LOG,
+			(errmsg("cache_ext: %s: %s", what, message),
+			 errdetail("%llu effect(s) are waiting in the queue.",
+					   (unsigned long long) QueueDepth())));
+	failure_logged_at = now;
+}
+
+/*
+ * The probe while Redis is down (health.c): one round trip that a frozen
+ * server, a paused one (CLIENT PAUSE ... WRITE included) and one still
+ * loading its data do not answer.  PUBLISH to a channel of our own changes
+ * nothing and is held by CLIENT PAUSE WRITE like a write; an error reply
+ * that is not a "not now" (NOPERM for a restricted user) is an answer.
+ */
+static bool
+probe_redis(bool *unusable)
+{
+	const char *argv[3] = {"PUBLISH", "cache_ext:probe", ""};
+	size_t		argvlen[3] = {7, 15, 0};
+	RedisCommand cmd = {3, argv, argvlen, NULL};
+	RedisReply	reply;
+	RedisOutcome outcome;
+
+	*unusable = false;
+	if (!RedisExecute(1, &cmd, &reply, 0, &outcome))
+	{
+		/* no URL, a bad password file: probing often changes nothing */
+		*unusable = outcome.kind == REDIS_FAIL_CONFIG;
+		log_failure("Redis does not answer, will probe it again", outcome.message);
+		return false;
+	}
+	if (reply.type == REDIS_VALUE_ERROR &&
+		(strncmp(outcome.first_error, "LOADING", 7) == 0 ||
+		 strncmp(outcome.first_error, "BUSY", 4) == 0 ||
+		 strncmp(outcome.first_error, "MASTERDOWN", 10) == 0))
+	{
+		log_failure("Redis is not ready, will probe it again", outcome.first_error);
+		return false;
+	}
+	return true;
+}
+
+/*
  * Deliver what the queue holds, batch after batch.  Returns false when
  * Redis could not be used (the caller backs off).
  */
@@ -444,11 +511,7 @@ drain_queue(char *buf, MemoryContext batchcxt)
 
 		if (!ok)
 		{
-			ereport(LOG,
-					(errmsg("cache_ext: could not deliver queued cache effects, will retry: %s",
-							message),
-					 errdetail("%llu effect(s) are waiting in the queue.",
-							   (unsigned long long) QueueDepth())));
+			log_failure("could not deliver queued cache effects, will retry", message);
 			return false;
 		}
 		if (++batches >= 100)
@@ -525,7 +588,6 @@ cache_ext_worker_main(Datum main_arg)
 	TimestampTz next_attempt = 0;
 	TimestampTz next_sql = 0;
 	TimestampTz next_server_check = 0;
-	int			backoff_ms = 0;
 	int			sql_backoff_ms = 0;
 	BackgroundWorkerHandle *sql_worker = NULL;
 	bool		sql_for_fallback = false;
@@ -555,6 +617,7 @@ cache_ext_worker_main(Datum main_arg)
 	ereport(LOG,
 			(errmsg("cache_ext delivery worker started (%llu effect(s) queued, SQL work in database \"%s\")",
 					(unsigned long long) QueueDepth(), cache_ext_database)));
+	HealthBecomeProber(PROBE_INTERVAL_MS);
 
 	for (;;)
 	{
@@ -562,12 +625,14 @@ cache_ext_worker_main(Datum main_arg)
 		long		timeout_ms = IDLE_WAKEUP_MS;
 		bool		ok = true;
 		bool		more = false;
+		bool		unusable = false;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			HealthBecomeProber(PROBE_INTERVAL_MS);	/* maybe another server */
 		}
 
 		/* The SQL helper finished: did the fallback it was started for? */
@@ -613,7 +678,20 @@ cache_ext_worker_main(Datum main_arg)
 				ResetLatch(MyLatch);
 				CHECK_FOR_INTERRUPTS();
 			}
-			ok = drain_queue(buf, batchcxt);
+
+			/*
+			 * Redis was reported down (by us, by a session), or not yet
+			 * found up: probe it first, so that sessions in their backoff
+			 * retry as soon as it answers, before the queue is drained.
+			 */
+			if (HealthIsDown())
+			{
+				ok = probe_redis(&unusable);
+				if (ok)
+					HealthReportUp(GetCurrentTimestamp());
+			}
+			if (ok)
+				ok = drain_queue(buf, batchcxt);
 			more = ok && QueueDepth() > 0;
 
 			if (ok && now >= next_server_check)
@@ -636,15 +714,19 @@ cache_ext_worker_main(Datum main_arg)
 
 			if (ok)
 			{
-				backoff_ms = 0;
+				if (failure_logged_at != 0)
+					ereport(LOG,
+							(errmsg("cache_ext: Redis at %s answers again",
+									EndpointDescription())));
+				failure_logged_at = 0;
 				next_attempt = 0;
 			}
 			else
 			{
-				int			base = Max(cache_ext_reconnect_interval, 100);
-
-				backoff_ms = backoff_ms == 0 ? base : Min(backoff_ms * 2, MAX_BACKOFF_MS);
-				next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), backoff_ms);
+				HealthReportDown(GetCurrentTimestamp());
+				next_attempt = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+														   unusable ? SERVER_CHECK_MS :
+														   PROBE_INTERVAL_MS);
 			}
 			StatsReconnects();
 		}

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test/run_tests.sh — owns: the whole cache_ext test suite (what README and CI
 # run).  Builds and installs the extension once, then:
-#   0. the static check of the SQL in src/ (test/check_sql_rule.py);
+#   0. the static checks: the SQL in src/ (test/check_sql_rule.py), the
+#      links between the documents (test/check_doc_links.py);
 #   1. `make installcheck`: the Makefile's REGRESS list (pg_regress) and its
 #      ISOLATION list, the specs of test/isolation (pg_isolation_regress), in
 #      one preloaded sandbox;
@@ -154,6 +155,9 @@ declare -A fault_asan_options=([fault_delivery_memory]=quarantine_size_mb=0
 # Static: the SQL cache_ext runs itself follows the rule of src/prelude.h.
 echo "==== static: SQL text in src/ (test/check_sql_rule.py) ===="
 if /usr/bin/python3 "$here/check_sql_rule.py" "$repo"/src/*.c; then add 1 0; else add 0 1; fi
+# Static: every link and anchor between README.md and docs/*.md resolves.
+echo "==== static: links between the documents (test/check_doc_links.py) ===="
+if /usr/bin/python3 "$here/check_doc_links.py" "$repo"; then add 1 0; else add 0 1; fi
 
 echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
 rc=0

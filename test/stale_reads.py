@@ -84,7 +84,7 @@ def parse_args(argv):
                    help="mean length of a pause; each is drawn from 0.5-1.5 times it")
     p.add_argument("--pause-method", choices=["stop", "client-pause"], default="stop",
                    help="SIGSTOP/SIGCONT the server, or CLIENT PAUSE ... ALL")
-    p.add_argument("--bound-ms", type=float, default=3000.0,
+    p.add_argument("--bound-ms", type=float, default=500.0,
                    help="pause mode: how long after Redis resumed a stale read "
                    "is still allowed")
     p.add_argument("--async-bound-ms", type=float, default=1000.0,

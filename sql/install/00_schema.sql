@@ -74,9 +74,10 @@ $schema_check$;
  *   ALTER ROLE app SET cache_ext.key_prefix = 'app:';
  *
  * Every fragment revokes from PUBLIC what it creates and grants it to
- * cache_ext_app and/or cache_ext_admin; the last statement of the script
- * (99_privileges.sql) checks that nothing is left to PUBLIC and that no
- * function is forgotten, and makes CREATE EXTENSION fail otherwise.
+ * cache_ext_app and/or cache_ext_admin; 99_privileges.sql, last, grants
+ * USAGE on the schema to both and checks that nothing is left to PUBLIC
+ * and that no function is forgotten, making CREATE EXTENSION fail
+ * otherwise.
  */
 REVOKE ALL ON SCHEMA cache_ext FROM PUBLIC;
 

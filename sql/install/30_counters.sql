@@ -108,8 +108,15 @@ REVOKE ALL ON FUNCTION cache_ext.counter_get(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.assign_number() FROM PUBLIC;
 REVOKE ALL ON FUNCTION cache_ext.gapless_counters_dropped() FROM PUBLIC;
 
--- The application role numbers its own tables.
+-- The application role numbers its own tables; administrators may do all
+-- an application may, and read the gapless counters (to check them after an
+-- update, README "Security of the counters").
 GRANT EXECUTE ON FUNCTION cache_ext.counter_next(text, bigint) TO cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.counter_sync(text, bigint) TO cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.counter_get(text) TO cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.assign_number() TO cache_ext_app;
+GRANT EXECUTE ON FUNCTION
+  cache_ext.counter_next(text, bigint), cache_ext.counter_sync(text, bigint),
+  cache_ext.counter_get(text), cache_ext.assign_number()
+  TO cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.gapless_counters TO cache_ext_admin;

@@ -21,8 +21,9 @@ COMMENT ON COLUMN cache_ext.profile_tables.user_column IS 'Its user id column (s
 COMMENT ON COLUMN cache_ext.profile_tables.flag_column IS 'Its boolean flag column; false turns caching off for the user.';
 COMMENT ON INDEX cache_ext.profile_tables_single IS 'Allows at most one registered profile table.';
 
--- Nobody but the extension's owner needs privileges on the registry: the C
--- functions read it without SQL and write it with the owner's rights.
+-- Application roles need no privilege on the registry: the C functions read
+-- it without SQL and write it with the owner's rights.  Administrators may
+-- read it (granted below).
 REVOKE ALL ON cache_ext.profile_tables FROM PUBLIC;
 
 CREATE FUNCTION cache_ext.profile_flag_changed()
@@ -121,6 +122,7 @@ GRANT EXECUTE ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) TO cache_e
 GRANT EXECUTE ON FUNCTION cache_ext.resync_profiles() TO cache_ext_admin;
 GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint) TO cache_ext_admin, cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) TO cache_ext_admin, cache_ext_app;
+GRANT SELECT ON TABLE cache_ext.profile_tables TO cache_ext_admin;
 
 -- The fallback invalidation (src/fallback.c) calls every hook listed here
 -- when queued invalidations were lost (20_delivery.sql creates the table).

@@ -1,25 +1,14 @@
 /*
- * Privileges, last.  The fragments above revoke what they create from
- * PUBLIC and grant it to the roles of 01_roles.sql; this one gives both
- * roles the schema, grants the counter and profile functions, and then
- * checks the result: CREATE EXTENSION fails if PUBLIC may use any object of
- * the extension, or if a function is granted to neither role without being
- * one that only superusers, triggers or event triggers call.
+ * Privileges, last.  Each fragment above revokes from PUBLIC what it
+ * creates and grants it to the roles of 01_roles.sql; this one gives both
+ * roles the schema and then checks the result: CREATE EXTENSION fails if
+ * PUBLIC may use any function, procedure, table, view, materialized view,
+ * foreign table or sequence of the extension, or the schema, or if a
+ * function is granted to neither role without being one that only
+ * superusers, triggers or event triggers call.  Nothing is meant for
+ * PUBLIC (README, "Roles" and "Security").
  */
 GRANT USAGE ON SCHEMA cache_ext TO cache_ext_app, cache_ext_admin;
-
--- 30_counters.sql and 40_profile.sql (src/counters*.c, src/profile.c).
-GRANT EXECUTE ON FUNCTION
-  cache_ext.counter_next(text, bigint), cache_ext.counter_sync(text, bigint),
-  cache_ext.counter_get(text), cache_ext.assign_number(),
-  cache_ext.cache_enabled(bigint), cache_ext.set_cache_enabled(bigint, boolean)
-  TO cache_ext_app, cache_ext_admin;
-GRANT EXECUTE ON FUNCTION
-  cache_ext.register_profile_table(regclass, name, name),
-  cache_ext.unregister_profile_table(regclass), cache_ext.resync_profiles()
-  TO cache_ext_admin;
-GRANT EXECUTE ON PROCEDURE cache_ext.mirror_profiles(integer, bigint) TO cache_ext_admin;
-GRANT SELECT ON TABLE cache_ext.profile_tables, cache_ext.gapless_counters TO cache_ext_admin;
 
 /*
  * Belt and braces: whatever the fragments above created, PUBLIC may use

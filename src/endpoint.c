@@ -1,11 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * endpoint.c
- *	  Where Redis is: the settings cache_ext.redis_url and
- *	  cache_ext.redis_password_file, parsing the URL, reading the password
- *	  file, and resolving the host name into addresses at every connection
- *	  attempt (a managed Redis's name is re-pointed at another server on
- *	  failover, so a resolution is never cached).
+ *	  Where Redis is: the settings cache_ext.redis_url,
+ *	  cache_ext.redis_password_file and cache_ext.sentinel_password, parsing
+ *	  the URL, reading the password file, and resolving the host name into
+ *	  addresses at every connection attempt (a managed Redis's name is
+ *	  re-pointed at another server on failover, so a resolution is never
+ *	  cached).  For redis+sentinel:// URLs, the discovery of the primary:
+ *	  the rule for trusting the sentinels' answers (EndpointDiscoverPrimary,
+ *	  whose network steps protocol.c performs through callbacks), and the
+ *	  primary last connected to with the failovers seen, in shared memory
+ *	  when preloaded (EndpointShared, under its spinlock).
  *
  *	  Name resolution must not block past cache_ext.connect_timeout and must
  *	  let a query cancel, statement_timeout or termination through, which a

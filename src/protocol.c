@@ -13,7 +13,10 @@
  *	  transactions, and dropped when anything goes wrong with it (a timeout,
  *	  a lost connection, an interrupted round trip, a changed setting, a
  *	  failover answer: READONLY, LOADING or MASTERDOWN); the next call opens
- *	  a new one, resolving the host name again.  After a failed connection
+ *	  a new one, resolving the host name again, or, for a redis+sentinel://
+ *	  URL, asking the sentinels again and confirming the primary with ROLE
+ *	  (the Sentinel section: the rule is endpoint.c's, the round trips are
+ *	  done here).  After a failed connection
  *	  attempt or a timeout, calls fail fast (the backoff), so a dead or
  *	  stalled Redis costs at most one timeout per interval instead of one
  *	  per call.  When the library is preloaded, the backoff ends when the

@@ -96,8 +96,24 @@ SET cache_ext.redis_url = 'unix://app:pw@/tmp/redis.sock?db=3';
 SHOW cache_ext.redis_url;
 SET cache_ext.redis_url = 'rediss://app@cache.example.com';
 SHOW cache_ext.redis_url;
+-- Sentinel URLs: the sentinels, then the service (and the database)
+SET cache_ext.redis_url = 'redis+sentinel://app:pw@s1:26379,[::1]:26380,s3/mymaster/2';
+SHOW cache_ext.redis_url;
+SET cache_ext.redis_url = 'rediss+sentinel://s1.example.com/cache-main';
+SHOW cache_ext.redis_url;
+SET cache_ext.redis_url = 'redis+sentinel:///mymaster';
+SET cache_ext.redis_url = 'redis+sentinel://s1:26379';
+SET cache_ext.redis_url = 'redis+sentinel://s1:26379,/mymaster';
+SET cache_ext.redis_url = 'redis+sentinel://s1:0/mymaster';
+SET cache_ext.redis_url = 'redis+sentinel://s1/my master';
+SET cache_ext.redis_url = 'redis+sentinel://s1/mymaster/x';
+-- the sentinels' password: superuser-only, shown as a mask
+SET cache_ext.sentinel_password = 'hunter3';
+SHOW cache_ext.sentinel_password;
+RESET cache_ext.sentinel_password;
+SHOW cache_ext.sentinel_password;
 SELECT count(*) AS password_anywhere FROM pg_settings
-WHERE name LIKE 'cache_ext.%' AND (setting ~ 'pass|pw@' OR reset_val ~ 'pass|pw@' OR boot_val ~ 'pass|pw@');
+WHERE name LIKE 'cache_ext.%' AND (setting ~ 'pass|pw@|hunter' OR reset_val ~ 'pass|pw@|hunter' OR boot_val ~ 'pass|pw@|hunter');
 RESET cache_ext.redis_url;
 -- the TLS settings: superuser-only, and tls_verify takes full, ca or none
 SET cache_ext.tls_verify = 'sometimes';

@@ -277,7 +277,18 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	char		bound[32];
 	size_t		keylen;
 	const char *key = KeyWithPrefixText(keyarg, &keylen);
+	uint64		sequence = 0;
 
+	/*
+	 * next: above every number handed out from the key by this cluster
+	 * (counter_marks.c), so that a Redis that went back in time never
+	 * repeats one.
+	 */
+	if (op == COUNTER_OP_NEXT)
+	{
+		sequence = CounterMarkSequence();
+		arg = Max(arg, CounterMarkInFlight(key, keylen, PG_INT64_MAX));
+	}
 	build_counter_command(&cmd, op, &key, &keylen, bound, sizeof(bound), arg,
 						  NULL, 0);
 	memset(&reply, 0, sizeof(reply));
@@ -286,6 +297,18 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 	switch (interpret_reply(&reply, key, keylen, value, NULL))
 	{
 		case COUNTER_OK:
+			if (op == COUNTER_OP_NEXT)
+			{
+				if (*value <= arg)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROTOCOL_VIOLATION),
+							 errmsg("Redis answered counter_next on key \"%s\" with %lld, not above the floor %lld",
+									pnstrdup(key, keylen), (long long) *value, (long long) arg),
+							 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
+				/* PostgreSQL allocated it meanwhile: ask again, above */
+				if (!CounterMarkTake(key, keylen, *value, sequence))
+					return counter_step_or_error(op, keyarg, arg, value);
+			}
 			return true;
 		case COUNTER_REDIS_ERROR:
 			RedisReportErrorReply(&reply,

@@ -53,6 +53,33 @@ extern CounterStatus CounterNext(const char *key, size_t keylen,
 								 RedisOutcome *outcome);
 
 /*
+ * The numbers in flight (counter_marks.c): what the transactions still
+ * running took from a counter (complete Redis key), so that a Redis that
+ * went back in time never hands it out again.
+ *	 CounterMarkInFlight: the largest, PG_INT64_MIN for none (or one at or
+ *	   above 'ceiling'); read it BEFORE the floor query's snapshot, and
+ *	   pass max(floor, it) as the floor.
+ *	 CounterMarkSequence: read first, before CounterMarkInFlight.
+ *	 CounterMarkTake: publish a number Redis answered; false when
+ *	   PostgreSQL allocated it (or anything) since 'sequence': allocate
+ *	   again, from a new CounterMarkSequence, in-flight read and floor.
+ *	 CounterMarkReserve: a number allocated in PostgreSQL above the floor
+ *	   and every number in flight (above 'ceiling' when none is left: the
+ *	   caller reports it out of range).
+ *	 CounterMarkRaise: publish an explicit number.
+ * None raises an ERROR.
+ */
+extern int64 CounterMarkInFlight(const char *key, size_t keylen, int64 ceiling);
+extern uint64 CounterMarkSequence(void);
+extern bool CounterMarkTake(const char *key, size_t keylen, int64 value,
+							uint64 sequence);
+extern int64 CounterMarkReserve(const char *key, size_t keylen, int64 floor,
+								int64 ceiling);
+extern void CounterMarkRaise(const char *key, size_t keylen, int64 value);
+extern Size CounterMarksSharedSize(void);
+extern void CounterMarksSharedInit(void);
+
+/*
  * Inits, called by _PG_init: the script of counters.c, and the relcache
  * callback of the assign_number trigger's per-backend cache
  * (counters_trigger.c).

@@ -729,24 +729,34 @@ gapless_statement(GaplessOp op, AssignEntry *entry, const char *key,
  * allocation's floor query, with its fresh snapshot, sees this number once
  * committed (READ COMMITTED).  Caller is connected to SPI.
  */
+static int64 number_ceiling(const AssignEntry *entry);
+
 static int64
 allocate_in_postgres(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
-					 const char *key, size_t keylen)
+					 const char *key, size_t keylen,
+					 const char *pkey, size_t pkeylen)
 {
 	LOCKTAG		tag;
 	int64		floor;
+	int64		in_flight;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, entry->query_relid,
 						 DatumGetUInt32(hash_any((const unsigned char *) key, keylen)),
 						 ASSIGN_NUMBER_LOCK_SPACE);
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
 
+	/*
+	 * Above what Redis handed out too, committed or not, and never a number
+	 * a Redis answering again meanwhile hands out (counter_marks.c).
+	 */
+	in_flight = CounterMarkInFlight(pkey, pkeylen, number_ceiling(entry));
 	floor = floor_of_partition(entry, tuple, tupdesc);
 	if (floor == PG_INT64_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("no number left for key \"%s\" of %s", key, entry->relname)));
-	return floor + 1;
+	return CounterMarkReserve(pkey, pkeylen, Max(floor, in_flight),
+							  number_ceiling(entry));
 }
 
 /* The largest number the column's type can hold. */
@@ -776,11 +786,16 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	char	   *pkey = KeyWithPrefix(key, strlen(key), &pkeylen);
 	int64		ceiling = number_ceiling(entry);
 	int64		floor;
+	int64		in_flight;
+	uint64		sequence;
 	int64		value = 0;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* numbers in flight are read before the floor query's snapshot */
+	sequence = CounterMarkSequence();
+	in_flight = CounterMarkInFlight(pkey, pkeylen, ceiling);
 	floor = floor_of_partition(entry, tuple, tupdesc);
 
 	if (entry->mode == NUMBER_GAPLESS)
@@ -796,17 +811,44 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 	if (floor < ceiling)
 	{
 		RedisOutcome outcome;
-		CounterStatus status;
+		CounterStatus status = COUNTER_UNREACHABLE;
 		int64		was = 0;
+		int64		table_floor = floor;
+		bool		taken = false;
 
-		status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
-							 &outcome);
+		memset(&outcome, 0, sizeof(outcome));
+
+		/*
+		 * Above every number this cluster handed out from the key, committed
+		 * or not (counter_marks.c): a Redis that went back in time
+		 * (failover, FLUSHALL, restart) never repeats one.  A number that
+		 * PostgreSQL allocated meanwhile is asked again, above it.
+		 */
+		for (int attempt = 0;; attempt++)
+		{
+			if (attempt > 0)
+			{
+				sequence = CounterMarkSequence();
+				in_flight = CounterMarkInFlight(pkey, pkeylen, ceiling);
+				table_floor = floor_of_partition(entry, tuple, tupdesc);
+			}
+			floor = Max(table_floor, in_flight);
+			if (floor >= ceiling)
+				break;
+			status = CounterNext(pkey, pkeylen, floor, ceiling, &value, &was,
+								 &outcome);
+			taken = (status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+				value > floor && value <= ceiling &&
+				CounterMarkTake(pkey, pkeylen, value, sequence);
+			if (taken || attempt >= 3 ||
+				!(status == COUNTER_OK || status == COUNTER_CLAMPED))
+				break;
+		}
 		/*
 		 * The script only answers in (floor, ceiling]; a Redis that did not
 		 * is not trusted.
 		 */
-		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
-			value > floor && value <= ceiling)
+		if (taken)
 		{
 			SPI_finish();
 			if (status == COUNTER_CLAMPED)
@@ -819,7 +861,12 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 						 errhint("Give every table a counter key of its own: a key template or a cache_ext.key_prefix that no other table uses.")));
 			return value;
 		}
-		if (status == COUNTER_OK || status == COUNTER_CLAMPED)
+		if ((status == COUNTER_OK || status == COUNTER_CLAMPED) &&
+			value > floor && value <= ceiling)
+			ereport(DEBUG1,
+					(errmsg_internal("counter \"%s\": PostgreSQL kept allocating numbers while Redis answered; numbering in PostgreSQL",
+									 pkey)));
+		else if (status == COUNTER_OK || status == COUNTER_CLAMPED)
 			ereport(WARNING,
 					(errcode(ERRCODE_EXTERNAL_ROUTINE_EXCEPTION),
 					 errmsg("Redis answered " INT64_FORMAT " for counter \"%s\", not between " INT64_FORMAT " and " INT64_FORMAT "; numbering the row of %s in PostgreSQL",
@@ -842,7 +889,8 @@ allocate_number(AssignEntry *entry, HeapTuple tuple, TupleDesc tupdesc,
 					 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 	}
 
-	value = allocate_in_postgres(entry, tuple, tupdesc, key, strlen(key));
+	value = allocate_in_postgres(entry, tuple, tupdesc, key, strlen(key),
+								 pkey, pkeylen);
 	SPI_finish();
 	PendingAddRaise(pkey, pkeylen, value);
 	return value;
@@ -864,6 +912,8 @@ sync_number(AssignEntry *entry, const char *key, int64 number)
 		(void) gapless_statement(GAPLESS_SYNC, entry, key, number);
 		SPI_finish();
 	}
+	else
+		CounterMarkRaise(pkey, pkeylen, number);
 	PendingAddRaise(pkey, pkeylen, number);
 }
 

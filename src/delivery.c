@@ -50,6 +50,7 @@
 #include "connection.h"
 #include "delivery.h"
 #include "effects.h"
+#include "endpoint.h"
 #include "fallback.h"
 #include "keys.h"
 #include "plan.h"
@@ -463,7 +464,8 @@ static const char *const stats_columns[] = {
 	"reconnects_failover", "reconnects_settings", "commit_failures",
 	"effects_prepared", "pattern_steps", "last_error", "last_error_at",
 	"latency_samples", "latency_p50_ms", "latency_p90_ms", "latency_p99_ms",
-	"last_fallback_at", "fallback_reason", "worker_pid", "stats_reset"
+	"last_fallback_at", "fallback_reason", "worker_pid", "stats_reset",
+	"redis_primary", "failovers", "last_failover_at"
 };
 #define NUM_STATS_COLUMNS lengthof(stats_columns)
 
@@ -481,6 +483,7 @@ cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 	char		fallback_reason[256];
 	TimestampTz last_fallback_at;
 	pid_t		worker_pid;
+	EndpointPrimaryReport primary;
 	uint64		depth,
 				used,
 				capacity;
@@ -552,6 +555,16 @@ cache_ext_delivery_stats(PG_FUNCTION_ARGS)
 	else
 		nulls[i++] = true;
 	values[i++] = TimestampTzGetDatum(st.stats_reset);
+	EndpointReadPrimary(&primary);
+	if (primary.primary[0])
+		values[i++] = CStringGetTextDatum(primary.primary);
+	else
+		nulls[i++] = true;
+	values[i++] = Int64GetDatum((int64) primary.failovers);
+	if (primary.last_failover_at != 0)
+		values[i++] = TimestampTzGetDatum(primary.last_failover_at);
+	else
+		nulls[i++] = true;
 	Assert(i == NUM_STATS_COLUMNS);
 
 	row_values = palloc0(Max(tupdesc->natts, 1) * sizeof(Datum));

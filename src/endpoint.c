@@ -1,11 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * endpoint.c
- *	  Where Redis is: the settings cache_ext.redis_url and
- *	  cache_ext.redis_password_file, parsing the URL, reading the password
- *	  file, and resolving the host name into addresses at every connection
- *	  attempt (a managed Redis's name is re-pointed at another server on
- *	  failover, so a resolution is never cached).
+ *	  Where Redis is: the settings cache_ext.redis_url,
+ *	  cache_ext.redis_password_file and cache_ext.sentinel_password, parsing
+ *	  the URL, reading the password file, and resolving the host name into
+ *	  addresses at every connection attempt (a managed Redis's name is
+ *	  re-pointed at another server on failover, so a resolution is never
+ *	  cached).  For redis+sentinel:// URLs, the discovery of the primary:
+ *	  the rule for trusting the sentinels' answers (EndpointDiscoverPrimary,
+ *	  whose network steps protocol.c performs through callbacks), and the
+ *	  primary last connected to with the failovers seen, in shared memory
+ *	  when preloaded (EndpointShared, under its spinlock).
  *
  *	  Name resolution must not block past cache_ext.connect_timeout and must
  *	  let a query cancel, statement_timeout or termination through, which a
@@ -46,6 +51,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "storage/shmem.h"
+#include "storage/spin.h"
 #include "tcop/tcopprot.h"
 #include "utils/timestamp.h"
 
@@ -121,6 +128,7 @@ EndpointFree(RedisEndpoint *endpoint)
 	free(endpoint->host);
 	free(endpoint->path);
 	free(endpoint->user);
+	free(endpoint->service);
 	if (endpoint->password)
 	{
 		/* do not leave the secret lying around in freed memory */
@@ -152,16 +160,29 @@ find_credentials_end(const char *rest, bool is_unix)
 
 /* The scheme: sets *rest past "://", returns false for an unknown one. */
 static bool
-parse_scheme(const char *url, const char **rest, bool *is_unix, bool *tls)
+parse_scheme(const char *url, const char **rest, bool *is_unix, bool *tls,
+			 bool *sentinel)
 {
 	*is_unix = false;
 	*tls = false;
+	*sentinel = false;
 	if (strncmp(url, "redis://", 8) == 0)
 		*rest = url + 8;
 	else if (strncmp(url, "rediss://", 9) == 0)
 	{
 		*rest = url + 9;
 		*tls = true;
+	}
+	else if (strncmp(url, "redis+sentinel://", 17) == 0)
+	{
+		*rest = url + 17;
+		*sentinel = true;
+	}
+	else if (strncmp(url, "rediss+sentinel://", 18) == 0)
+	{
+		*rest = url + 18;
+		*tls = true;
+		*sentinel = true;
 	}
 	else if (strncmp(url, "unix://", 7) == 0)
 	{
@@ -171,6 +192,197 @@ parse_scheme(const char *url, const char **rest, bool *is_unix, bool *tls)
 	else
 		return false;
 	return true;
+}
+
+/*
+ * One "host[:port]" (IPv6 in brackets) of len bytes at s, into host (a
+ * buffer of ENDPOINT_HOST_MAX) and *port (default_port when absent).
+ */
+static bool
+parse_host_port(const char *s, size_t len, int default_port, char *host,
+				int *port, const char **error)
+{
+	const char *end = s + len;
+	const char *after;
+	size_t		hostlen;
+
+	if (len > 0 && s[0] == '[')
+	{
+		const char *close = memchr(s, ']', len);
+		struct in6_addr a6;
+
+		if (close == NULL || close == s + 1 || close - s - 1 >= ENDPOINT_HOST_MAX)
+		{
+			*error = "an IPv6 host must be written in brackets, as in [::1]";
+			return false;
+		}
+		memcpy(host, s + 1, close - s - 1);
+		host[close - s - 1] = '\0';
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+		{
+			*error = "the text in brackets is not an IPv6 address";
+			return false;
+		}
+		after = close + 1;
+	}
+	else
+	{
+		const char *colon = memchr(s, ':', len);
+
+		hostlen = colon ? (size_t) (colon - s) : len;
+		if (hostlen == 0)
+		{
+			*error = "the URL names no host";
+			return false;
+		}
+		if (hostlen > 253)
+		{
+			*error = "the host name is longer than 253 characters";
+			return false;
+		}
+		memcpy(host, s, hostlen);
+		host[hostlen] = '\0';
+		for (const char *p = host; *p; p++)
+		{
+			if (!isalnum((unsigned char) *p) && *p != '-' && *p != '.' && *p != '_')
+			{
+				*error = "the host name contains a character that no host name has";
+				return false;
+			}
+		}
+		after = s + hostlen;
+	}
+	*port = default_port;
+	if (after < end)
+	{
+		if (*after != ':' ||
+			!parse_nonnegative_int(after + 1, end - after - 1, 65535, port) ||
+			*port == 0)
+		{
+			*error = "the port must be a number from 1 to 65535";
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * The part of a redis+sentinel:// URL after the credentials:
+ * host1[:port1][,host2[:port2]...]/SERVICE[/DB].  The sentinels' list is
+ * kept as written in endpoint->host (EndpointSentinels splits it), the
+ * service in endpoint->service.
+ */
+static bool
+parse_sentinel_part(const char *rest, RedisEndpoint *endpoint, const char **error)
+{
+	size_t		listlen = strcspn(rest, "/?");
+	const char *service;
+	size_t		servicelen;
+	int			count = 0;
+	const char *p = rest;
+
+	if (listlen == 0)
+	{
+		*error = "a Sentinel URL names its sentinels, as in redis+sentinel://host1:26379,host2:26379/mymaster";
+		return false;
+	}
+	while (p < rest + listlen)
+	{
+		size_t		itemlen = strcspn(p, ",/?");
+		char		host[ENDPOINT_HOST_MAX];
+		int			port;
+
+		if (!parse_host_port(p, itemlen, 26379, host, &port, error))
+			return false;
+		if (++count > ENDPOINT_MAX_SENTINELS)
+		{
+			*error = "a Sentinel URL names at most 16 sentinels";
+			return false;
+		}
+		p += itemlen;
+		if (*p == ',')
+		{
+			p++;
+			if (p == rest + listlen)
+			{
+				*error = "the URL names no host";
+				return false;
+			}
+		}
+	}
+	endpoint->host = malloc_strndup(rest, listlen);
+	rest += listlen;
+	if (*rest != '/' || rest[1] == '\0' || rest[1] == '/')
+	{
+		*error = "a Sentinel URL names the monitored service after the sentinels, as in redis+sentinel://host:26379/mymaster";
+		return false;
+	}
+	service = rest + 1;
+	servicelen = strcspn(service, "/?");
+	for (size_t i = 0; i < servicelen; i++)
+	{
+		if (!isalnum((unsigned char) service[i]) && service[i] != '-' &&
+			service[i] != '.' && service[i] != '_')
+		{
+			*error = "the service name may hold letters, digits, '-', '.' and '_' only";
+			return false;
+		}
+	}
+	if (servicelen > 128)
+	{
+		*error = "the service name is longer than 128 characters";
+		return false;
+	}
+	endpoint->service = malloc_strndup(service, servicelen);
+	rest = service + servicelen;
+	if (*rest == '/')
+	{
+		size_t		dblen = strlen(rest + 1);
+
+		if (dblen > 0 &&
+			!parse_nonnegative_int(rest + 1, dblen, INT_MAX, &endpoint->db))
+		{
+			*error = "the database must be a non-negative number, as in redis+sentinel://host:26379/mymaster/0";
+			return false;
+		}
+		rest += 1 + dblen;
+	}
+	if (*rest != '\0')
+	{
+		*error = "unexpected text after the service and database";
+		return false;
+	}
+	if (endpoint->host == NULL || endpoint->service == NULL)
+	{
+		*error = "out of memory";
+		return false;
+	}
+	endpoint->port = 0;
+	return true;
+}
+
+int
+EndpointSentinels(const RedisEndpoint *endpoint,
+				  char hosts[][ENDPOINT_HOST_MAX], int *ports)
+{
+	const char *p = endpoint->host;
+	int			count = 0;
+	const char *error;
+
+	if (endpoint->service == NULL || p == NULL)
+		return 0;
+	while (*p && count < ENDPOINT_MAX_SENTINELS)
+	{
+		size_t		itemlen = strcspn(p, ",");
+
+		if (!parse_host_port(p, itemlen, 26379, hosts[count], &ports[count], &error))
+			break;				/* cannot happen: the URL was accepted */
+		count++;
+		p += itemlen;
+		if (*p == ',')
+			p++;
+	}
+	return count;
 }
 
 /*
@@ -190,6 +402,8 @@ EndpointParseUrl(const char *url, RedisEndpoint *endpoint, const char **error)
 	bool		is_unix;
 	bool		tls;
 
+	bool		sentinel;
+
 	memset(endpoint, 0, sizeof(*endpoint));
 	endpoint->port = 6379;
 
@@ -199,9 +413,9 @@ EndpointParseUrl(const char *url, RedisEndpoint *endpoint, const char **error)
 		return false;
 	}
 
-	if (!parse_scheme(url, &rest, &is_unix, &tls))
+	if (!parse_scheme(url, &rest, &is_unix, &tls, &sentinel))
 	{
-		*error = "the URL must start with redis://, rediss:// or unix://";
+		*error = "the URL must start with redis://, rediss://, unix://, redis+sentinel:// or rediss+sentinel://";
 		return false;
 	}
 	endpoint->is_unix = is_unix;
@@ -238,6 +452,13 @@ EndpointParseUrl(const char *url, RedisEndpoint *endpoint, const char **error)
 			}
 		}
 		rest = at + 1;
+	}
+
+	if (sentinel)
+	{
+		if (!parse_sentinel_part(rest, endpoint, error))
+			goto fail;
+		return true;
 	}
 
 	if (is_unix)
@@ -378,8 +599,10 @@ EndpointUrlWithoutPassword(const char *url, bool *had_password)
 	char	   *result;
 	char	   *out;
 
+	bool		sentinel;
+
 	*had_password = false;
-	if (!parse_scheme(url, &rest, &is_unix, &tls) ||
+	if (!parse_scheme(url, &rest, &is_unix, &tls, &sentinel) ||
 		(at = find_credentials_end(rest, is_unix)) == NULL ||
 		(colon = memchr(rest, ':', at - rest)) == NULL)
 		return malloc_strndup(url, len);
@@ -429,9 +652,21 @@ static char *seen_password_file = NULL;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
 
+/*
+ * cache_ext.sentinel_password: the setting's variable only ever holds ""
+ * or SECRET_MASK (check_sentinel_password swaps the text for the mask and
+ * hands the secret over in its extra); the secret itself is kept in
+ * sentinel_password, malloc'd.
+ */
+#define SECRET_MASK "********"
+static char *sentinel_password_setting = NULL;
+static char *sentinel_password = NULL;
+
 static bool check_redis_url(char **newval, void **extra, GucSource source);
 static void assign_redis_url(const char *newval, void *extra);
 static void assign_password_file(const char *newval, void *extra);
+static bool check_sentinel_password(char **newval, void **extra, GucSource source);
+static void assign_sentinel_password(const char *newval, void *extra);
 static void hide_url_statements(ErrorData *edata);
 
 void
@@ -439,8 +674,10 @@ EndpointInit(void)
 {
 	DefineCustomStringVariable("cache_ext.redis_url",
 							   "Redis server cache_ext talks to.",
-							   "redis://[user@]host[:port][/db], rediss://... (TLS) or "
-							   "unix://[user@]/path/to/socket[?db=N]; the password goes "
+							   "redis://[user@]host[:port][/db], rediss://... (TLS), "
+							   "unix://[user@]/path/to/socket[?db=N], or "
+							   "redis+sentinel://[user@]host1:port1[,host2:port2...]/SERVICE[/db] "
+							   "(rediss+sentinel:// for TLS); the password goes "
 							   "in cache_ext.redis_password_file.",
 							   &cache_ext_redis_url,
 							   "redis://127.0.0.1:6379/0",
@@ -459,6 +696,18 @@ EndpointInit(void)
 							   GUC_SUPERUSER_ONLY,
 							   NULL,
 							   assign_password_file,
+							   NULL);
+
+	DefineCustomStringVariable("cache_ext.sentinel_password",
+							   "Password the Redis sentinels of a redis+sentinel:// URL require (AUTH).",
+							   "Never shown: the setting reads as " SECRET_MASK " once set.  Set it in "
+							   "postgresql.conf (or by SET in a session); ALTER ROLE/DATABASE SET are refused.",
+							   &sentinel_password_setting,
+							   "",
+							   PGC_SUSET,
+							   GUC_SUPERUSER_ONLY,
+							   check_sentinel_password,
+							   assign_sentinel_password,
 							   NULL);
 
 	prev_emit_log_hook = emit_log_hook;
@@ -500,6 +749,7 @@ make_url_extra(const RedisEndpoint *ep)
 	len += ep->path ? strlen(ep->path) + 1 : 0;
 	len += ep->user ? strlen(ep->user) + 1 : 0;
 	len += ep->password ? strlen(ep->password) + 1 : 0;
+	len += ep->service ? strlen(ep->service) + 1 : 0;
 	extra = GucMallocCompat(offsetof(UrlExtra, strings) + len);
 	if (extra == NULL)
 		return NULL;
@@ -509,6 +759,7 @@ make_url_extra(const RedisEndpoint *ep)
 	extra->endpoint.path = extra_copy(&cursor, ep->path);
 	extra->endpoint.user = extra_copy(&cursor, ep->user);
 	extra->endpoint.password = extra_copy(&cursor, ep->password);
+	extra->endpoint.service = extra_copy(&cursor, ep->service);
 	return extra;
 }
 
@@ -538,8 +789,9 @@ check_redis_url(char **newval, void **extra, GucSource source)
 	{
 		GUC_check_errmsg("invalid value for cache_ext.redis_url: %s", error);
 		GUC_check_errhint("Use redis://[user[:password]@]host[:port][/db], "
-						  "rediss://... for TLS, or "
-						  "unix://[user[:password]@]/path/to/socket[?db=N].");
+						  "rediss://... for TLS, "
+						  "unix://[user[:password]@]/path/to/socket[?db=N], or "
+						  "redis+sentinel://[user@]host1:port1[,host2:port2...]/SERVICE[/db].");
 		return false;
 	}
 
@@ -619,6 +871,7 @@ assign_redis_url(const char *newval, void *extra)
 			current_endpoint.db == ep->db &&
 			same_string(current_endpoint.host, ep->host) &&
 			same_string(current_endpoint.path, ep->path) &&
+			same_string(current_endpoint.service, ep->service) &&
 			same_string(current_endpoint.user, ep->user) &&
 			same_string(current_endpoint.password, ep->password))
 			return;
@@ -630,8 +883,10 @@ assign_redis_url(const char *newval, void *extra)
 	copy.path = ep->path ? strdup(ep->path) : NULL;
 	copy.user = ep->user ? strdup(ep->user) : NULL;
 	copy.password = ep->password ? strdup(ep->password) : NULL;
+	copy.service = ep->service ? strdup(ep->service) : NULL;
 	if ((ep->host && !copy.host) || (ep->path && !copy.path) ||
-		(ep->user && !copy.user) || (ep->password && !copy.password))
+		(ep->user && !copy.user) || (ep->password && !copy.password) ||
+		(ep->service && !copy.service))
 	{
 		/* out of memory: keep the previous endpoint */
 		EndpointFree(&copy);
@@ -642,7 +897,10 @@ assign_redis_url(const char *newval, void *extra)
 	current_endpoint = copy;
 	ConnectionSettingChanged();
 
-	if (current_endpoint.is_unix)
+	if (current_endpoint.service != NULL)
+		snprintf(endpoint_description, sizeof(endpoint_description),
+				 "Sentinel service \"%s\"", current_endpoint.service);
+	else if (current_endpoint.is_unix)
 		snprintf(endpoint_description, sizeof(endpoint_description),
 				 "unix:%s", current_endpoint.path);
 	else if (strchr(current_endpoint.host, ':') != NULL)
@@ -661,17 +919,103 @@ assign_password_file(const char *newval, void *extra)
 }
 
 /*
- * A failed SET (or ALTER SYSTEM) of cache_ext.redis_url with credentials
- * in it would be logged with its statement (log_min_error_statement):
- * hide the statement.  The error message itself never quotes the URL.
+ * The secret travels from the check hook to the assign hook as the extra
+ * (GucMallocCompat, freed by the GUC machinery), the stored value being
+ * the mask.  Sources whose text others can read are refused: ALTER ROLE/
+ * DATABASE SET (validated as PGC_S_TEST, stored in a catalog anyone can
+ * read) and connection options.  The messages never quote the value.
  */
 static bool
-mentions_redis_url(const char *query)
+check_sentinel_password(char **newval, void **extra, GucSource source)
 {
-	static const char needle[] = "redis_url";
+	char	   *secret;
+	char	   *mask;
 
-	for (const char *p = query; *p; p++)
-		if (pg_strncasecmp(p, needle, sizeof(needle) - 1) == 0)
+	*extra = NULL;
+	if (*newval == NULL || (*newval)[0] == '\0')
+		return true;
+	if (strcmp(*newval, SECRET_MASK) == 0 && sentinel_password != NULL)
+	{
+		/* the shown value handed back (a parallel worker's copy): keep the secret */
+		secret = GucStrdupCompat(sentinel_password);
+	}
+	else
+	{
+		if (source == PGC_S_TEST || source == PGC_S_DATABASE ||
+			source == PGC_S_USER || source == PGC_S_DATABASE_USER ||
+			source == PGC_S_CLIENT)
+		{
+			GUC_check_errmsg("cache_ext.sentinel_password cannot be set here");
+			GUC_check_errdetail("ALTER ROLE/DATABASE SET and connection options would store the password where others can read it.");
+			GUC_check_errhint("Set it in postgresql.conf (or with ALTER SYSTEM).");
+			return false;
+		}
+		secret = GucStrdupCompat(*newval);
+	}
+	mask = GucStrdupCompat(SECRET_MASK);
+	if (secret == NULL || mask == NULL)
+	{
+		if (secret)
+		{
+			explicit_bzero(secret, strlen(secret));
+			GucFreeCompat(secret);
+		}
+		if (mask)
+			GucFreeCompat(mask);
+		GUC_check_errcode(ERRCODE_OUT_OF_MEMORY);
+		GUC_check_errmsg("out of memory");
+		return false;
+	}
+	explicit_bzero(*newval, strlen(*newval));
+	GucFreeCompat(*newval);
+	*newval = mask;
+	*extra = secret;
+	return true;
+}
+
+static void
+assign_sentinel_password(const char *newval, void *extra)
+{
+	const char *secret = (const char *) extra;
+	char	   *copy = NULL;
+
+	if (same_string(sentinel_password, secret))
+		return;
+	if (secret != NULL && (copy = strdup(secret)) == NULL)
+		return;					/* out of memory: keep the previous one */
+	if (sentinel_password != NULL)
+	{
+		explicit_bzero(sentinel_password, strlen(sentinel_password));
+		free(sentinel_password);
+	}
+	sentinel_password = copy;
+	ConnectionSettingChanged();
+}
+
+const char *
+EndpointSentinelPassword(void)
+{
+	return sentinel_password;
+}
+
+/*
+ * The server log must not show a secret that a statement or a
+ * configuration file held:
+ * - a failed SET (or ALTER SYSTEM) of cache_ext.redis_url with credentials
+ *   in it would be logged with its statement (log_min_error_statement):
+ *   the statement is hidden (the error message never quotes the URL);
+ * - a statement naming cache_ext.sentinel_password is hidden from every
+ *   message, and a message quoting it (log_statement) is replaced;
+ * - a reload logs 'parameter "cache_ext.sentinel_password" changed to
+ *   "<the file's text>"': the text is replaced by the mask.
+ */
+static bool
+mentions(const char *text, const char *needle)
+{
+	size_t		len = strlen(needle);
+
+	for (const char *p = text; *p; p++)
+		if (pg_strncasecmp(p, needle, len) == 0)
 			return true;
 	return false;
 }
@@ -681,8 +1025,21 @@ hide_url_statements(ErrorData *edata)
 {
 	if (edata->elevel >= ERROR && !edata->hide_stmt &&
 		debug_query_string != NULL && strchr(debug_query_string, '@') != NULL &&
-		mentions_redis_url(debug_query_string))
+		mentions(debug_query_string, "redis_url"))
 		edata->hide_stmt = true;
+	if (debug_query_string != NULL &&
+		mentions(debug_query_string, "sentinel_password"))
+	{
+		edata->hide_stmt = true;
+		if (edata->message != NULL && strstr(edata->message, debug_query_string) != NULL)
+			edata->message = MemoryContextStrdup(ErrorContext,
+												 "a statement naming cache_ext.sentinel_password (not shown)");
+	}
+	if (edata->message_id != NULL && edata->message != NULL &&
+		strcmp(edata->message_id, "parameter \"%s\" changed to \"%s\"") == 0 &&
+		mentions(edata->message, "\"cache_ext.sentinel_password\""))
+		edata->message = MemoryContextStrdup(ErrorContext,
+											 "parameter \"cache_ext.sentinel_password\" changed to \"" SECRET_MASK "\"");
 	if (prev_emit_log_hook)
 		prev_emit_log_hook(edata);
 }
@@ -1031,4 +1388,272 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
 		return false;
 	}
 	return true;
+}
+
+/* ------------------------------------------------------ Sentinel discovery */
+
+/*
+ * The rule for trusting the sentinels (README, "High availability"):
+ *
+ * 1. The sentinels are asked in the URL's order, each with
+ *    SENTINEL get-master-addr-by-name SERVICE (after AUTH with
+ *    cache_ext.sentinel_password when set), each bounded by
+ *    cache_ext.connect_timeout, and all of them together by twice that.
+ * 2. Asking stops as soon as one address has the votes of a majority of
+ *    the sentinels the URL names (2 of 3): that is what Sentinel's own
+ *    quorum would elect.  Otherwise every sentinel is asked.
+ * 3. The addresses named are tried by votes (most first; a tie goes to the
+ *    one named first): a candidate is the primary only when a connection
+ *    to it, authenticated, answers ROLE with "master".  A sentinel's
+ *    answer can be stale (a failover under way, a partitioned sentinel):
+ *    an address whose ROLE says replica is never written to, whoever named
+ *    it, and the next candidate is tried.  An address named by a single
+ *    sentinel is thus used only when no better-supported one confirms,
+ *    and only after its own ROLE confirmed it.  A candidate whose ROLE
+ *    says replica names the primary it replicates from: that address is
+ *    tried last (after the sentinels' own), again only if its ROLE says
+ *    master.  This is what lets sessions follow a planned failover before
+ *    the sentinels announce it (they keep naming the demoted primary until
+ *    the failover ends).
+ *    At most ENDPOINT_MAX_SENTINELS candidates are tried.
+ * 4. No confirmed candidate: the attempt fails like a refused connection
+ *    (the caller's backoff, then discovery again).
+ *
+ * Nothing here pallocs or raises: it runs after commit too.
+ */
+typedef struct PrimaryCandidate
+{
+	char		host[ENDPOINT_HOST_MAX];
+	int			port;
+	int			votes;
+} PrimaryCandidate;
+
+/* What the connection talks to during discovery, for its messages. */
+static void
+set_target(const char *what, const char *host, int port)
+{
+	if (strchr(host, ':') != NULL)
+		snprintf(endpoint_description, sizeof(endpoint_description),
+				 "%s[%s]:%d", what, host, port);
+	else
+		snprintf(endpoint_description, sizeof(endpoint_description),
+				 "%s%s:%d", what, host, port);
+}
+
+bool
+EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
+						void *arg, RedisOutcome *outcome)
+{
+	char		hosts[ENDPOINT_MAX_SENTINELS][ENDPOINT_HOST_MAX];
+	int			ports[ENDPOINT_MAX_SENTINELS];
+	PrimaryCandidate candidates[ENDPOINT_MAX_SENTINELS];
+	int			nsentinels = EndpointSentinels(&current_endpoint, hosts, ports);
+	int			ncandidates = 0;
+	int			majority = nsentinels / 2 + 1;
+	int			answered = 0;
+	int			asked = 0;
+	char		failure[200] = "";
+	RedisFailureKind failure_kind = REDIS_FAIL_UNAVAILABLE;
+	TimestampTz all_asked_by;
+	RedisOutcome step;
+
+	all_asked_by = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   2 * cache_ext_connect_timeout);
+	for (int i = 0; i < nsentinels; i++)
+	{
+		RedisEndpoint sentinel;
+		char		host[ENDPOINT_HOST_MAX];
+		int			port = 0;
+		int			c;
+
+		if (i > 0 && GetCurrentTimestamp() >= all_asked_by)
+			break;
+		memset(&sentinel, 0, sizeof(sentinel));
+		sentinel.tls = current_endpoint.tls;
+		sentinel.host = hosts[i];
+		sentinel.port = ports[i];
+		sentinel.password = sentinel_password;
+		set_target("sentinel ", hosts[i], ports[i]);
+		asked++;
+		memset(&step, 0, sizeof(step));
+		if (!ask(&sentinel, current_endpoint.service, host, &port, arg, &step))
+		{
+			if (failure[0] == '\0')
+			{
+				strlcpy(failure, step.message, sizeof(failure));
+				failure_kind = step.kind;
+			}
+			continue;
+		}
+		answered++;
+		for (c = 0; c < ncandidates; c++)
+			if (candidates[c].port == port && strcmp(candidates[c].host, host) == 0)
+				break;
+		if (c == ncandidates)
+		{
+			strlcpy(candidates[c].host, host, ENDPOINT_HOST_MAX);
+			candidates[c].port = port;
+			candidates[c].votes = 0;
+			ncandidates++;
+		}
+		if (++candidates[c].votes >= majority)
+			break;
+	}
+
+	/* most votes first; a stable sort keeps the order of first mention */
+	for (int i = 1; i < ncandidates; i++)
+	{
+		PrimaryCandidate moving = candidates[i];
+		int			j = i;
+
+		while (j > 0 && candidates[j - 1].votes < moving.votes)
+		{
+			candidates[j] = candidates[j - 1];
+			j--;
+		}
+		candidates[j] = moving;
+	}
+
+	for (int c = 0; c < ncandidates; c++)
+	{
+		RedisEndpoint primary = current_endpoint;
+		char		master_host[ENDPOINT_HOST_MAX];
+		int			master_port = 0;
+		int			k;
+
+		primary.host = candidates[c].host;
+		primary.port = candidates[c].port;
+		primary.service = NULL;
+		set_target("", candidates[c].host, candidates[c].port);
+		memset(&step, 0, sizeof(step));
+		if (connect(&primary, arg, master_host, &master_port, &step))
+		{
+			EndpointNoteConnected(candidates[c].host, candidates[c].port);
+			return true;
+		}
+		/* the candidate's failure says more than a sentinel's */
+		strlcpy(failure, step.message, sizeof(failure));
+		failure_kind = step.kind;
+
+		/* a replica names its primary: a candidate of last resort */
+		if (master_port <= 0 || ncandidates >= ENDPOINT_MAX_SENTINELS)
+			continue;
+		for (k = 0; k < ncandidates; k++)
+			if (candidates[k].port == master_port &&
+				strcmp(candidates[k].host, master_host) == 0)
+				break;
+		if (k == ncandidates)
+		{
+			strlcpy(candidates[k].host, master_host, ENDPOINT_HOST_MAX);
+			candidates[k].port = master_port;
+			candidates[k].votes = 0;
+			ncandidates++;
+		}
+	}
+
+	snprintf(endpoint_description, sizeof(endpoint_description),
+			 "Sentinel service \"%s\"", current_endpoint.service);
+	if (ncandidates == 0)
+		ConnectionFail(outcome, failure_kind == REDIS_FAIL_CONFIG ?
+					   REDIS_FAIL_CONFIG : REDIS_FAIL_UNAVAILABLE,
+					   "no sentinel of service \"%s\" named its primary (%d of %d asked, %d answered): %s",
+					   current_endpoint.service, asked, nsentinels, answered,
+					   failure);
+	else
+		ConnectionFail(outcome, failure_kind == REDIS_FAIL_CONFIG ?
+					   REDIS_FAIL_CONFIG : REDIS_FAIL_UNAVAILABLE,
+					   "no primary of service \"%s\" confirmed by ROLE among the %d address(es) its sentinels named: %s",
+					   current_endpoint.service, ncandidates, failure);
+	return false;
+}
+
+/* ------------------------------------------------- the primary, shared */
+
+/*
+ * The primary last connected to, the failovers seen (a change of primary
+ * under the same Sentinel service) and when the last one was seen: in
+ * shared memory when preloaded (under EndpointShared.mutex), in this
+ * backend otherwise.
+ */
+typedef struct EndpointShared
+{
+	slock_t		mutex;
+	char		service[132];	/* "" for a URL without Sentinel */
+	char		primary[ENDPOINT_HOST_MAX + 16];
+	uint64		failovers;
+	TimestampTz last_failover_at;
+} EndpointShared;
+
+static EndpointShared local_primary;
+static EndpointShared *primary_state = NULL;
+
+Size
+EndpointSharedSize(void)
+{
+	return MAXALIGN(sizeof(EndpointShared));
+}
+
+static void
+primary_state_zero(EndpointShared *s)
+{
+	memset(s, 0, sizeof(*s));
+	SpinLockInit(&s->mutex);
+}
+
+/* Under AddinShmemInitLock (shared.c). */
+void
+EndpointSharedInit(void)
+{
+	bool		found;
+	EndpointShared *s = ShmemInitStruct("cache_ext primary", sizeof(EndpointShared),
+										&found);
+
+	if (!found)
+		primary_state_zero(s);
+	primary_state = s;
+}
+
+void
+EndpointNoteConnected(const char *host, int port)
+{
+	char		primary[ENDPOINT_HOST_MAX + 16];
+	const char *service = current_endpoint.service ? current_endpoint.service : "";
+	EndpointShared *s;
+
+	if (primary_state == NULL)
+	{
+		primary_state_zero(&local_primary);
+		primary_state = &local_primary;
+	}
+	s = primary_state;
+	if (host == NULL)
+		strlcpy(primary, endpoint_description, sizeof(primary));
+	else if (strchr(host, ':') != NULL)
+		snprintf(primary, sizeof(primary), "[%s]:%d", host, port);
+	else
+		snprintf(primary, sizeof(primary), "%s:%d", host, port);
+
+	SpinLockAcquire(&s->mutex);
+	if (service[0] != '\0' && strcmp(s->service, service) == 0 &&
+		s->primary[0] != '\0' && strcmp(s->primary, primary) != 0)
+	{
+		s->failovers++;
+		s->last_failover_at = GetCurrentTimestamp();
+	}
+	strlcpy(s->service, service, sizeof(s->service));
+	strlcpy(s->primary, primary, sizeof(s->primary));
+	SpinLockRelease(&s->mutex);
+}
+
+void
+EndpointReadPrimary(EndpointPrimaryReport *report)
+{
+	memset(report, 0, sizeof(*report));
+	if (primary_state == NULL)
+		return;
+	SpinLockAcquire(&primary_state->mutex);
+	strlcpy(report->primary, primary_state->primary, sizeof(report->primary));
+	report->failovers = primary_state->failovers;
+	report->last_failover_at = primary_state->last_failover_at;
+	SpinLockRelease(&primary_state->mutex);
 }

@@ -17,18 +17,27 @@
 
 #include "connection.h"
 
-/* A parsed cache_ext.redis_url.  Strings are malloc'd, never palloc'd. */
+/*
+ * A parsed cache_ext.redis_url.  Strings are malloc'd, never palloc'd.  For
+ * redis+sentinel:// and rediss+sentinel:// URLs, host holds the sentinels
+ * as written ("h1:26379,h2:26379": EndpointSentinels splits it), service
+ * the name they monitor, and user, password and db are the primary's.
+ */
 typedef struct RedisEndpoint
 {
 	bool		is_unix;		/* unix socket rather than TCP */
-	bool		tls;			/* rediss:// */
+	bool		tls;			/* rediss://, rediss+sentinel:// */
 	char	   *host;			/* TCP host (name or address), or NULL */
 	int			port;			/* TCP port */
 	char	   *path;			/* unix socket path, or NULL */
 	char	   *user;			/* ACL user (Redis 6+), or NULL */
 	char	   *password;		/* or NULL; never printed anywhere */
 	int			db;				/* SELECT index, 0 by default */
+	char	   *service;		/* Sentinel service name, or NULL */
 } RedisEndpoint;
+
+#define ENDPOINT_MAX_SENTINELS 16
+#define ENDPOINT_HOST_MAX 256
 
 /*
  * Define cache_ext.redis_url and cache_ext.redis_password_file (_PG_init).
@@ -50,7 +59,16 @@ extern const RedisEndpoint *EndpointCurrent(void);
 extern const char *EndpointDescription(void);
 
 /*
- * Parse redis://, rediss:// or unix:// URLs.  Returns false with a message
+ * The sentinels of a Sentinel endpoint, in the URL's order: fills hosts[]
+ * and ports[] (ENDPOINT_MAX_SENTINELS entries each), returns their count
+ * (0 for an endpoint without Sentinel).
+ */
+extern int	EndpointSentinels(const RedisEndpoint *endpoint,
+							  char hosts[][ENDPOINT_HOST_MAX], int *ports);
+
+/*
+ * Parse redis://, rediss://, unix://, redis+sentinel:// or
+ * rediss+sentinel:// URLs.  Returns false with a message
  * in *error (a static string that never quotes the URL, which may hold a
  * password) when the URL is malformed.
  */
@@ -108,5 +126,63 @@ extern void EndpointAbandonResolution(void);
 /* "ip" or "[ip6]" of an address, for messages. */
 extern void EndpointFormatAddress(const struct sockaddr_storage *addr,
 								  char *buf, size_t buflen);
+
+/* ------------------------------------------------ Sentinel discovery */
+
+/*
+ * cache_ext.sentinel_password: the password the sentinels require (AUTH),
+ * or NULL.  The setting shows a mask; the secret is kept here only.
+ */
+extern const char *EndpointSentinelPassword(void);
+
+/*
+ * The two network steps of discovery, done by the protocol layer (which
+ * owns the connection): ask one sentinel for the service's primary (fills
+ * host, of ENDPOINT_HOST_MAX, and *port), and connect to a candidate
+ * primary, leaving the connection open only when its ROLE says master
+ * (when ROLE says replica, the primary it replicates from is put in
+ * master_host, of ENDPOINT_HOST_MAX, and *master_port; else *master_port is
+ * 0).  Each is bounded by cache_ext.connect_timeout and fills the outcome
+ * on failure.
+ */
+typedef bool (*EndpointAskSentinel) (const RedisEndpoint *sentinel,
+									 const char *service, char *host,
+									 int *port, void *arg,
+									 RedisOutcome *outcome);
+typedef bool (*EndpointConnectPrimary) (const RedisEndpoint *primary,
+										void *arg, char *master_host,
+										int *master_port,
+										RedisOutcome *outcome);
+
+/*
+ * Find the primary of the current Sentinel endpoint and connect to it
+ * (endpoint.c states the rule for trusting the sentinels' answers).
+ * Returns false with the outcome filled when no sentinel named a primary
+ * whose ROLE confirms it.  Never raises or pallocs by itself.
+ */
+extern bool EndpointDiscoverPrimary(EndpointAskSentinel ask,
+									EndpointConnectPrimary connect,
+									void *arg, RedisOutcome *outcome);
+
+/*
+ * The server a connection was made to: the primary found by discovery, or
+ * the URL's host.  Records a change of primary under the same URL as a
+ * failover (shared memory when preloaded).  Never raises or allocates.
+ */
+extern void EndpointNoteConnected(const char *host, int port);
+
+/* What cache_ext.stats shows: copies under the lock. */
+typedef struct EndpointPrimaryReport
+{
+	char		primary[ENDPOINT_HOST_MAX + 16];	/* "host:port" or "" */
+	uint64		failovers;		/* changes of primary seen */
+	TimestampTz last_failover_at;	/* 0 when none */
+} EndpointPrimaryReport;
+
+extern void EndpointReadPrimary(EndpointPrimaryReport *report);
+
+/* Their part of the shared memory (shared.c). */
+extern Size EndpointSharedSize(void);
+extern void EndpointSharedInit(void);
 
 #endif							/* CACHE_EXT_ENDPOINT_H */

@@ -118,4 +118,14 @@
 #define RelationOwnerCheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
+/*
+ * This backend's slot among the PGPROCs (storage/proc.h): 17 names it
+ * MyProcNumber, 15 and 16 keep it in MyProc->pgprocno.
+ */
+#if PG_VERSION_NUM >= 170000
+#define MyProcSlotNumber() ((int) MyProcNumber)
+#else
+#define MyProcSlotNumber() (MyProc->pgprocno)
+#endif
+
 #endif							/* CACHE_EXT_PRELUDE_H */

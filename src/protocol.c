@@ -13,8 +13,11 @@
  *	  transactions, and dropped when anything goes wrong with it (a timeout,
  *	  a lost connection, an interrupted round trip, a changed setting, a
  *	  failover answer: READONLY, LOADING or MASTERDOWN; Redis closed it, as
- *	  found before each reuse); the next call opens
- *	  a new one, resolving the host name again.  After a failed connection
+ *	  found before each reuse); the next call opens a new one, resolving
+ *	  the host name again, or, for a redis+sentinel:// URL, asking the
+ *	  sentinels again and confirming the primary with ROLE (the Sentinel
+ *	  section: the rule is endpoint.c's, the round trips are done here).
+ *	  After a failed connection
  *	  attempt or a timeout, calls fail fast (the backoff), so a dead or
  *	  stalled Redis costs at most one timeout per interval instead of one
  *	  per call.  When the library is preloaded, the backoff ends when the
@@ -51,6 +54,7 @@
  */
 #include "prelude.h"
 
+#include <ctype.h>
 #include <errno.h>
 
 #include <hiredis/hiredis.h>
@@ -962,6 +966,256 @@ handshake(TimestampTz deadline, RedisOutcome *outcome)
 	return ok;
 }
 
+/* ------------------------------------------------------------ Sentinel */
+
+/*
+ * What the discovery steps below need from ensure_connected: they are
+ * called back by EndpointDiscoverPrimary (endpoint.c, which owns the rule
+ * for trusting the sentinels), and use this file's one connection.
+ */
+typedef struct DiscoveryContext
+{
+	bool		critical;
+	bool	   *latch_seen;
+} DiscoveryContext;
+
+/* Close the stream and start the reader afresh for the next server. */
+static bool
+reset_stream(RedisOutcome *outcome)
+{
+	free_held_replies();
+	TransportClose();
+	if (reader != NULL)
+		redisReaderFree(reader);
+	reader = create_reader();
+	if (reader == NULL)
+	{
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "could not connect to Redis at %s: out of memory",
+					   EndpointDescription());
+		return false;
+	}
+	return true;
+}
+
+/* The text of a held reply, for a message (never a secret: replies only). */
+static int
+reply_text_len(const redisReply *r)
+{
+	return (int) Min(r->len, 100);
+}
+
+/* What a host name or address may hold (what a server names is checked). */
+static bool
+host_chars_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char) s[i]) && s[i] != '-' && s[i] != '.' &&
+			s[i] != '_' && s[i] != ':')
+			return false;
+	return true;
+}
+
+/*
+ * Ask one sentinel where the service's primary is: [AUTH password,]
+ * SENTINEL get-master-addr-by-name SERVICE, in one round trip within
+ * cache_ext.connect_timeout.  The connection to the sentinel is closed
+ * again whatever the answer.
+ */
+static bool
+sentinel_ask(const RedisEndpoint *sentinel, const char *service, char *host,
+			 int *port, void *arg, RedisOutcome *outcome)
+{
+	DiscoveryContext *ctx = (DiscoveryContext *) arg;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   cache_ext_connect_timeout);
+	const char *auth_argv[2] = {"AUTH", sentinel->password};
+	size_t		auth_len[2] = {4, sentinel->password ? strlen(sentinel->password) : 0};
+	const char *ask_argv[3] = {"SENTINEL", "get-master-addr-by-name", service};
+	size_t		ask_len[3] = {8, 23, strlen(service)};
+	RedisCommand cmds[2];
+	int			ncmds = 0;
+	int			ask_pos;
+	redisReply *r;
+	bool		ok = false;
+
+	memset(cmds, 0, sizeof(cmds));
+	if (sentinel->password != NULL)
+	{
+		cmds[ncmds].argc = 2;
+		cmds[ncmds].argv = auth_argv;
+		cmds[ncmds++].argvlen = auth_len;
+	}
+	ask_pos = ncmds;
+	cmds[ncmds].argc = 3;
+	cmds[ncmds].argv = ask_argv;
+	cmds[ncmds++].argvlen = ask_len;
+
+	if (!reset_stream(outcome))
+		return false;
+	if (TransportConnect(sentinel, deadline, ctx->critical, ctx->latch_seen, outcome))
+	{
+		ok = round_trip(ncmds, cmds, false, NULL, false, true, deadline, outcome);
+		if (sentinel->password != NULL)
+			explicit_bzero(outbuf, outlen);
+	}
+	if (ok && ask_pos > 0 && held_replies[0]->type == REDIS_REPLY_ERROR)
+	{
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "%s refused authentication: %.*s (check cache_ext.sentinel_password)",
+					   EndpointDescription(), reply_text_len(held_replies[0]),
+					   held_replies[0]->str);
+		ok = false;
+	}
+	r = ok ? held_replies[ask_pos] : NULL;
+	if (ok && r->type == REDIS_REPLY_ERROR)
+	{
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "%s refused SENTINEL get-master-addr-by-name: %.*s",
+					   EndpointDescription(), reply_text_len(r), r->str);
+		ok = false;
+	}
+	else if (ok && r->type == REDIS_REPLY_NIL)
+	{
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "%s does not monitor a service named \"%s\"",
+					   EndpointDescription(), service);
+		ok = false;
+	}
+	else if (ok)
+	{
+		int			p = 0;
+
+		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+			r->element[0]->type != REDIS_REPLY_STRING ||
+			r->element[1]->type != REDIS_REPLY_STRING ||
+			r->element[0]->len == 0 || r->element[0]->len >= ENDPOINT_HOST_MAX ||
+			strspn(r->element[1]->str, "0123456789") != r->element[1]->len ||
+			r->element[1]->len == 0 || r->element[1]->len > 5 ||
+			(p = atoi(r->element[1]->str)) <= 0 || p > 65535)
+		{
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "%s answered SENTINEL get-master-addr-by-name with something that is not an address",
+						   EndpointDescription());
+			ok = false;
+		}
+		else
+		{
+			memcpy(host, r->element[0]->str, r->element[0]->len);
+			host[r->element[0]->len] = '\0';
+			*port = p;
+			if (!host_chars_ok(host, r->element[0]->len))
+			{
+				ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+							   "%s named a primary whose host is not a host name",
+							   EndpointDescription());
+				ok = false;
+			}
+		}
+	}
+	free_held_replies();
+	TransportClose();
+	return ok;
+}
+
+/*
+ * The server's own word on its role: ROLE answers an array whose first
+ * element is "master", "slave" or "sentinel".  A replica (or a server
+ * that cannot say) is not written to.
+ */
+static bool
+confirm_primary_role(TimestampTz deadline, char *master_host, int *master_port,
+					 RedisOutcome *outcome)
+{
+	const char *argv[1] = {"ROLE"};
+	size_t		argvlen[1] = {4};
+	RedisCommand cmd = {1, argv, argvlen, NULL};
+	redisReply *r;
+	bool		ok;
+
+	if (!round_trip(1, &cmd, false, NULL, false, true, deadline, outcome))
+		return false;
+	r = held_replies[0];
+	ok = r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+		r->element[0]->type == REDIS_REPLY_STRING &&
+		r->element[0]->len == 6 && memcmp(r->element[0]->str, "master", 6) == 0;
+	/* a replica: ["slave", master host, master port, state, offset] */
+	if (!ok && r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+		r->element[0]->type == REDIS_REPLY_STRING &&
+		r->element[0]->len == 5 && memcmp(r->element[0]->str, "slave", 5) == 0 &&
+		r->element[1]->type == REDIS_REPLY_STRING &&
+		r->element[1]->len > 0 && r->element[1]->len < ENDPOINT_HOST_MAX &&
+		host_chars_ok(r->element[1]->str, r->element[1]->len) &&
+		r->element[2]->type == REDIS_REPLY_INTEGER &&
+		r->element[2]->integer > 0 && r->element[2]->integer <= 65535)
+	{
+		memcpy(master_host, r->element[1]->str, r->element[1]->len);
+		master_host[r->element[1]->len] = '\0';
+		*master_port = (int) r->element[2]->integer;
+	}
+	if (!ok)
+	{
+		if (r->type == REDIS_REPLY_ARRAY && r->elements >= 1 &&
+			r->element[0]->type == REDIS_REPLY_STRING)
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "Redis at %s is not the primary (ROLE says %.*s)",
+						   EndpointDescription(),
+						   reply_text_len(r->element[0]), r->element[0]->str);
+		else
+			ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+						   "Redis at %s did not say it is the primary (ROLE)",
+						   EndpointDescription());
+	}
+	outcome->nerrors = 0;
+	outcome->first_error[0] = '\0';
+	failover_seen = false;
+	free_held_replies();
+	return ok;
+}
+
+/*
+ * Connect to a candidate primary named by the sentinels: the stream, the
+ * handshake (AUTH with the URL's or the password file's credentials,
+ * SELECT, scripts) and ROLE, within cache_ext.connect_timeout.
+ */
+static bool
+sentinel_connect_primary(const RedisEndpoint *primary, void *arg,
+						 char *master_host, int *master_port,
+						 RedisOutcome *outcome)
+{
+	DiscoveryContext *ctx = (DiscoveryContext *) arg;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   cache_ext_connect_timeout);
+
+	*master_port = 0;
+	if (!reset_stream(outcome))
+		return false;
+	if (TransportConnect(primary, deadline, ctx->critical, ctx->latch_seen, outcome) &&
+		handshake(deadline, outcome) &&
+		confirm_primary_role(deadline, master_host, master_port, outcome))
+		return true;
+	free_held_replies();
+	TransportClose();
+	return false;
+}
+
+/* ensure_connected for a redis+sentinel:// URL. */
+static bool
+connect_via_sentinels(bool critical, bool *latch_seen, RedisOutcome *outcome)
+{
+	DiscoveryContext ctx = {critical, latch_seen};
+
+	return EndpointDiscoverPrimary(sentinel_ask, sentinel_connect_primary,
+								   &ctx, outcome);
+}
+
+void
+RedisDropForFailover(void)
+{
+	if (reader != NULL)
+		drop_connection(REDIS_RECONNECT_FAILOVER);
+}
+
 /*
  * Make sure we have a live connection for the current settings.
  */
@@ -1062,6 +1316,20 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 	}
 	connection_generation = ConnectionSettingsGeneration();
 
+	if (endpoint->service != NULL)
+	{
+		/* Sentinel: discovery, connection and ROLE, each step bounded */
+		if (!connect_via_sentinels(critical, latch_seen, outcome))
+		{
+			drop_connection(outcome->kind == REDIS_FAIL_TIMEOUT ?
+							REDIS_RECONNECT_TIMEOUT : REDIS_RECONNECT_LOST);
+			start_backoff(outcome, outcome->kind != REDIS_FAIL_CONFIG);
+			return false;
+		}
+		last_used = GetCurrentTimestamp();
+		retry_after = 0;
+		return true;
+	}
 	if (!TransportConnect(endpoint, deadline, critical, latch_seen, outcome))
 	{
 		drop_connection(GetCurrentTimestamp() >= deadline ?
@@ -1077,6 +1345,7 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 					  outcome->kind == REDIS_FAIL_IO);
 		return false;
 	}
+	EndpointNoteConnected(NULL, 0);
 	last_used = GetCurrentTimestamp();
 	retry_after = 0;
 	return true;

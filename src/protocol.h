@@ -170,6 +170,12 @@ extern bool RedisErrorIsNotNow(const char *str, size_t len);
 /* Drop the connection (next use reconnects).  Safe anywhere. */
 extern void RedisDisconnect(void);
 
+/*
+ * Drop it because the server is no longer the primary (its ROLE says
+ * replica): the next use discovers the primary again.  Safe anywhere.
+ */
+extern void RedisDropForFailover(void);
+
 /* Count of (re)connections made by this process, for statistics. */
 extern uint64 RedisConnectCount(void);
 
@@ -183,7 +189,8 @@ typedef enum RedisReconnectCause
 								 * was interrupted; or the attempt before
 								 * failed */
 	REDIS_RECONNECT_TIMEOUT,	/* a round trip or attempt timed out */
-	REDIS_RECONNECT_FAILOVER,	/* READONLY, LOADING or MASTERDOWN answer */
+	REDIS_RECONNECT_FAILOVER,	/* READONLY, LOADING or MASTERDOWN answer, or
+								 * a ROLE that says replica */
 	REDIS_RECONNECT_SETTINGS,	/* redis_url, TLS or password file changed */
 	REDIS_NUM_RECONNECT_CAUSES
 } RedisReconnectCause;

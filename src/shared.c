@@ -11,7 +11,10 @@
  *	  - the queue and its consumer (queue.c; the queue's startup may raise
  *		the fallback flag, set up just before it),
  *	  - what the worker remembers across its restarts (worker.c),
- *	  - the health state of Redis (health.c).
+ *	  - the health state of Redis (health.c),
+ *	  - the Redis primary last connected to and the failovers seen
+ *		(endpoint.c),
+ *	  - the counter numbers in flight (counter_marks.c).
  *
  *	  Each part is a struct of its own (ShmemInitStruct by name) with its
  *	  own lock; a new part adds its size to the request and its init to the
@@ -26,6 +29,8 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "counters.h"
+#include "endpoint.h"
 #include "fallback.h"
 #include "health.h"
 #include "queue.h"
@@ -49,6 +54,8 @@ shared_request(void)
 	size = add_size(size, CACHELINEALIGN(QueueSharedSize()));
 	size = add_size(size, CACHELINEALIGN(WorkerSharedSize()));
 	size = add_size(size, CACHELINEALIGN(HealthSharedSize()));
+	size = add_size(size, CACHELINEALIGN(EndpointSharedSize()));
+	size = add_size(size, CACHELINEALIGN(CounterMarksSharedSize()));
 	RequestAddinShmemSpace(size);
 	RequestNamedLWLockTranche("cache_ext", 1);	/* the queue's lock */
 }
@@ -65,6 +72,8 @@ shared_startup(void)
 	QueueSharedInit();
 	WorkerSharedInit();
 	HealthSharedInit();
+	EndpointSharedInit();
+	CounterMarksSharedInit();
 	LWLockRelease(AddinShmemInitLock);
 }
 

@@ -62,6 +62,7 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 #define IDLE_WAKEUP_MS		5000
 #define SQL_SWEEP_MS		30000	/* prepared-effects sweep */
 #define SERVER_CHECK_MS		5000	/* Redis run_id check */
+#define SENTINEL_CHECK_MS	1000	/* failovers found by sessions */
 #define MAX_SQL_BACKOFF_MS	60000
 #define WORKER_LINGER_BELOW	256	/* effects: enough for a good pipeline */
 
@@ -109,6 +110,8 @@ typedef struct WorkerShared
 {
 	slock_t		mutex;
 	char		redis_run_id[48];
+	char		redis_replid[48];	/* master_replid: new at every promotion */
+	uint64		failovers_seen;	/* EndpointReadPrimary's count, last seen */
 } WorkerShared;
 
 static WorkerShared *worker_shared = NULL;
@@ -177,6 +180,8 @@ WorkerSharedInit(void)
 	{
 		SpinLockInit(&worker_shared->mutex);
 		worker_shared->redis_run_id[0] = '\0';
+		worker_shared->redis_replid[0] = '\0';
+		worker_shared->failovers_seen = 0;
 	}
 }
 
@@ -212,6 +217,77 @@ note_redis_run_id(const char *run_id)
 }
 
 /*
+ * The replication id of the primary: Redis draws a new one at every
+ * promotion (a replica that becomes the primary, a demoted primary promoted
+ * back after it resynchronized from another one), even when the server, and
+ * so its run_id, stayed the same.  A different one means the data may have
+ * gone back in time: fallback owed.
+ */
+static void
+note_redis_replid(const char *replid)
+{
+	bool		changed;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	changed = worker_shared->redis_replid[0] != '\0' &&
+		strcmp(worker_shared->redis_replid, replid) != 0;
+	strlcpy(worker_shared->redis_replid, replid, sizeof(worker_shared->redis_replid));
+	SpinLockRelease(&worker_shared->mutex);
+	if (changed)
+	{
+		FallbackRequest("the Redis primary changed (a promotion: its master_replid changed), so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: a Redis replica was promoted at %s; every namespace will be invalidated",
+						EndpointDescription())));
+	}
+}
+
+/*
+ * A session or the worker found a new primary through Sentinel
+ * (endpoint.c counts the changes): the fallback is owed at once, whichever
+ * process reconnected first, and whether or not the worker's own
+ * connection has noticed yet.
+ */
+static void
+check_failovers_seen(void)
+{
+	EndpointPrimaryReport report;
+	bool		changed;
+
+	EndpointReadPrimary(&report);
+	SpinLockAcquire(&worker_shared->mutex);
+	changed = report.failovers != worker_shared->failovers_seen;
+	worker_shared->failovers_seen = report.failovers;
+	SpinLockRelease(&worker_shared->mutex);
+	if (changed)
+	{
+		FallbackRequest("Sentinel failed the Redis primary over, so version keys may have gone back in time");
+		ereport(LOG,
+				(errmsg("cache_ext: the Redis primary is now %s (Sentinel failover); every namespace will be invalidated",
+						report.primary)));
+	}
+}
+
+/* The text after "field:" in an INFO reply, up to the line's end. */
+static bool
+info_field(const char *info, const char *field, char *out, int outlen)
+{
+	const char *p = strstr(info, field);
+	int			n = 0;
+
+	if (p == NULL)
+		return false;
+	p += strlen(field);
+	while (n < outlen - 1 && isalnum((unsigned char) p[n]))
+	{
+		out[n] = p[n];
+		n++;
+	}
+	out[n] = '\0';
+	return n > 0;
+}
+
+/*
  * After every (re)connection: note the server's run_id (a new one means a
  * restart or failover: fallback owed, see note_redis_run_id) and warn when
  * maxmemory-policy is one of the allkeys-* policies, which can evict
@@ -224,15 +300,44 @@ check_redis_server(bool always)
 	size_t		argvlen1[3] = {6, 3, 16};
 	const char *argv2[2] = {"INFO", "server"};
 	size_t		argvlen2[2] = {4, 6};
-	RedisCommand cmds[2] = {{3, argv1, argvlen1, NULL}, {2, argv2, argvlen2, NULL}};
-	RedisReply	replies[2];
+	const char *argv3[2] = {"INFO", "replication"};
+	size_t		argvlen3[2] = {4, 11};
+	const char *argv4[1] = {"ROLE"};
+	size_t		argvlen4[1] = {4};
+	RedisCommand cmds[4] = {{3, argv1, argvlen1, NULL}, {2, argv2, argvlen2, NULL},
+	{2, argv3, argvlen3, NULL}, {1, argv4, argvlen4, NULL}};
+	RedisReply	replies[4];
 	RedisOutcome outcome;
 	bool		reconnected;
 
 	if (!always && RedisConnectCount() == policy_checked_at_connect)
 		return;
-	if (!RedisExecute(2, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome))
+	if (!RedisExecute(4, cmds, replies, REDIS_EXEC_COPY_STRINGS, &outcome))
 		return;
+
+	/*
+	 * A server that says it is a replica was demoted while we were
+	 * connected (reads still work on it, so nothing else would tell): drop
+	 * the connection, the next use finds the primary, and judge nothing by
+	 * what this one answered.
+	 */
+	if (replies[3].type == REDIS_VALUE_ARRAY && replies[3].elements >= 1 &&
+		replies[3].element[0].str != NULL &&
+		strcmp(replies[3].element[0].str, "master") != 0)
+	{
+		ereport(LOG,
+				(errmsg("cache_ext: Redis at %s is no longer the primary (ROLE says %s); reconnecting",
+						EndpointDescription(), replies[3].element[0].str)));
+		RedisDropForFailover();
+		return;
+	}
+	if (replies[2].type == REDIS_VALUE_STRING && replies[2].str != NULL)
+	{
+		char		replid[48];
+
+		if (info_field(replies[2].str, "master_replid:", replid, sizeof(replid)))
+			note_redis_replid(replid);
+	}
 	reconnected = RedisConnectCount() != policy_checked_at_connect;
 	policy_checked_at_connect = RedisConnectCount();
 
@@ -592,6 +697,7 @@ cache_ext_worker_main(Datum main_arg)
 			}
 		}
 
+		check_failovers_seen();
 		now = GetCurrentTimestamp();
 		if (now >= next_attempt)
 		{
@@ -703,6 +809,9 @@ cache_ext_worker_main(Datum main_arg)
 			TimestampDifference(GetCurrentTimestamp(), next_attempt, &secs, &usecs);
 			timeout_ms = Max(1, secs * 1000 + usecs / 1000);
 		}
+		/* a failover a session found is paid within a second */
+		if (EndpointCurrent()->service != NULL)
+			timeout_ms = Min(timeout_ms, SENTINEL_CHECK_MS);
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout_ms, PG_WAIT_EXTENSION);

@@ -66,7 +66,10 @@ CREATE FUNCTION cache_ext.delivery_stats(
   OUT last_fallback_at timestamptz,
   OUT fallback_reason text,
   OUT worker_pid integer,
-  OUT stats_reset timestamptz)
+  OUT stats_reset timestamptz,
+  OUT redis_primary text,
+  OUT failovers bigint,
+  OUT last_failover_at timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'cache_ext_delivery_stats'
 LANGUAGE C VOLATILE PARALLEL RESTRICTED;
@@ -143,6 +146,12 @@ COMMENT ON COLUMN cache_ext.stats.worker_pid IS
   'Process id of the background worker (NULL when not running or not preloaded)';
 COMMENT ON COLUMN cache_ext.stats.stats_reset IS
   'When the counters were last reset';
+COMMENT ON COLUMN cache_ext.stats.redis_primary IS
+  'The Redis server last connected to, as host:port (never with credentials): for a redis+sentinel:// URL, the primary the sentinels named and its ROLE confirmed';
+COMMENT ON COLUMN cache_ext.stats.failovers IS
+  'Changes of primary seen through Sentinel since the server started (each makes a fallback invalidation owed)';
+COMMENT ON COLUMN cache_ext.stats.last_failover_at IS
+  'When the last change of primary was seen';
 
 CREATE FUNCTION cache_ext.reset_stats()
 RETURNS void

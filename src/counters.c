@@ -269,8 +269,26 @@ CounterNext(const char *key, size_t keylen, int64 floor, int64 ceiling,
  * the cache API reports them (an ERROR, or a WARNING and NULL under
  * cache_ext.ignore_errors).  Returns false for NULL.
  */
+static bool counter_step_attempt(CounterOp op, text *keyarg, int64 arg,
+								 int64 *value, int attempt);
+
+/*
+ * How often counter_next asks Redis again because PostgreSQL numbered the
+ * same key meanwhile.  That race only happens while the two allocators
+ * overlap (the end of an outage); a bound keeps a pathological case from
+ * recursing without end.
+ */
+#define COUNTER_MARK_MAX_ATTEMPTS 64
+
 static bool
 counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
+{
+	return counter_step_attempt(op, keyarg, arg, value, 1);
+}
+
+static bool
+counter_step_attempt(CounterOp op, text *keyarg, int64 arg, int64 *value,
+					 int attempt)
 {
 	RedisCommand cmd;
 	RedisReply	reply;
@@ -307,7 +325,17 @@ counter_step_or_error(CounterOp op, text *keyarg, int64 arg, int64 *value)
 							 errhint("Check what stands between PostgreSQL and Redis (a proxy) and that the server is Redis.")));
 				/* PostgreSQL allocated it meanwhile: ask again, above */
 				if (!CounterMarkTake(key, keylen, *value, sequence))
-					return counter_step_or_error(op, keyarg, arg, value);
+				{
+					if (attempt >= COUNTER_MARK_MAX_ATTEMPTS)
+						ereport(ERROR,
+								(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+								 errmsg("counter_next on key \"%s\" raced with PostgreSQL's numbering %d times",
+										pnstrdup(key, keylen), attempt),
+								 errhint("Retry the transaction; numbering by assign_number and counter_next on the same key at once is settling after a Redis outage.")));
+					CHECK_FOR_INTERRUPTS();
+					return counter_step_attempt(op, keyarg, arg, value,
+												attempt + 1);
+				}
 			}
 			return true;
 		case COUNTER_REDIS_ERROR:

@@ -87,13 +87,6 @@ say() { echo "bench_invalidation: $*" >&2; }
 note() { notes+=("$*"); say "$*"; }
 notes=()
 
-# TLS: the sandbox Redis gains a TLS port (restarted, empty) and every
-# session trusts the throwaway CA; bump_tls points its sessions at that port
-have_tls=f
-if [[ ${BENCH_TLS:-1} == 1 ]] && sb_tls_enable && sb_pg_set "cache_ext.tls_ca_file = '$SANDBOX_TLS_DIR/ca.crt'" &&
-	[[ $(PGOPTIONS="-c cache_ext.redis_url=$REDIS_TLS_URL" bench_psql -c "SELECT cache_ext.ping()" 2>/dev/null) == PONG ]]; then
-	have_tls=t
-fi
 
 if [[ $(bench_psql -c "SHOW fsync") != on ]]; then
 	say "fsync is off: synchronous_commit on/off would be meaningless"
@@ -125,6 +118,21 @@ SQL
 
 have_bump=$(bench_psql -c "SELECT to_regproc('cache_ext.bump_version') IS NOT NULL")
 have_async=$(bench_psql -c "SELECT count(*) > 0 FROM pg_settings WHERE name = 'cache_ext.delivery'")
+
+# TLS (once the extension exists): the sandbox Redis gains a TLS port (restarted, empty) and every
+# session trusts the throwaway CA; bump_tls points its sessions at that port
+have_tls=f
+if [[ ${BENCH_TLS:-1} == 1 ]]; then
+	tls_ping=
+	if sb_tls_enable && sb_pg_set "cache_ext.tls_ca_file = '$SANDBOX_TLS_DIR/ca.crt'"; then
+		tls_ping=$(PGOPTIONS="-c cache_ext.redis_url=$REDIS_TLS_URL" bench_psql -c "SELECT cache_ext.ping()" 2>&1) || true
+	fi
+	if [[ $tls_ping == PONG ]]; then
+		have_tls=t
+	else
+		say "bump_tls skipped: no TLS Redis to ping (${tls_ping:-could not enable TLS})"
+	fi
+fi
 [[ $have_bump == t ]] || note "cache_ext.bump_version() missing: bump variants skipped"
 [[ $have_async == t ]] || note "GUC cache_ext.delivery missing: bump_async skipped"
 

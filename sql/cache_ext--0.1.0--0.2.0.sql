@@ -168,8 +168,14 @@ GRANT EXECUTE ON FUNCTION cache_ext.resync_profiles() TO cache_ext_admin;
 GRANT EXECUTE ON FUNCTION cache_ext.cache_enabled(bigint) TO cache_ext_admin, cache_ext_app;
 GRANT EXECUTE ON FUNCTION cache_ext.set_cache_enabled(bigint, boolean) TO cache_ext_admin, cache_ext_app;
 -- 20_delivery.sql: cache_ext.stats counts reconnections by cause (columns
--- reconnects_lost, _timeout, _failover, _settings after reconnects).  A view
--- cannot gain columns in the middle: drop and re-create it and its function.
+-- reconnects_lost, _timeout, _failover, _settings after reconnects) and
+-- shows the Redis primary (redis_primary), the failovers seen and the time
+-- of the last one (Sentinel discovery).  delivery_stats() reads the
+-- backend's own statistics and retry list when the library is not
+-- preloaded, which a parallel worker would report as its own: it runs in
+-- the leader only (PARALLEL RESTRICTED; STRICT meant nothing for a function
+-- without arguments).  A view cannot gain columns in the middle, nor a
+-- function change its result: drop and re-create both.
 DROP VIEW cache_ext.stats;
 DROP FUNCTION cache_ext.delivery_stats();
 CREATE FUNCTION cache_ext.delivery_stats(
@@ -205,10 +211,13 @@ CREATE FUNCTION cache_ext.delivery_stats(
   OUT last_fallback_at timestamptz,
   OUT fallback_reason text,
   OUT worker_pid integer,
-  OUT stats_reset timestamptz)
+  OUT stats_reset timestamptz,
+  OUT redis_primary text,
+  OUT failovers bigint,
+  OUT last_failover_at timestamptz)
 RETURNS record
 AS 'MODULE_PATHNAME', 'cache_ext_delivery_stats'
-LANGUAGE C VOLATILE STRICT PARALLEL SAFE;
+LANGUAGE C VOLATILE PARALLEL RESTRICTED;
 COMMENT ON FUNCTION cache_ext.delivery_stats() IS
   'Delivery statistics (the row behind the cache_ext.stats view)';
 
@@ -282,8 +291,16 @@ COMMENT ON COLUMN cache_ext.stats.worker_pid IS
   'Process id of the background worker (NULL when not running or not preloaded)';
 COMMENT ON COLUMN cache_ext.stats.stats_reset IS
   'When the counters were last reset';
+COMMENT ON COLUMN cache_ext.stats.redis_primary IS
+  'The Redis server last connected to, as host:port (never with credentials): for a redis+sentinel:// URL, the primary the sentinels named and its ROLE confirmed';
+COMMENT ON COLUMN cache_ext.stats.failovers IS
+  'Changes of primary seen through Sentinel since the server started (each makes a fallback invalidation owed)';
+COMMENT ON COLUMN cache_ext.stats.last_failover_at IS
+  'When the last change of primary was seen';
 REVOKE ALL ON FUNCTION cache_ext.delivery_stats() FROM PUBLIC;
-REVOKE ALL ON cache_ext.stats FROM PUBLIC;
+REVOKE ALL ON TABLE cache_ext.stats FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION cache_ext.delivery_stats() TO cache_ext_app, cache_ext_admin;
+GRANT SELECT ON TABLE cache_ext.stats TO cache_ext_app, cache_ext_admin;
 
 -- 00_schema.sql: nothing for PUBLIC (unchanged); 10_api.sql: the cache API
 -- for both roles, lock keys hold a digest of the token.
@@ -547,138 +564,3 @@ BEGIN
 	END IF;
 END
 $check$;
-
--- 20_delivery.sql: delivery_stats() reads the backend's own statistics and
--- retry list when the library is not preloaded, which a parallel worker
--- would report as its own: it runs in the leader only.  (STRICT meant
--- nothing for a function without arguments.)
-ALTER FUNCTION cache_ext.delivery_stats() CALLED ON NULL INPUT PARALLEL RESTRICTED;
-
--- 20_delivery.sql: cache_ext.stats shows the Redis primary (redis_primary),
--- the failovers seen and the time of the last one (Sentinel discovery).  A
--- function's result cannot change: drop and re-create it and its view.
-DROP VIEW cache_ext.stats;
-DROP FUNCTION cache_ext.delivery_stats();
-CREATE FUNCTION cache_ext.delivery_stats(
-  OUT scope text,
-  OUT delivery text,
-  OUT effects_committed bigint,
-  OUT effects_sent bigint,
-  OUT effects_coalesced bigint,
-  OUT effects_async bigint,
-  OUT effects_retry_queued bigint,
-  OUT effects_retried bigint,
-  OUT effects_failed bigint,
-  OUT effects_dropped bigint,
-  OUT fallbacks bigint,
-  OUT fallback_pending boolean,
-  OUT queue_depth bigint,
-  OUT queue_bytes bigint,
-  OUT queue_capacity bigint,
-  OUT reconnects bigint,
-  OUT reconnects_lost bigint,
-  OUT reconnects_timeout bigint,
-  OUT reconnects_failover bigint,
-  OUT reconnects_settings bigint,
-  OUT commit_failures bigint,
-  OUT effects_prepared bigint,
-  OUT pattern_steps bigint,
-  OUT last_error text,
-  OUT last_error_at timestamptz,
-  OUT latency_samples bigint,
-  OUT latency_p50_ms double precision,
-  OUT latency_p90_ms double precision,
-  OUT latency_p99_ms double precision,
-  OUT last_fallback_at timestamptz,
-  OUT fallback_reason text,
-  OUT worker_pid integer,
-  OUT stats_reset timestamptz,
-  OUT redis_primary text,
-  OUT failovers bigint,
-  OUT last_failover_at timestamptz)
-RETURNS record
-AS 'MODULE_PATHNAME', 'cache_ext_delivery_stats'
-LANGUAGE C VOLATILE PARALLEL RESTRICTED;
-COMMENT ON FUNCTION cache_ext.delivery_stats() IS
-  'Delivery statistics (the row behind the cache_ext.stats view)';
-
-CREATE VIEW cache_ext.stats AS
-  SELECT * FROM cache_ext.delivery_stats();
-COMMENT ON VIEW cache_ext.stats IS
-  'How invalidations reach Redis: counts since the last reset (cache_ext.reset_stats()), the queue, errors, latency';
-COMMENT ON COLUMN cache_ext.stats.scope IS
-  'cluster: shared by every backend (cache_ext preloaded); backend: this session only (not preloaded)';
-COMMENT ON COLUMN cache_ext.stats.delivery IS
-  'The current cache_ext.delivery mode of this session (sync or async)';
-COMMENT ON COLUMN cache_ext.stats.effects_committed IS
-  'Effects (bumps, deletes, sets, raises, patterns; one per distinct key per transaction) of committed transactions';
-COMMENT ON COLUMN cache_ext.stats.effects_sent IS
-  'Effects Redis acknowledged (whoever sent them: the committing session, a retry, the worker)';
-COMMENT ON COLUMN cache_ext.stats.effects_coalesced IS
-  'Bumps of a key that the background worker folded into another bump of the same key in the same pipeline (both transactions committed before it was sent; counted in effects_sent too)';
-COMMENT ON COLUMN cache_ext.stats.effects_async IS
-  'Effects handed to the background worker at commit (cache_ext.delivery = async)';
-COMMENT ON COLUMN cache_ext.stats.effects_retry_queued IS
-  'Effects put aside for a retry after a failed delivery';
-COMMENT ON COLUMN cache_ext.stats.effects_retried IS
-  'Effects delivered by a retry';
-COMMENT ON COLUMN cache_ext.stats.effects_failed IS
-  'Effects Redis refused with an error reply that retrying cannot fix (for example WRONGTYPE); not retried, logged';
-COMMENT ON COLUMN cache_ext.stats.effects_dropped IS
-  'Effects that could not be kept (queue full); each drop makes a fallback invalidation owed';
-COMMENT ON COLUMN cache_ext.stats.fallbacks IS
-  'Fallback invalidations performed (every namespace invalidated because effects were lost)';
-COMMENT ON COLUMN cache_ext.stats.fallback_pending IS
-  'A fallback invalidation is owed and will run once Redis is reachable';
-COMMENT ON COLUMN cache_ext.stats.queue_depth IS
-  'Effects waiting in the queue (shared memory), or in this backend''s retry list when not preloaded';
-COMMENT ON COLUMN cache_ext.stats.queue_bytes IS
-  'Bytes used in the queue';
-COMMENT ON COLUMN cache_ext.stats.queue_capacity IS
-  'Size of the queue in bytes (cache_ext.queue_size; 1 MB per backend when not preloaded)';
-COMMENT ON COLUMN cache_ext.stats.reconnects IS
-  'Connections to Redis re-opened by processes delivering effects (a process''s first connection is not counted)';
-COMMENT ON COLUMN cache_ext.stats.reconnects_lost IS
-  'Reconnections (counted in reconnects) because the connection failed: closed by the server, an I/O or protocol error, an interrupted round trip, or a failed attempt before';
-COMMENT ON COLUMN cache_ext.stats.reconnects_timeout IS
-  'Reconnections because a round trip or a connection attempt timed out';
-COMMENT ON COLUMN cache_ext.stats.reconnects_failover IS
-  'Reconnections because Redis answered READONLY, LOADING or MASTERDOWN (a failover: the host name is resolved again)';
-COMMENT ON COLUMN cache_ext.stats.reconnects_settings IS
-  'Reconnections because cache_ext.redis_url, a cache_ext.tls_* setting or cache_ext.redis_password_file changed';
-COMMENT ON COLUMN cache_ext.stats.commit_failures IS
-  'Commits whose after-commit delivery failed (each gave the client a WARNING)';
-COMMENT ON COLUMN cache_ext.stats.effects_prepared IS
-  'Effects stored by PREPARE TRANSACTION into cache_ext.prepared_effects';
-COMMENT ON COLUMN cache_ext.stats.pattern_steps IS
-  'SCAN steps (COUNT 1000 each) run for pattern invalidations';
-COMMENT ON COLUMN cache_ext.stats.last_error IS
-  'The last delivery problem (never contains a password)';
-COMMENT ON COLUMN cache_ext.stats.last_error_at IS
-  'When last_error happened';
-COMMENT ON COLUMN cache_ext.stats.latency_samples IS
-  'Effects whose commit-to-delivery latency was measured';
-COMMENT ON COLUMN cache_ext.stats.latency_p50_ms IS
-  'Median time from commit to Redis acknowledging the effect, in milliseconds (histogram with 8 buckets per power of two: about 6% precision)';
-COMMENT ON COLUMN cache_ext.stats.latency_p90_ms IS
-  '90th percentile of the commit-to-delivery latency, in milliseconds';
-COMMENT ON COLUMN cache_ext.stats.latency_p99_ms IS
-  '99th percentile of the commit-to-delivery latency, in milliseconds';
-COMMENT ON COLUMN cache_ext.stats.last_fallback_at IS
-  'When the last fallback invalidation completed';
-COMMENT ON COLUMN cache_ext.stats.fallback_reason IS
-  'Why the last fallback invalidation was needed';
-COMMENT ON COLUMN cache_ext.stats.worker_pid IS
-  'Process id of the background worker (NULL when not running or not preloaded)';
-COMMENT ON COLUMN cache_ext.stats.stats_reset IS
-  'When the counters were last reset';
-COMMENT ON COLUMN cache_ext.stats.redis_primary IS
-  'The Redis server last connected to, as host:port (never with credentials): for a redis+sentinel:// URL, the primary the sentinels named and its ROLE confirmed';
-COMMENT ON COLUMN cache_ext.stats.failovers IS
-  'Changes of primary seen through Sentinel since the server started (each makes a fallback invalidation owed)';
-COMMENT ON COLUMN cache_ext.stats.last_failover_at IS
-  'When the last change of primary was seen';
-REVOKE ALL ON FUNCTION cache_ext.delivery_stats() FROM PUBLIC;
-REVOKE ALL ON TABLE cache_ext.stats FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION cache_ext.delivery_stats() TO cache_ext_app, cache_ext_admin;
-GRANT SELECT ON TABLE cache_ext.stats TO cache_ext_app, cache_ext_admin;

@@ -192,6 +192,22 @@ worker_exit(int code, Datum arg)
 }
 
 /*
+ * Records an identity of the Redis server (run_id, replication id) in the
+ * shared slot; true when it differs from a previously recorded one.
+ */
+static bool
+remember_identity(char *slot, size_t slot_size, const char *value)
+{
+	bool		changed;
+
+	SpinLockAcquire(&worker_shared->mutex);
+	changed = slot[0] != '\0' && strcmp(slot, value) != 0;
+	strlcpy(slot, value, slot_size);
+	SpinLockRelease(&worker_shared->mutex);
+	return changed;
+}
+
+/*
  * The run_id of the Redis server after connecting.  A different one than
  * before means Redis restarted or failed over: its version keys may be
  * older than what was issued (a snapshot, a stale replica), so a fallback
@@ -200,14 +216,8 @@ worker_exit(int code, Datum arg)
 static void
 note_redis_run_id(const char *run_id)
 {
-	bool		changed;
-
-	SpinLockAcquire(&worker_shared->mutex);
-	changed = worker_shared->redis_run_id[0] != '\0' &&
-		strcmp(worker_shared->redis_run_id, run_id) != 0;
-	strlcpy(worker_shared->redis_run_id, run_id, sizeof(worker_shared->redis_run_id));
-	SpinLockRelease(&worker_shared->mutex);
-	if (changed)
+	if (remember_identity(worker_shared->redis_run_id,
+						  sizeof(worker_shared->redis_run_id), run_id))
 	{
 		FallbackRequest("the Redis server restarted or failed over (its run_id changed), so version keys may have gone back in time");
 		ereport(LOG,
@@ -226,14 +236,8 @@ note_redis_run_id(const char *run_id)
 static void
 note_redis_replid(const char *replid)
 {
-	bool		changed;
-
-	SpinLockAcquire(&worker_shared->mutex);
-	changed = worker_shared->redis_replid[0] != '\0' &&
-		strcmp(worker_shared->redis_replid, replid) != 0;
-	strlcpy(worker_shared->redis_replid, replid, sizeof(worker_shared->redis_replid));
-	SpinLockRelease(&worker_shared->mutex);
-	if (changed)
+	if (remember_identity(worker_shared->redis_replid,
+						  sizeof(worker_shared->redis_replid), replid))
 	{
 		FallbackRequest("the Redis primary changed (a promotion: its master_replid changed), so version keys may have gone back in time");
 		ereport(LOG,

@@ -478,7 +478,50 @@ probe_redis(bool *unusable)
 }
 
 /*
- * Deliver what the queue holds, batch after batch.  DRAIN_FAILED: Redis
+ * Let a trickle of effects become a batch: with fewer than
+ * WORKER_LINGER_BELOW effects queued, wait cache_ext.worker_batch_delay
+ * while the commits of other sessions append to the queue.
+ *
+ * The whole delay, whatever sets the latch meanwhile: producers set it
+ * when they find the queue empty, which happens while a batch is on its
+ * way to Redis (it is removed from the queue only once delivered, but a
+ * commit right after that finds the queue empty).  Returning at the first
+ * latch would send a pipeline of a few effects every round trip under load
+ * (about 1,000 per second here, each waking the worker and Redis), the
+ * opposite of what the delay is for.  A shutdown request, a reload and the
+ * postmaster's death still end the wait (CHECK_FOR_INTERRUPTS, WL_EXIT_ON_PM_DEATH).
+ */
+static void
+linger_for_batch(void)
+{
+	TimestampTz deadline;
+
+	if (cache_ext_worker_batch_delay <= 0 ||
+		QueueDepth() == 0 || QueueDepth() >= WORKER_LINGER_BELOW)
+		return;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   cache_ext_worker_batch_delay);
+	for (;;)
+	{
+		long		remaining_ms;
+
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+			return;				/* the main loop reloads, then lingers anew */
+		remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+													   deadline);
+		if (remaining_ms <= 0)
+			return;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 remaining_ms, PG_WAIT_EXTENSION);
+	}
+}
+
+/*
+ * Deliver what the queue holds, batch after batch while a backlog remains
+ * (WORKER_LINGER_BELOW effects or more; with a batch delay, fewer wait for
+ * the next linger_for_batch).  DRAIN_FAILED: Redis
  * could not be used; DRAIN_NOT_NOW: it answered "not now" to the head of
  * the queue (the batch delivered nothing).  The caller backs off in both.
  * A batch delivered in part (a "not now" further on) is progress: the next
@@ -555,6 +598,9 @@ drain_queue(char *buf, MemoryContext batchcxt)
 		not_now_backoff_ms = 0;
 		if (++batches >= 100)
 			return DRAIN_OK;	/* let the main loop look at signals */
+		/* what arrived meanwhile waits for a batch (linger_for_batch) */
+		if (cache_ext_worker_batch_delay > 0 && QueueDepth() < WORKER_LINGER_BELOW)
+			return DRAIN_OK;
 		CHECK_FOR_INTERRUPTS();
 	}
 }
@@ -705,19 +751,7 @@ cache_ext_worker_main(Datum main_arg)
 		now = GetCurrentTimestamp();
 		if (now >= next_attempt)
 		{
-			/*
-			 * Let a trickle of effects become a batch: producers only wake
-			 * us when the queue was empty, so while we wait the commits of
-			 * other sessions just append.
-			 */
-			if (cache_ext_worker_batch_delay > 0 &&
-				QueueDepth() > 0 && QueueDepth() < WORKER_LINGER_BELOW)
-			{
-				(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-								 cache_ext_worker_batch_delay, PG_WAIT_EXTENSION);
-				ResetLatch(MyLatch);
-				CHECK_FOR_INTERRUPTS();
-			}
+			linger_for_batch();
 
 			/*
 			 * Redis was reported down (by us, by a session), or not yet

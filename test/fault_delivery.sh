@@ -181,6 +181,31 @@ assert_eq "101|201" "$(sb_redis get dlv:f:co)|$(sb_redis get dlv:f:co2)" \
 	"coalesce: three bumps of one key in one batch are one INCR"
 assert_eq "4|4|2|0" "$(q "SELECT effects_async, effects_sent, effects_coalesced, effects_failed FROM cache_ext.stats")" \
 	"coalesce: every effect counted as sent, two of them coalesced"
+
+# ------------------------------- async under load: the batch delay holds
+# Commits arriving while the worker waits for Redis's reply once set its
+# latch and so cut the next batch delay short: under load the worker sent
+# a pipeline of a few effects every round trip (~1,000 per second, each
+# a wake-up of the worker and of Redis) instead of one per batch delay.
+# Redis's read events (INFO stats total_reads_processed, the async sessions
+# send nothing) count the worker's round trips: one each, as 20 keys make
+# a pipeline far below Redis's 16 kB read buffer once coalesced.
+sb_pg_set "cache_ext.worker_batch_delay = '100ms'"
+sleep 0.5
+printf "\\\\set k random(1, 20)\nSELECT eff('bump', 'dlv:f:load:' || :k);\n" >"$SANDBOX_DIR/load.sql"
+reads() { sb_redis info stats | tr -d '\r' | sed -n 's/^total_reads_processed://p'; }
+q "SELECT cache_ext.reset_stats()" >/dev/null
+r0=$(reads)
+PGOPTIONS="-c cache_ext.delivery=async" pgbench -n -d postgres -c 2 -T 2 -f "$SANDBOX_DIR/load.sql" \
+	>"$SANDBOX_DIR/load.out" 2>&1 || fail "load: pgbench ran ($(tail -3 "$SANDBOX_DIR/load.out"))"
+poll_eq 0 10 "SELECT queue_depth FROM cache_ext.stats" >/dev/null ||
+	fail "load: the worker drained the queue"
+r1=$(reads)
+sent=$(q "SELECT effects_sent FROM cache_ext.stats")
+# 2 s / 100 ms = 20 batches, plus the INFO calls and slack for a slow host
+((sent >= 100 && r1 - r0 <= 60)) &&
+	ok "load: $sent effects in $((r1 - r0)) Redis reads (<= 60: one pipeline per batch delay)" ||
+	fail "load: $sent effects in $((r1 - r0)) Redis reads (want >= 100 effects in <= 60 reads)"
 sb_pg_set "cache_ext.worker_batch_delay = '5ms'"
 
 # ------------------------------------------------------ eviction policy

@@ -508,7 +508,7 @@ linger_for_batch(void)
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
-			return;				/* the main loop reloads, then lingers anew */
+			return;				/* the delay may have changed: send now */
 		remaining_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
 													   deadline);
 		if (remaining_ms <= 0)

@@ -125,11 +125,11 @@ WorkerInit(void)
 	BackgroundWorker worker;
 
 	DefineCustomIntVariable("cache_ext.worker_batch_delay",
-							"How long the background worker lets effects accumulate before sending them.",
-							"After being woken with only a few effects queued, the worker waits "
-							"this long so that the effects of many transactions share one "
-							"pipeline (fewer wake-ups and round trips under load, at the price "
-							"of this much latency in async delivery).",
+							"Least time between two pipelines of the background worker.",
+							"A commit after a quiet period is sent at once; the commits within "
+							"this delay after a pipeline share the next one, so that under load "
+							"the worker and Redis are woken at most once per delay, at the price "
+							"of up to this much latency in async delivery.  0 sends at once.",
 							&cache_ext_worker_batch_delay,
 							5, 0, 1000,
 							PGC_SIGHUP,
@@ -478,29 +478,44 @@ probe_redis(bool *unusable)
 }
 
 /*
- * Let a trickle of effects become a batch: with fewer than
- * WORKER_LINGER_BELOW effects queued, wait cache_ext.worker_batch_delay
- * while the commits of other sessions append to the queue.
+ * When the worker last sent a batch of queued effects to Redis (0: not
+ * yet), for linger_for_batch.
+ */
+static TimestampTz last_batch_sent_at = 0;
+
+/*
+ * Let a trickle of effects become a batch: cache_ext.worker_batch_delay is
+ * the least time between two batches while fewer than WORKER_LINGER_BELOW
+ * effects are queued.  A commit that comes when the worker has sent
+ * nothing for that long goes at once (a lone commit is not delayed at
+ * all); the commits that follow within the delay share the next pipeline,
+ * sent when the delay since the previous one has passed.  So the worker
+ * and Redis are woken at most once per delay, whatever the commit rate,
+ * and no effect waits longer than the delay (plus a round trip).
  *
- * The whole delay, whatever sets the latch meanwhile: producers set it
- * when they find the queue empty, which happens while a batch is on its
- * way to Redis (it is removed from the queue only once delivered, but a
- * commit right after that finds the queue empty).  Returning at the first
- * latch would send a pipeline of a few effects every round trip under load
- * (about 1,000 per second here, each waking the worker and Redis), the
- * opposite of what the delay is for.  A shutdown request, a reload and the
- * postmaster's death still end the wait (CHECK_FOR_INTERRUPTS, WL_EXIT_ON_PM_DEATH).
+ * The wait lasts until that deadline whatever sets the latch meanwhile:
+ * producers set it when they find the queue empty, which under load
+ * happens right after each batch is consumed, while the worker is still
+ * finishing its round trip.  Returning at the first latch sent a pipeline
+ * of a few effects every round trip (about 1,000 per second here, each
+ * waking the worker and Redis), the opposite of what the delay is for.  A
+ * shutdown request, a reload and the postmaster's death still end the
+ * wait (CHECK_FOR_INTERRUPTS, WL_EXIT_ON_PM_DEATH).
  */
 static void
 linger_for_batch(void)
 {
 	TimestampTz deadline;
 
-	if (cache_ext_worker_batch_delay <= 0 ||
+	if (cache_ext_worker_batch_delay <= 0 || last_batch_sent_at == 0 ||
 		QueueDepth() == 0 || QueueDepth() >= WORKER_LINGER_BELOW)
 		return;
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+	deadline = TimestampTzPlusMilliseconds(last_batch_sent_at,
 										   cache_ext_worker_batch_delay);
+	/* the wall clock may have gone back: never more than one delay */
+	deadline = Min(deadline,
+				   TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   cache_ext_worker_batch_delay));
 	for (;;)
 	{
 		long		remaining_ms;
@@ -563,6 +578,7 @@ drain_queue(char *buf, MemoryContext batchcxt)
 			recs[i] = (EffectRecord *) (buf + off);
 			off += recs[i]->size;
 		}
+		last_batch_sent_at = GetCurrentTimestamp();
 		ok = PlanDeliver(recs, n, done, &not_now, message, sizeof(message));
 		MemoryContextSwitchTo(old);
 

@@ -10,6 +10,8 @@
 #        BENCH_SCALE (10)        pgbench scale (100,000 accounts each)
 #        BENCH_BULK_ROUNDS (2)   rounds of the 1,000,000-row UPDATE part
 #        BENCH_LAT_SAMPLES (500) commits per delivery mode, latency part
+#        BENCH_LAT_DELAYS ("5")  cache_ext.worker_batch_delay values (ms)
+#                                the latency part measures async at
 #        BENCH_VARIANTS          TPS variants to run (default: all)
 #        BENCH_TLS (1)           also bump_tls (see below)
 #        BENCH_NO_BUILD=1        do not rebuild the extension
@@ -52,7 +54,9 @@
 #
 # Part "latency": commit-to-visible.  A procedure updates one row (the
 # bump_version trigger fires), reads the version key before, COMMITs, then
-# polls cache_ext.version() until the new version shows (bounded at 2 s):
+# polls cache_ext.version() until the new version shows (bounded at 2 s),
+# then pauses 0-10 ms (random) so that commits come at random times and not
+# right after the previous delivery, in step with the worker's batches:
 # the time from COMMIT returning to the new value being readable in Redis,
 # one GET round trip (~20-50 µs) included; p50/p99 per delivery mode, with
 # how often the first read already saw it, plus cache_ext.stats's own
@@ -78,6 +82,7 @@ CLIENTS=${BENCH_CLIENTS:-4}
 SCALE=${BENCH_SCALE:-10}
 BULK_ROUNDS=${BENCH_BULK_ROUNDS:-2}
 LAT_SAMPLES=${BENCH_LAT_SAMPLES:-500}
+LAT_DELAYS=${BENCH_LAT_DELAYS:-5}
 ACCOUNTS=$((SCALE * 100000))
 parts=("$@")
 ((${#parts[@]})) || parts=(tps bulk latency)
@@ -327,6 +332,7 @@ DECLARE
   first boolean[] := '{}';
 BEGIN
   FOR i IN 1 .. n LOOP
+    PERFORM pg_sleep(random() * 0.01);
     k := 1 + (random() * (accounts - 1))::int;
     key := 'cache_user_version:' || (k % 1000);
     old := cache_ext.version(key);
@@ -349,18 +355,24 @@ BEGIN
 END $$;
 SQL
 	modes=(sync)
-	[[ $have_async == t ]] && modes+=(async)
+	if [[ $have_async == t ]]; then
+		for d in $LAT_DELAYS; do modes+=("async@${d}ms"); done
+	fi
 	set_trigger bump_row uid
 	echo
 	echo "commit-to-visible latency, $LAT_SAMPLES commits per mode and load (one row, one bump each;"
 	echo "client: COMMIT returns -> cache_ext.version() shows the new value, one GET round trip included;"
 	echo "server: cache_ext.stats latency_p50/p99 = commit -> Redis acknowledged, all sessions;"
 	echo "busy: $((CLIENTS - 1)) pgbench clients run the same UPDATE with the same delivery meanwhile)"
-	printf '%-12s %8s %5s %9s %9s %11s %13s %13s\n' mode/load samples lost 'p50 µs' 'p99 µs' 'first-read' 'server p50ms' 'server p99ms'
+	printf '%-16s %8s %5s %9s %9s %11s %13s %13s\n' mode/load samples lost 'p50 µs' 'p99 µs' 'first-read' 'server p50ms' 'server p99ms'
 	for load in idle busy; do
 		for m in "${modes[@]}"; do
 			gucs="-c synchronous_commit=off"
-			[[ $have_async == t ]] && gucs+=" -c cache_ext.delivery=$m"
+			[[ $have_async == t ]] && gucs+=" -c cache_ext.delivery=${m%%@*}"
+			if [[ $m == *@* ]]; then
+				sb_pg_set "cache_ext.worker_batch_delay = '${m#*@}'"
+				sleep 0.5 # the worker reloads on its SIGHUP
+			fi
 			bench_psql -c "SELECT cache_ext.reset_stats()" >/dev/null 2>&1 || true
 			bg=''
 			if [[ $load == busy ]]; then
@@ -382,7 +394,7 @@ SQL
 				round(100.0 * count(*) FILTER (WHERE first_read) / greatest(count(*), 1), 1) || '%'
 				FROM bench_latency WHERE mode = '$m/$load'")
 			# shellcheck disable=SC2086 # word splitting wanted
-			printf '%-12s %8s %5s %9s %9s %11s %13s %13s\n' "$m/$load" $row $srv
+			printf '%-16s %8s %5s %9s %9s %11s %13s %13s\n' "$m/$load" $row $srv
 		done
 	done
 	set_trigger none

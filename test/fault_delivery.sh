@@ -164,23 +164,35 @@ assert_eq "1|1|1" "$(q "SELECT effects_async, effects_sent, latency_samples FROM
 	"async: counted as handed off, sent, measured"
 
 # ------------------------------------------ async: coalesced in one batch
-# The worker lingers a whole second, so the three transactions below share
-# one pipeline: the two later bumps of dlv:f:co are folded into the first
-# (one INCR), dlv:f:co2 is bumped on its own.
+# A second between two batches: the first transaction (dlv:f:co0) goes at
+# once, the three after it share the next pipeline: the two later bumps of
+# dlv:f:co are folded into the first (one INCR), dlv:f:co2 is bumped on its
+# own.
 sb_pg_set "cache_ext.worker_batch_delay = '1000ms'"
 sleep 0.5 # the worker reloads on its SIGHUP
 sb_redis set dlv:f:co 100 >/dev/null
 sb_redis set dlv:f:co2 200 >/dev/null
 q "SELECT cache_ext.reset_stats()" >/dev/null
-sb_psql -d postgres -c "SET cache_ext.delivery = async" \
+sb_psql -d postgres -c "SET cache_ext.delivery = async" -c "SELECT eff('bump', 'dlv:f:co0')" \
 	-c "SELECT eff('bump', 'dlv:f:co')" -c "SELECT eff('bump', 'dlv:f:co')" \
 	-c "SELECT eff('bump', 'dlv:f:co'), eff('bump', 'dlv:f:co2')" >/dev/null
 poll_eq 0 10 "SELECT queue_depth FROM cache_ext.stats" >/dev/null ||
 	fail "coalesce: the worker drained the queue"
 assert_eq "101|201" "$(sb_redis get dlv:f:co)|$(sb_redis get dlv:f:co2)" \
 	"coalesce: three bumps of one key in one batch are one INCR"
-assert_eq "4|4|2|0" "$(q "SELECT effects_async, effects_sent, effects_coalesced, effects_failed FROM cache_ext.stats")" \
+assert_eq "5|5|2|0" "$(q "SELECT effects_async, effects_sent, effects_coalesced, effects_failed FROM cache_ext.stats")" \
 	"coalesce: every effect counted as sent, two of them coalesced"
+
+# ---------------------- async: a lone commit is not held for the delay
+# The worker has sent nothing for longer than the delay: the next commit
+# goes at once, not a second later.
+sleep 1.2
+t0=$(now_ms)
+sb_psql -d postgres -c "SET cache_ext.delivery = async" -c "SELECT eff('bump', 'dlv:f:lone')" >/dev/null
+poll_eq t 10 "SELECT cache_ext.get('dlv:f:lone') IS NOT NULL" >/dev/null
+elapsed=$(($(now_ms) - t0))
+((elapsed < 800)) && ok "lone commit: delivered in ${elapsed} ms (< the 1000 ms delay)" ||
+	fail "lone commit: delivered in ${elapsed} ms (want < the 1000 ms delay)"
 
 # ------------------------------- async under load: the batch delay holds
 # Commits arriving while the worker waits for Redis's reply once set its

@@ -7,12 +7,15 @@
 #
 #   0. the counters' high-water mark: an uncommitted number survives a
 #      FLUSHALL (no unique_violation for the next insert)
-#   1. SENTINEL FAILOVER (planned)
+#   1. SENTINEL FAILOVER (planned): the sessions, under load, leave the
+#      old primary within seconds (the worker's poll of the sentinels), not
+#      when the sentinels demote it some 10 s later
 #   2. the primary SIGKILLed: automatic failover
 #   3. stale promotion: the replica SIGSTOPped and cut off while the primary
 #      takes bumps and numbers (one number held by an open transaction),
 #      then the primary killed and the replica promoted
 #   4. sentinels unreachable (SIGSTOP), and sentinels that name a replica
+#      (to a session's discovery, and to the worker's poll: nobody moves)
 #   then the stale-read checker on the settled pair, and the channels the
 #   sentinel password must never reach (pg_settings, the server log).
 #
@@ -114,6 +117,19 @@ wait_clients() {
 	local port=$1 secs=$3 i
 	for ((i = 0; i < secs * 10; i++)); do
 		if [[ $(q "SELECT redis_primary FROM cache_ext.stats" 2>/dev/null) == "127.0.0.1:$port" ]]; then
+			now_ms
+			return 0
+		fi
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait until no process of PostgreSQL is connected to PORT; prints the time (ms)
+wait_left() {
+	local port=$1 secs=$2 i
+	for ((i = 0; i < secs * 20; i++)); do
+		if (($(pg_clients_on "$port") == 0)); then
 			now_ms
 			return 0
 		fi
@@ -238,19 +254,32 @@ assert_eq 0 "$(q "SELECT count(*) - count(DISTINCT invoice_no) FROM ha_invoices"
 # ---------------------------------------------------- 1. planned failover
 echo "---- 1. SENTINEL FAILOVER ----"
 old=$P1 new=$P2
-start_load 8 planned
+start_load 10 planned
 sleep 2
 rcli "$S1" "${PW[@]}" SENTINEL FAILOVER mymaster >/dev/null
 t_promo=$(wait_master "$new" 20 || echo 0)
 t_sessions=$(wait_clients "$new" 4 20 || echo 0)
+# every session (and the worker) off the old primary, which is still a
+# writable primary until the sentinels demote it some 10 s later: while
+# the load still runs, or the sessions merely ended
+t_left=$(wait_left "$old" 20 || echo 0)
+if kill -0 "$LOAD_PID" 2>/dev/null; then left_under_load=1; else left_under_load=0; fi
 t_fallback=$(wait_fallback_after "$t_promo" 30 || echo 0)
 check_load planned
 settled planned 20
-if ((t_promo > 0 && t_sessions > 0 && t_fallback > 0)); then
-	ok "planned failover: promotion -> first session on the new primary $((t_sessions - t_promo)) ms, promotion -> fallback complete $((t_fallback - t_promo)) ms"
-	echo "figure: planned promotion_to_sessions_ms=$((t_sessions - t_promo)) promotion_to_fallback_ms=$((t_fallback - t_promo))"
+if ((t_promo > 0 && t_sessions > 0 && t_left > 0 && t_fallback > 0)); then
+	ok "planned failover: promotion -> first session on the new primary $((t_sessions - t_promo)) ms, -> no session left on the old one $((t_left - t_promo)) ms, -> fallback complete $((t_fallback - t_promo)) ms"
+	echo "figure: planned promotion_to_sessions_ms=$((t_sessions - t_promo)) promotion_to_all_sessions_ms=$((t_left - t_promo)) promotion_to_fallback_ms=$((t_fallback - t_promo))"
 else
-	fail "planned failover: promotion $t_promo, sessions $t_sessions, fallback $t_fallback"
+	fail "planned failover: promotion $t_promo, sessions $t_sessions, all left $t_left, fallback $t_fallback"
+fi
+# a generous bound (the sentinels take up to about 1 s to name the promoted
+# replica, the worker polls them every second): without the poll, the
+# sessions stay on the old primary until it is demoted (11-15 s)
+if ((t_left > 0 && left_under_load == 1 && t_left - t_promo < 4000)); then
+	ok "planned: the sessions under load left the old primary within 4 s of the promotion"
+else
+	fail "planned: the sessions under load did not leave the old primary within 4 s of the promotion (left after $((t_left - t_promo)) ms, load still running: $left_under_load)"
 fi
 assert_eq "127.0.0.1:$new" "$(q "SELECT redis_primary FROM cache_ext.stats")" "planned: cache_ext.stats names the new primary"
 for ((i = 0; i < 100; i++)); do (($(pg_clients_on "$old") == 0)) && break; sleep 0.1; done
@@ -385,6 +414,25 @@ OUT=$(q "$FAKEURL; SELECT cache_ext.ping(); SELECT cache_ext.command('SET', 'ha_
 assert_eq "PONG
 OK" "$OUT" "a sentinel naming a replica: the replica's own primary is used, confirmed by ROLE"
 assert_eq "x" "$(rcli "$replica" GET ha_probe)" "...and the write reached the primary"
+# the worker's poll of the sentinels: an answer naming a replica moves
+# nobody (no announcement, no failover counted, no fallback owed), however
+# many sentinels give it (here the only one, a majority)
+failovers_before=$(q "SELECT failovers FROM cache_ext.stats")
+sb_pg_set "cache_ext.redis_url = 'redis+sentinel://127.0.0.1:$FAKE/mymaster'"
+if poll_log "moves no session: Redis at 127.0.0.1:$P1 is not the primary (ROLE says slave)" 15; then
+	ok "the worker's poll: a sentinel naming a replica is refused by ROLE, and said so"
+else
+	fail "the worker's poll did not refuse a sentinel naming a replica (no log line)"
+fi
+start_load 2 fakepoll
+check_load fakepoll
+got=$(poll_eq "$failovers_before 0 false" 10 "SELECT failovers || ' ' || queue_depth || ' ' || fallback_pending FROM cache_ext.stats" || true)
+assert_eq "$failovers_before 0 false" "$got" \
+	"the worker's poll: no failover counted, nothing queued, no fallback owed for a sentinel naming a replica"
+assert_eq 0 "$(pg_clients_on "$P1")" "the worker's poll: no session and not the worker on the replica named"
+assert_eq "127.0.0.1:$replica" "$(q "SELECT redis_primary FROM cache_ext.stats")" "the worker's poll: the primary stays the one confirmed"
+sb_pg_set "cache_ext.redis_url = '$URL'"
+
 # a replica of nothing reachable: a clear error, and commits still succeed
 DEAD=$(sb__pick_port "$REDIS_PORT" "$PGPORT" "$P1" "$P2" "$S1" "$S2" "$S3" "$FAKE")
 rcli "$P1" REPLICAOF 127.0.0.1 "$DEAD" >/dev/null

@@ -39,7 +39,12 @@
  *	  keeps its number only if it did not change (CounterMarkTake); the
  *	  count is raised after PostgreSQL's number is published.  PostgreSQL
  *	  allocates only while Redis is unreachable, so the retries this costs
- *	  happen at the end of an outage only.
+ *	  happen at the end of an outage only.  The worker raises the count too
+ *	  before it announces a new primary (CounterMarkNewAllocator): sessions
+ *	  still on the old one, writable until the sentinels demote it, and
+ *	  sessions already on the new one are then two Redis allocators at
+ *	  once, and every Redis allocation begun before the announcement
+ *	  allocates again, on the new primary, above the numbers in flight.
  *
  *	  Layout: one BackendMarks per PGPROC slot in shared memory, written by
  *	  its owner only (plain atomic writes), read by every allocator: up to
@@ -348,6 +353,13 @@ CounterMarkReserve(const char *key, size_t keylen, int64 floor, int64 ceiling)
 		}
 		floor = r;
 	}
+}
+
+void
+CounterMarkNewAllocator(void)
+{
+	/* a full barrier: nothing published before it is read after it */
+	pg_atomic_fetch_add_u64(&header->pg_allocations, 1);
 }
 
 void

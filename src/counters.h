@@ -76,6 +76,17 @@ extern bool CounterMarkTake(const char *key, size_t keylen, int64 value,
 extern int64 CounterMarkReserve(const char *key, size_t keylen, int64 floor,
 								int64 ceiling);
 extern void CounterMarkRaise(const char *key, size_t keylen, int64 value);
+
+/*
+ * CounterMarkNewAllocator: every Redis allocation that read
+ * CounterMarkSequence before this call allocates again (its
+ * CounterMarkTake fails).  Called by the worker before it announces a new
+ * Redis primary (endpoint.c), while sessions may still be allocating on
+ * the old one, still writable: each allocation kept is then either on the
+ * new primary with the numbers in flight read after this call, or
+ * published before it.
+ */
+extern void CounterMarkNewAllocator(void);
 extern Size CounterMarksSharedSize(void);
 extern void CounterMarksSharedInit(void);
 

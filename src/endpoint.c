@@ -8,9 +8,11 @@
  *	  re-pointed at another server on failover, so a resolution is never
  *	  cached).  For redis+sentinel:// URLs, the discovery of the primary:
  *	  the rule for trusting the sentinels' answers (EndpointDiscoverPrimary,
- *	  whose network steps protocol.c performs through callbacks), and the
- *	  primary last connected to with the failovers seen, in shared memory
- *	  when preloaded (EndpointShared, under its spinlock).
+ *	  and the worker's poll EndpointPollPrimary, whose network steps
+ *	  protocol.c performs through callbacks), and the primary last
+ *	  connected to with the failovers seen and the primary the worker's poll
+ *	  announced, in shared memory when preloaded (EndpointShared, under its
+ *	  spinlock; the announcement's epoch is an atomic read without it).
  *
  *	  Name resolution must not block past cache_ext.connect_timeout and must
  *	  let a query cancel, statement_timeout or termination through, which a
@@ -51,6 +53,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "port/atomics.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
@@ -1418,6 +1421,14 @@ EndpointResolve(const char *host, int port, RedisAddressList *list,
  *    At most ENDPOINT_MAX_SENTINELS candidates are tried.
  * 4. No confirmed candidate: the attempt fails like a refused connection
  *    (the caller's backoff, then discovery again).
+ * 5. The worker asks the sentinels about once a second
+ *    (EndpointPollPrimary, below the shared state): an address named by a
+ *    majority that is not the primary announced last is connected to and,
+ *    when its ROLE says master, announced to every process, which follows
+ *    it before its next command (EndpointPrimaryMoved).  Anything less (no
+ *    majority, a ROLE that says replica) moves nobody.  This is what
+ *    follows a planned failover, where the old primary stays writable
+ *    until the sentinels demote it some 10 s later.
  *
  * Nothing here pallocs or raises: it runs after commit too.
  */
@@ -1440,33 +1451,59 @@ set_target(const char *what, const char *host, int port)
 				 "%s%s:%d", what, host, port);
 }
 
-bool
-EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
-						void *arg, RedisOutcome *outcome)
+/*
+ * What asking the sentinels gave: the addresses named, most votes first (a
+ * tie goes to the one named first), and for the messages how many were
+ * asked and answered and the first failure.
+ */
+typedef struct SentinelVotes
+{
+	PrimaryCandidate candidates[ENDPOINT_MAX_SENTINELS];
+	int			ncandidates;
+	int			nsentinels;
+	int			majority;
+	int			asked;
+	int			answered;
+	bool		asked_one[ENDPOINT_MAX_SENTINELS];	/* by the URL's index */
+	bool		silent[ENDPOINT_MAX_SENTINELS]; /* asked, gave no address */
+	char		failure[200];
+	RedisFailureKind failure_kind;
+} SentinelVotes;
+
+/*
+ * Steps 1 and 2 of the rule: ask the sentinels in the URL's order (those
+ * flagged in 'ask_last' after the others: the poll puts there the ones
+ * that did not answer it last time), until one address has a majority or
+ * 'all_asked_by' has passed (the first sentinel is always asked).  Then
+ * sort the addresses by votes.
+ */
+static void
+collect_votes(EndpointAskSentinel ask, void *arg, const bool *ask_last,
+			  TimestampTz all_asked_by, SentinelVotes *votes)
 {
 	char		hosts[ENDPOINT_MAX_SENTINELS][ENDPOINT_HOST_MAX];
 	int			ports[ENDPOINT_MAX_SENTINELS];
-	PrimaryCandidate candidates[ENDPOINT_MAX_SENTINELS];
-	int			nsentinels = EndpointSentinels(&current_endpoint, hosts, ports);
-	int			ncandidates = 0;
-	int			majority = nsentinels / 2 + 1;
-	int			answered = 0;
-	int			asked = 0;
-	char		failure[200] = "";
-	RedisFailureKind failure_kind = REDIS_FAIL_UNAVAILABLE;
-	TimestampTz all_asked_by;
+	int			order[ENDPOINT_MAX_SENTINELS];
+	int			norder = 0;
 	RedisOutcome step;
 
-	all_asked_by = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-											   2 * cache_ext_connect_timeout);
-	for (int i = 0; i < nsentinels; i++)
+	memset(votes, 0, sizeof(*votes));
+	votes->failure_kind = REDIS_FAIL_UNAVAILABLE;
+	votes->nsentinels = EndpointSentinels(&current_endpoint, hosts, ports);
+	votes->majority = votes->nsentinels / 2 + 1;
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < votes->nsentinels; i++)
+			if ((ask_last != NULL && ask_last[i]) == (pass == 1))
+				order[norder++] = i;
+	for (int n = 0; n < norder; n++)
 	{
+		int			i = order[n];
 		RedisEndpoint sentinel;
 		char		host[ENDPOINT_HOST_MAX];
 		int			port = 0;
 		int			c;
 
-		if (i > 0 && GetCurrentTimestamp() >= all_asked_by)
+		if (n > 0 && GetCurrentTimestamp() >= all_asked_by)
 			break;
 		memset(&sentinel, 0, sizeof(sentinel));
 		sentinel.tls = current_endpoint.tls;
@@ -1474,45 +1511,67 @@ EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 		sentinel.port = ports[i];
 		sentinel.password = sentinel_password;
 		set_target("sentinel ", hosts[i], ports[i]);
-		asked++;
+		votes->asked++;
+		votes->asked_one[i] = true;
 		memset(&step, 0, sizeof(step));
 		if (!ask(&sentinel, current_endpoint.service, host, &port, arg, &step))
 		{
-			if (failure[0] == '\0')
+			votes->silent[i] = true;
+			if (votes->failure[0] == '\0')
 			{
-				strlcpy(failure, step.message, sizeof(failure));
-				failure_kind = step.kind;
+				strlcpy(votes->failure, step.message, sizeof(votes->failure));
+				votes->failure_kind = step.kind;
 			}
 			continue;
 		}
-		answered++;
-		for (c = 0; c < ncandidates; c++)
-			if (candidates[c].port == port && strcmp(candidates[c].host, host) == 0)
+		votes->answered++;
+		for (c = 0; c < votes->ncandidates; c++)
+			if (votes->candidates[c].port == port &&
+				strcmp(votes->candidates[c].host, host) == 0)
 				break;
-		if (c == ncandidates)
+		if (c == votes->ncandidates)
 		{
-			strlcpy(candidates[c].host, host, ENDPOINT_HOST_MAX);
-			candidates[c].port = port;
-			candidates[c].votes = 0;
-			ncandidates++;
+			strlcpy(votes->candidates[c].host, host, ENDPOINT_HOST_MAX);
+			votes->candidates[c].port = port;
+			votes->candidates[c].votes = 0;
+			votes->ncandidates++;
 		}
-		if (++candidates[c].votes >= majority)
+		if (++votes->candidates[c].votes >= votes->majority)
 			break;
 	}
 
 	/* most votes first; a stable sort keeps the order of first mention */
-	for (int i = 1; i < ncandidates; i++)
+	for (int i = 1; i < votes->ncandidates; i++)
 	{
-		PrimaryCandidate moving = candidates[i];
+		PrimaryCandidate moving = votes->candidates[i];
 		int			j = i;
 
-		while (j > 0 && candidates[j - 1].votes < moving.votes)
+		while (j > 0 && votes->candidates[j - 1].votes < moving.votes)
 		{
-			candidates[j] = candidates[j - 1];
+			votes->candidates[j] = votes->candidates[j - 1];
 			j--;
 		}
-		candidates[j] = moving;
+		votes->candidates[j] = moving;
 	}
+}
+
+bool
+EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
+						void *arg, RedisOutcome *outcome)
+{
+	SentinelVotes votes;
+	PrimaryCandidate *candidates = votes.candidates;
+	int			ncandidates;
+	char	   *failure = votes.failure;
+	RedisFailureKind failure_kind;
+	RedisOutcome step;
+
+	collect_votes(ask, arg, NULL,
+				  TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											  2 * cache_ext_connect_timeout),
+				  &votes);
+	ncandidates = votes.ncandidates;
+	failure_kind = votes.failure_kind;
 
 	for (int c = 0; c < ncandidates; c++)
 	{
@@ -1532,7 +1591,7 @@ EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 			return true;
 		}
 		/* the candidate's failure says more than a sentinel's */
-		strlcpy(failure, step.message, sizeof(failure));
+		strlcpy(failure, step.message, sizeof(votes.failure));
 		failure_kind = step.kind;
 
 		/* a replica names its primary: a candidate of last resort */
@@ -1557,8 +1616,8 @@ EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 		ConnectionFail(outcome, failure_kind == REDIS_FAIL_CONFIG ?
 					   REDIS_FAIL_CONFIG : REDIS_FAIL_UNAVAILABLE,
 					   "no sentinel of service \"%s\" named its primary (%d of %d asked, %d answered): %s",
-					   current_endpoint.service, asked, nsentinels, answered,
-					   failure);
+					   current_endpoint.service, votes.asked, votes.nsentinels,
+					   votes.answered, failure);
 	else
 		ConnectionFail(outcome, failure_kind == REDIS_FAIL_CONFIG ?
 					   REDIS_FAIL_CONFIG : REDIS_FAIL_UNAVAILABLE,
@@ -1574,6 +1633,17 @@ EndpointDiscoverPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
  * under the same Sentinel service) and when the last one was seen: in
  * shared memory when preloaded (under EndpointShared.mutex), in this
  * backend otherwise.
+ *
+ * And the primary the worker's poll announced (EndpointPollPrimary), for
+ * the sentinels and service it concerns (announced_for, a fingerprint of
+ * them), with its epoch: announced and announced_for are written under the
+ * mutex, then the epoch is incremented (a full barrier).  A process reads
+ * the epoch without the lock before every reuse of its connection and
+ * takes the lock only when the epoch moved (EndpointPrimaryMoved).  Only
+ * the worker announces: a session that found a primary itself never moves
+ * the others, so two processes that momentarily disagree (one connected
+ * while the sentinels were still switching) cannot make each other
+ * reconnect in turn.
  */
 typedef struct EndpointShared
 {
@@ -1582,10 +1652,23 @@ typedef struct EndpointShared
 	char		primary[ENDPOINT_HOST_MAX + 16];
 	uint64		failovers;
 	TimestampTz last_failover_at;
+	uint64		announced_for;	/* endpoint_fingerprint(); 0: none */
+	char		announced[ENDPOINT_HOST_MAX + 16];
+	pg_atomic_uint64 announce_epoch;	/* +1 at every announcement */
 } EndpointShared;
 
 static EndpointShared local_primary;
 static EndpointShared *primary_state = NULL;
+
+/*
+ * This process's connection: the server it was made to ("host:port"), and
+ * the announcement epoch it last compared that server with.
+ */
+static char connected_primary[ENDPOINT_HOST_MAX + 16] = "";
+static uint64 seen_announce_epoch = 0;
+
+/* The worker's poll: the sentinels that did not answer it when last asked. */
+static bool poll_silent[ENDPOINT_MAX_SENTINELS];
 
 Size
 EndpointSharedSize(void)
@@ -1598,6 +1681,7 @@ primary_state_zero(EndpointShared *s)
 {
 	memset(s, 0, sizeof(*s));
 	SpinLockInit(&s->mutex);
+	pg_atomic_init_u64(&s->announce_epoch, 0);
 }
 
 /* Under AddinShmemInitLock (shared.c). */
@@ -1613,25 +1697,67 @@ EndpointSharedInit(void)
 	primary_state = s;
 }
 
-void
-EndpointNoteConnected(const char *host, int port)
+/* The shared state, or this backend's when the library is not preloaded. */
+static EndpointShared *
+shared_primary(void)
 {
-	char		primary[ENDPOINT_HOST_MAX + 16];
-	const char *service = current_endpoint.service ? current_endpoint.service : "";
-	EndpointShared *s;
-
 	if (primary_state == NULL)
 	{
 		primary_state_zero(&local_primary);
 		primary_state = &local_primary;
 	}
-	s = primary_state;
+	return primary_state;
+}
+
+/* "host:port", or "[ip6]:port" */
+static void
+format_primary(char *buf, size_t buflen, const char *host, int port)
+{
+	if (strchr(host, ':') != NULL)
+		snprintf(buf, buflen, "[%s]:%d", host, port);
+	else
+		snprintf(buf, buflen, "%s:%d", host, port);
+}
+
+/*
+ * Which sentinels and service an announcement concerns: FNV-1a over the
+ * URL's list of sentinels and its service (never 0 for a Sentinel URL).
+ * A session whose URL names other sentinels or another service ignores
+ * the worker's announcements.
+ */
+static uint64
+endpoint_fingerprint(void)
+{
+	uint64		h = UINT64CONST(0xcbf29ce484222325);
+	const char *parts[2] = {current_endpoint.host, current_endpoint.service};
+
+	if (current_endpoint.service == NULL || current_endpoint.host == NULL)
+		return 0;
+	for (int i = 0; i < 2; i++)
+	{
+		for (const char *p = parts[i]; *p; p++)
+		{
+			h ^= (unsigned char) *p;
+			h *= UINT64CONST(0x100000001b3);
+		}
+		h ^= '/';
+		h *= UINT64CONST(0x100000001b3);
+	}
+	return h == 0 ? 1 : h;
+}
+
+void
+EndpointNoteConnected(const char *host, int port)
+{
+	char		primary[ENDPOINT_HOST_MAX + 16];
+	const char *service = current_endpoint.service ? current_endpoint.service : "";
+	EndpointShared *s = shared_primary();
+
 	if (host == NULL)
 		strlcpy(primary, endpoint_description, sizeof(primary));
-	else if (strchr(host, ':') != NULL)
-		snprintf(primary, sizeof(primary), "[%s]:%d", host, port);
 	else
-		snprintf(primary, sizeof(primary), "%s:%d", host, port);
+		format_primary(primary, sizeof(primary), host, port);
+	strlcpy(connected_primary, primary, sizeof(connected_primary));
 
 	SpinLockAcquire(&s->mutex);
 	if (service[0] != '\0' && strcmp(s->service, service) == 0 &&
@@ -1656,4 +1782,136 @@ EndpointReadPrimary(EndpointPrimaryReport *report)
 	report->failovers = primary_state->failovers;
 	report->last_failover_at = primary_state->last_failover_at;
 	SpinLockRelease(&primary_state->mutex);
+}
+
+/*
+ * The hot path: one atomic read while the epoch stays the same.  When it
+ * moved, the comparison is made once under the lock and the epoch
+ * remembered whatever the answer, so a process reconnects at most once per
+ * announcement: if its own discovery then finds another server than the
+ * one announced (the sentinels switching back, a worker that stopped
+ * polling), it keeps that connection rather than reconnect at every call.
+ */
+bool
+EndpointPrimaryMoved(void)
+{
+	EndpointShared *s = primary_state;
+	uint64		fingerprint;
+	bool		moved;
+
+	if (s == NULL || current_endpoint.service == NULL ||
+		pg_atomic_read_u64(&s->announce_epoch) == seen_announce_epoch)
+		return false;
+	fingerprint = endpoint_fingerprint();
+	SpinLockAcquire(&s->mutex);
+	seen_announce_epoch = pg_atomic_read_u64(&s->announce_epoch);
+	moved = s->announced_for == fingerprint && s->announced[0] != '\0' &&
+		strcmp(s->announced, connected_primary) != 0;
+	SpinLockRelease(&s->mutex);
+	return moved;
+}
+
+/*
+ * The worker's poll (endpoint.h).  It is the rule above restricted to its
+ * first choice: an address named by a majority of the sentinels, confirmed
+ * by its own ROLE.  An address named by fewer, a candidate whose ROLE says
+ * replica (a stale or partitioned sentinel), or one that does not answer
+ * moves nobody: sessions keep their connections, and their own discovery
+ * after an error (which may follow a replica to its primary) stays the
+ * way they find a primary nobody announced.
+ *
+ * Time: every step is bounded by 'deadline', one connect_timeout after the
+ * start, which the callbacks also apply to their own waits.  A sentinel
+ * that does not answer (frozen, partitioned) costs the poll up to the
+ * rest of that time and makes it undecided; later polls ask it after the
+ * others, so while a majority answers they reach it no more: one frozen
+ * sentinel among answering ones costs the worker one connect_timeout once,
+ * not at every poll.  A majority that does not answer costs it one
+ * connect_timeout per poll (the worker then polls less often, worker.c).
+ */
+EndpointPollResult
+EndpointPollPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
+					void *arg, TimestampTz deadline,
+					void (*before_announce) (void), RedisOutcome *outcome)
+{
+	SentinelVotes votes;
+	PrimaryCandidate *top;
+	RedisEndpoint primary;
+	char		named[ENDPOINT_HOST_MAX + 16];
+	char		saved_description[sizeof(endpoint_description)];
+	char		master_host[ENDPOINT_HOST_MAX];
+	int			master_port = 0;
+	uint64		fingerprint = endpoint_fingerprint();
+	EndpointShared *s = shared_primary();
+	bool		same;
+
+	memset(outcome, 0, sizeof(*outcome));
+	if (fingerprint == 0)
+		return ENDPOINT_POLL_UNDECIDED;
+
+	/* the messages of the caller's own connection must not change */
+	strlcpy(saved_description, endpoint_description, sizeof(saved_description));
+	collect_votes(ask, arg, poll_silent, deadline, &votes);
+	for (int i = 0; i < votes.nsentinels; i++)
+		if (votes.asked_one[i])
+			poll_silent[i] = votes.silent[i];
+	if (votes.ncandidates == 0 || votes.candidates[0].votes < votes.majority)
+	{
+		strlcpy(endpoint_description, saved_description, sizeof(endpoint_description));
+		ConnectionFail(outcome, REDIS_FAIL_UNAVAILABLE,
+					   "no majority of the sentinels of service \"%s\" named one primary (%d of %d asked, %d answered)%s%s",
+					   current_endpoint.service, votes.asked, votes.nsentinels,
+					   votes.answered, votes.failure[0] ? ": " : "",
+					   votes.failure);
+		return ENDPOINT_POLL_UNDECIDED;
+	}
+
+	top = &votes.candidates[0];
+	format_primary(named, sizeof(named), top->host, top->port);
+	strlcpy(endpoint_description, saved_description, sizeof(endpoint_description));
+	SpinLockAcquire(&s->mutex);
+	same = s->announced_for == fingerprint && strcmp(s->announced, named) == 0;
+	if (!same && strcmp(s->service, current_endpoint.service) == 0 &&
+		strcmp(s->primary, named) == 0)
+	{
+		/*
+		 * The primary the processes last connected to, each after its ROLE
+		 * confirmed it (the worker's first poll, or a session that found
+		 * the new primary first): announced without another connection.
+		 * Whoever moves for it confirms it again in its own discovery.
+		 */
+		SpinLockRelease(&s->mutex);
+		if (before_announce)
+			before_announce();
+		SpinLockAcquire(&s->mutex);
+		s->announced_for = fingerprint;
+		strlcpy(s->announced, named, sizeof(s->announced));
+		SpinLockRelease(&s->mutex);
+		(void) pg_atomic_add_fetch_u64(&s->announce_epoch, 1);
+		return ENDPOINT_POLL_SAME;
+	}
+	SpinLockRelease(&s->mutex);
+	if (same)
+		return ENDPOINT_POLL_SAME;
+
+	primary = current_endpoint;
+	primary.host = top->host;
+	primary.port = top->port;
+	primary.service = NULL;
+	set_target("", top->host, top->port);
+	if (!connect(&primary, arg, master_host, &master_port, outcome))
+	{
+		strlcpy(endpoint_description, saved_description, sizeof(endpoint_description));
+		return ENDPOINT_POLL_REFUSED;
+	}
+
+	EndpointNoteConnected(top->host, top->port);
+	if (before_announce)
+		before_announce();
+	SpinLockAcquire(&s->mutex);
+	s->announced_for = fingerprint;
+	strlcpy(s->announced, named, sizeof(s->announced));
+	SpinLockRelease(&s->mutex);
+	seen_announce_epoch = pg_atomic_add_fetch_u64(&s->announce_epoch, 1);
+	return ENDPOINT_POLL_MOVED;
 }

@@ -165,6 +165,42 @@ extern bool EndpointDiscoverPrimary(EndpointAskSentinel ask,
 									void *arg, RedisOutcome *outcome);
 
 /*
+ * The worker's poll of the sentinels (about once a second, Sentinel URLs
+ * only): the same rule as EndpointDiscoverPrimary, kept within one
+ * cache_ext.connect_timeout in all (the 'ask' and 'connect' steps must
+ * bound their own waits by the deadline handed to them through 'arg').
+ * Acts only on an address named by a majority of the sentinels: when it
+ * is not the primary announced last, connects to it and, when its ROLE
+ * says master, announces it to every process (EndpointPrimaryMoved) and
+ * leaves the connection open for the caller.  before_announce (if not
+ * NULL) runs just before every announcement.  Never raises or pallocs.
+ */
+typedef enum EndpointPollResult
+{
+	ENDPOINT_POLL_UNDECIDED,	/* no majority within the time: nobody moves */
+	ENDPOINT_POLL_SAME,			/* the majority names the announced primary */
+	ENDPOINT_POLL_MOVED,		/* a new primary, confirmed, announced,
+								 * connected to */
+	ENDPOINT_POLL_REFUSED		/* the majority's address is not a primary
+								 * (ROLE) or does not answer: nobody moves */
+} EndpointPollResult;
+
+extern EndpointPollResult EndpointPollPrimary(EndpointAskSentinel ask,
+											  EndpointConnectPrimary connect,
+											  void *arg, TimestampTz deadline,
+											  void (*before_announce) (void),
+											  RedisOutcome *outcome);
+
+/*
+ * Before a process reuses its connection to a primary found through
+ * Sentinel: true when the worker has announced another primary for the
+ * same sentinels and service since this process connected (then it
+ * reconnects).  One atomic read while nothing was announced, so it costs
+ * no system call and no lock on the path of every command.
+ */
+extern bool EndpointPrimaryMoved(void);
+
+/*
  * The server a connection was made to: the primary found by discovery, or
  * the URL's host.  Records a change of primary under the same URL as a
  * failover (shared memory when preloaded).  Never raises or allocates.

@@ -13,11 +13,13 @@
  *	  transactions, and dropped when anything goes wrong with it (a timeout,
  *	  a lost connection, an interrupted round trip, a changed setting, a
  *	  failover answer: READONLY, LOADING or MASTERDOWN; Redis closed it, as
- *	  found before each reuse); the next call opens a new one, resolving
- *	  the host name again, or, for a redis+sentinel:// URL, asking the
- *	  sentinels again and confirming the primary with ROLE (the Sentinel
- *	  section: the rule is endpoint.c's, the round trips are done here).
- *	  After a failed connection
+ *	  found before each reuse; the worker's poll of the sentinels announced
+ *	  another primary, also found before each reuse, with one atomic read:
+ *	  RedisPollPrimary, EndpointPrimaryMoved); the next call opens a new
+ *	  one, resolving the host name again, or, for a redis+sentinel:// URL,
+ *	  asking the sentinels again and confirming the primary with ROLE (the
+ *	  Sentinel section: the rule is endpoint.c's, the round trips are done
+ *	  here).  After a failed connection
  *	  attempt or a timeout, calls fail fast (the backoff), so a dead or
  *	  stalled Redis costs at most one timeout per interval instead of one
  *	  per call.  When the library is preloaded, the backoff ends when the
@@ -977,7 +979,20 @@ typedef struct DiscoveryContext
 {
 	bool		critical;
 	bool	   *latch_seen;
+	TimestampTz deadline;		/* the worker's poll: no step beyond it; or 0 */
 } DiscoveryContext;
+
+/* A step's deadline: connect_timeout from now, within the poll's. */
+static TimestampTz
+step_deadline(const DiscoveryContext *ctx)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   cache_ext_connect_timeout);
+
+	if (ctx->deadline != 0 && ctx->deadline < deadline)
+		deadline = ctx->deadline;
+	return deadline;
+}
 
 /* Close the stream and start the reader afresh for the next server. */
 static bool
@@ -1027,8 +1042,7 @@ sentinel_ask(const RedisEndpoint *sentinel, const char *service, char *host,
 			 int *port, void *arg, RedisOutcome *outcome)
 {
 	DiscoveryContext *ctx = (DiscoveryContext *) arg;
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													   cache_ext_connect_timeout);
+	TimestampTz deadline = step_deadline(ctx);
 	const char *auth_argv[2] = {"AUTH", sentinel->password};
 	size_t		auth_len[2] = {4, sentinel->password ? strlen(sentinel->password) : 0};
 	const char *ask_argv[3] = {"SENTINEL", "get-master-addr-by-name", service};
@@ -1184,8 +1198,7 @@ sentinel_connect_primary(const RedisEndpoint *primary, void *arg,
 						 RedisOutcome *outcome)
 {
 	DiscoveryContext *ctx = (DiscoveryContext *) arg;
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													   cache_ext_connect_timeout);
+	TimestampTz deadline = step_deadline(ctx);
 
 	*master_port = 0;
 	if (!reset_stream(outcome))
@@ -1203,10 +1216,86 @@ sentinel_connect_primary(const RedisEndpoint *primary, void *arg,
 static bool
 connect_via_sentinels(bool critical, bool *latch_seen, RedisOutcome *outcome)
 {
-	DiscoveryContext ctx = {critical, latch_seen};
+	DiscoveryContext ctx = {critical, latch_seen, 0};
 
 	return EndpointDiscoverPrimary(sentinel_ask, sentinel_connect_primary,
 								   &ctx, outcome);
+}
+
+/*
+ * The worker's poll of the sentinels (EndpointPollPrimary), within one
+ * connect_timeout.  Asking a sentinel needs the process's one stream, so
+ * the connection to the primary is set aside meanwhile (transport and
+ * reader) and taken back afterwards, unless the poll found, confirmed and
+ * connected to a new primary: that connection then replaces it, as a
+ * reconnection for a failover.
+ */
+EndpointPollResult
+RedisPollPrimary(void (*before_announce) (void), RedisOutcome *outcome)
+{
+	DiscoveryContext ctx;
+	TransportStream saved_stream;
+	redisReader *saved_reader;
+	volatile EndpointPollResult result = ENDPOINT_POLL_UNDECIDED;
+	bool		latch_seen = false;
+
+	memset(outcome, 0, sizeof(*outcome));
+	if (EndpointCurrent()->service == NULL)
+		return ENDPOINT_POLL_UNDECIDED;
+	ctx.critical = false;
+	ctx.latch_seen = &latch_seen;
+	ctx.deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+											   cache_ext_connect_timeout);
+
+	saved_reader = reader;
+	reader = NULL;
+	TransportSuspend(&saved_stream);
+	PG_TRY();
+	{
+		result = EndpointPollPrimary(sentinel_ask, sentinel_connect_primary,
+									 &ctx, ctx.deadline, before_announce,
+									 outcome);
+	}
+	PG_CATCH();
+	{
+		/* an interrupt: the poll's stream, then ours, are dropped */
+		free_held_replies();
+		TransportClose();
+		if (reader != NULL)
+			redisReaderFree(reader);
+		reader = saved_reader;
+		TransportResume(&saved_stream);
+		RedisDisconnect();
+		SetLatch(MyLatch);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+
+	free_held_replies();
+	if (result == ENDPOINT_POLL_MOVED && reader != NULL && TransportIsOpen())
+	{
+		TransportCloseSuspended(&saved_stream);
+		if (connect_count > 0)
+			reconnect_counts[saved_reader != NULL ?
+							 REDIS_RECONNECT_FAILOVER : next_cause]++;
+		if (saved_reader != NULL)
+			redisReaderFree(saved_reader);
+		connect_count++;
+		connection_generation = ConnectionSettingsGeneration();
+		last_used = GetCurrentTimestamp();
+		retry_after = 0;
+	}
+	else
+	{
+		TransportClose();
+		if (reader != NULL)
+			redisReaderFree(reader);
+		reader = saved_reader;
+		TransportResume(&saved_stream);
+	}
+	if (latch_seen)
+		SetLatch(MyLatch);
+	return result;
 }
 
 void
@@ -1232,6 +1321,16 @@ ensure_connected(bool critical, RedisOutcome *outcome, bool *latch_seen)
 			drop_connection(REDIS_RECONNECT_LOST);	/* closed by an interrupt */
 		else if (connection_generation != ConnectionSettingsGeneration())
 			drop_connection(REDIS_RECONNECT_SETTINGS);
+		else if (endpoint->service != NULL && EndpointPrimaryMoved())
+		{
+			/*
+			 * The worker's poll of the sentinels announced another primary
+			 * (a planned failover: the old one still accepts writes until
+			 * the sentinels demote it, some 10 s later): follow it now.  One
+			 * atomic read while nothing was announced.
+			 */
+			drop_connection(REDIS_RECONNECT_FAILOVER);
+		}
 		else if (TimestampDifferenceExceeds(last_used, GetCurrentTimestamp(),
 											IDLE_CHECK_AFTER_MS) &&
 				 TransportPeerClosed())

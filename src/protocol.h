@@ -19,6 +19,7 @@
 #define CACHE_EXT_PROTOCOL_H
 
 #include "connection.h"
+#include "endpoint.h"
 
 typedef enum RedisReplyType
 {
@@ -175,6 +176,17 @@ extern void RedisDisconnect(void);
  * replica): the next use discovers the primary again.  Safe anywhere.
  */
 extern void RedisDropForFailover(void);
+
+/*
+ * The worker's poll of the sentinels of a redis+sentinel:// URL
+ * (EndpointPollPrimary: majority, ROLE, within one connect_timeout),
+ * without losing the process's connection to the primary unless the poll
+ * moved it to a new one; before_announce as in EndpointPollPrimary.
+ * Never raises by itself; an interrupt drops the
+ * connection before its ERROR goes on.
+ */
+extern EndpointPollResult RedisPollPrimary(void (*before_announce) (void),
+										   RedisOutcome *outcome);
 
 /* Count of (re)connections made by this process, for statistics. */
 extern uint64 RedisConnectCount(void);

@@ -208,6 +208,36 @@ TransportClose(void)
 }
 
 void
+TransportSuspend(TransportStream *saved)
+{
+	saved->sock = sock;
+	saved->tls = tls;
+	sock = -1;
+	tls = NULL;
+}
+
+void
+TransportResume(TransportStream *saved)
+{
+	TransportClose();
+	sock = saved->sock;
+	tls = (SSL *) saved->tls;
+	saved->sock = -1;
+	saved->tls = NULL;
+}
+
+void
+TransportCloseSuspended(TransportStream *saved)
+{
+	TransportStream current;
+
+	TransportSuspend(&current);
+	TransportResume(saved);
+	TransportClose();
+	TransportResume(&current);
+}
+
+void
 TransportEmitDeferredWarnings(void)
 {
 	if (none_warning_pending)

@@ -68,6 +68,23 @@ extern bool TransportPeerClosed(void);
 /* Close the stream.  Never raises, never allocates. */
 extern void TransportClose(void);
 
+/*
+ * Set the open stream aside while the process talks to another server
+ * (the worker's poll of the sentinels) and take it back afterwards: after
+ * Suspend no stream is open; Resume closes the stream opened meanwhile, if
+ * any, and makes the saved one the open stream again; CloseSuspended
+ * closes a saved stream instead.  Never raise, never allocate.
+ */
+typedef struct TransportStream
+{
+	int			sock;
+	void	   *tls;			/* SSL *, or NULL */
+} TransportStream;
+
+extern void TransportSuspend(TransportStream *saved);
+extern void TransportResume(TransportStream *saved);
+extern void TransportCloseSuspended(TransportStream *saved);
+
 /* A WARNING deferred from a critical section (tls_verify = none). */
 extern void TransportEmitDeferredWarnings(void);
 

@@ -6,8 +6,10 @@
  *	  pipelines of many transactions' effects, probes Redis while it is
  *	  unreachable and publishes when it answers again (the shared health
  *	  state, health.c), performs the fallback invalidation when effects were lost,
- *	  delivers the effects of committed prepared transactions, and warns when
- *	  Redis's eviction policy can evict version keys.
+ *	  delivers the effects of committed prepared transactions, warns when
+ *	  Redis's eviction policy can evict version keys, and for a
+ *	  redis+sentinel:// URL asks the sentinels about once a second and
+ *	  announces a new primary to every process (poll_sentinels).
  *
  *	  Draining the queue needs no database, so the worker has none: the SQL
  *	  work (fallback invalidation, prepared transactions) is done by a
@@ -40,6 +42,7 @@
 #include "utils/timestamp.h"
 
 #include "connection.h"
+#include "counters.h"
 #include "effects.h"
 #include "fallback.h"
 #include "endpoint.h"
@@ -62,7 +65,8 @@ PGDLLEXPORT void cache_ext_sql_worker_main(Datum main_arg);
 #define IDLE_WAKEUP_MS		5000
 #define SQL_SWEEP_MS		30000	/* prepared-effects sweep */
 #define SERVER_CHECK_MS		5000	/* Redis run_id check */
-#define SENTINEL_CHECK_MS	1000	/* failovers found by sessions */
+#define SENTINEL_CHECK_MS	1000	/* the sentinels polled; failovers seen */
+#define SENTINEL_POLL_MAX_MS	8000	/* the poll's interval at most */
 #define MAX_SQL_BACKOFF_MS	60000
 #define WORKER_LINGER_BELOW	256	/* effects: enough for a good pipeline */
 
@@ -98,6 +102,14 @@ typedef enum DrainResult
 } DrainResult;
 
 static int	not_now_backoff_ms = 0; /* 0: the last batch was accepted */
+
+/*
+ * The poll of the sentinels (poll_sentinels): its interval, doubled up to
+ * SENTINEL_POLL_MAX_MS while it cannot decide, and the last thing it
+ * logged (each is said once).
+ */
+static int	sentinel_poll_ms = SENTINEL_CHECK_MS;
+static char sentinel_poll_said[256] = "";
 
 static uint64 policy_checked_at_connect = 0;
 static TimestampTz failure_logged_at = 0;	/* 0: Redis answered since */
@@ -269,6 +281,71 @@ check_failovers_seen(void)
 		ereport(LOG,
 				(errmsg("cache_ext: the Redis primary is now %s (Sentinel failover); every namespace will be invalidated",
 						report.primary)));
+	}
+}
+
+/*
+ * A planned failover (SENTINEL FAILOVER) leaves the old primary writable
+ * until the sentinels demote it at their next INFO to it, some 10 s later:
+ * sessions connected to it see no error and would keep writing there.  So
+ * the worker asks the sentinels about once a second (RedisPollPrimary, the
+ * discovery rule of endpoint.c restricted to a majority's answer confirmed
+ * by ROLE) and announces a new primary in shared memory; every process
+ * compares that announcement with its own connection before each use and
+ * follows it (EndpointPrimaryMoved), and check_failovers_seen owes the
+ * fallback.  Only for redis+sentinel:// URLs.
+ *
+ * What it costs the queue: each poll is bounded by one connect_timeout in
+ * all, and the queue is not drained meanwhile.  Answering sentinels cost
+ * a connection and a round trip each (a majority of them: two of three);
+ * the connection to the primary is kept.  A frozen sentinel costs up to
+ * connect_timeout on the poll that asks it, once (later polls ask it after
+ * the others, and need it no more while a majority answers); a majority
+ * frozen or unreachable costs up to connect_timeout per poll, so the
+ * interval then doubles up to SENTINEL_POLL_MAX_MS: async effects wait up
+ * to connect_timeout longer, once per interval.  Nobody moves then:
+ * sessions find a new primary by themselves when their connection fails,
+ * as before.
+ */
+static void
+poll_sentinels(void)
+{
+	RedisOutcome outcome;
+	EndpointPollResult result;
+
+	/*
+	 * Sessions still on the old primary and sessions already on the new
+	 * one would allocate numbers from two Redis servers at once: every
+	 * Redis allocation begun before the announcement allocates again
+	 * (counter_marks.c).
+	 */
+	result = RedisPollPrimary(CounterMarkNewAllocator, &outcome);
+
+	switch (result)
+	{
+		case ENDPOINT_POLL_SAME:
+			sentinel_poll_ms = SENTINEL_CHECK_MS;
+			sentinel_poll_said[0] = '\0';
+			break;
+		case ENDPOINT_POLL_MOVED:
+			sentinel_poll_ms = SENTINEL_CHECK_MS;
+			sentinel_poll_said[0] = '\0';
+			ereport(LOG,
+					(errmsg("cache_ext: the sentinels name %s as the Redis primary, confirmed by ROLE; every session follows it",
+							EndpointDescription())));
+			break;
+		case ENDPOINT_POLL_UNDECIDED:
+		case ENDPOINT_POLL_REFUSED:
+			sentinel_poll_ms = Min(sentinel_poll_ms * 2, SENTINEL_POLL_MAX_MS);
+			if (strcmp(sentinel_poll_said, outcome.message) != 0)
+			{
+				strlcpy(sentinel_poll_said, outcome.message, sizeof(sentinel_poll_said));
+				ereport(LOG,
+						(errmsg("cache_ext: the sentinels' answer moves no session: %s",
+								outcome.message),
+						 errdetail("Only an address named by a majority of the sentinels and whose ROLE says master is followed.")));
+			}
+			break;
 	}
 }
 
@@ -689,6 +766,7 @@ cache_ext_worker_main(Datum main_arg)
 	TimestampTz next_attempt = 0;
 	TimestampTz next_sql = 0;
 	TimestampTz next_server_check = 0;
+	TimestampTz next_sentinel_poll = 0;
 	int			sql_backoff_ms = 0;
 	BackgroundWorkerHandle *sql_worker = NULL;
 	bool		sql_for_fallback = false;
@@ -763,6 +841,14 @@ cache_ext_worker_main(Datum main_arg)
 			}
 		}
 
+		/* never for a URL without sentinels */
+		if (EndpointCurrent()->service != NULL &&
+			GetCurrentTimestamp() >= next_sentinel_poll)
+		{
+			poll_sentinels();
+			next_sentinel_poll = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+															 sentinel_poll_ms);
+		}
 		check_failovers_seen();
 		now = GetCurrentTimestamp();
 		if (now >= next_attempt)
@@ -863,9 +949,16 @@ cache_ext_worker_main(Datum main_arg)
 			TimestampDifference(GetCurrentTimestamp(), next_attempt, &secs, &usecs);
 			timeout_ms = Max(1, secs * 1000 + usecs / 1000);
 		}
-		/* a failover a session found is paid within a second */
+		/* a failover a session found is paid within a second; the poll */
 		if (EndpointCurrent()->service != NULL)
+		{
+			long		poll_in_ms;
+
 			timeout_ms = Min(timeout_ms, SENTINEL_CHECK_MS);
+			poll_in_ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(),
+														 next_sentinel_poll);
+			timeout_ms = Min(timeout_ms, Max(1, poll_in_ms));
+		}
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 timeout_ms, PG_WAIT_EXTENSION);

@@ -220,6 +220,7 @@ settled() {
 echo "---- 0. an uncommitted number survives FLUSHALL ----"
 q "INSERT INTO ha_invoices (year) VALUES (2026)" >/dev/null
 coproc HELD { sb_psql -q -d postgres 2>&1; }
+held_pid=${HELD_PID:-} # bash unsets HELD_PID once the coproc has exited
 echo "BEGIN; INSERT INTO ha_invoices (year) VALUES (2026) RETURNING invoice_no;" >&"${HELD[1]}"
 read -r -t 10 held_no <&"${HELD[0]}" || held_no=''
 rcli "$P1" FLUSHALL >/dev/null
@@ -227,7 +228,7 @@ rcli "$P1" FLUSHALL >/dev/null
 OUT=$(q "SET statement_timeout = '5s'; INSERT INTO ha_invoices (year) VALUES (2026) RETURNING invoice_no" 2>&1 || true)
 echo "COMMIT;" >&"${HELD[1]}"
 exec {HELD[1]}>&-
-wait "$HELD_PID" 2>/dev/null || true
+wait "$held_pid" 2>/dev/null || true
 if [[ -n $held_no && $OUT =~ ^[0-9]+$ ]] && ((OUT > held_no)); then
 	ok "after FLUSHALL the next number ($OUT) is above the uncommitted one ($held_no)"
 else
@@ -293,6 +294,7 @@ kill -STOP "${PID[$replica]}"
 rcli "$primary" CLIENT KILL TYPE replica >/dev/null || true
 # a number handed out by the doomed primary, committed after the failover
 coproc HELD { sb_psql -q -d postgres 2>&1; }
+held_pid=${HELD_PID:-} # bash unsets HELD_PID once the coproc has exited
 echo "BEGIN; INSERT INTO ha_invoices (year) VALUES (2026) RETURNING invoice_no;" >&"${HELD[1]}"
 read -r -t 10 held_no <&"${HELD[0]}" || held_no=''
 sleep 1.5
@@ -305,7 +307,7 @@ t_promo=$(wait_master "$replica" 30 || echo 0)
 t_fallback=$(wait_fallback_after "$t_promo" 30 || echo 0)
 echo "COMMIT;" >&"${HELD[1]}"
 exec {HELD[1]}>&-
-wait "$HELD_PID" 2>/dev/null && held_ok=1 || held_ok=0
+wait "$held_pid" 2>/dev/null && held_ok=1 || held_ok=0
 check_load stale
 settled stale 20
 echo "figure: stale counter before=$before_counter on_promoted_replica=$stale_counter held_number=$held_no"

@@ -579,13 +579,23 @@ static TimestampTz last_batch_sent_at = 0;
  * shutdown request, a reload and the postmaster's death still end the
  * wait (CHECK_FOR_INTERRUPTS, WL_EXIT_ON_PM_DEATH).
  */
+/*
+ * Fewer effects are queued than make a good pipeline, and a batch delay is
+ * set: what is queued waits for the next batch (linger_for_batch).
+ */
+static bool
+queue_is_trickle(void)
+{
+	return cache_ext_worker_batch_delay > 0 &&
+		QueueDepth() < WORKER_LINGER_BELOW;
+}
+
 static void
 linger_for_batch(void)
 {
 	TimestampTz deadline;
 
-	if (cache_ext_worker_batch_delay <= 0 || last_batch_sent_at == 0 ||
-		QueueDepth() == 0 || QueueDepth() >= WORKER_LINGER_BELOW)
+	if (last_batch_sent_at == 0 || QueueDepth() == 0 || !queue_is_trickle())
 		return;
 	deadline = TimestampTzPlusMilliseconds(last_batch_sent_at,
 										   cache_ext_worker_batch_delay);
@@ -692,7 +702,7 @@ drain_queue(char *buf, MemoryContext batchcxt)
 		if (++batches >= 100)
 			return DRAIN_OK;	/* let the main loop look at signals */
 		/* what arrived meanwhile waits for a batch (linger_for_batch) */
-		if (cache_ext_worker_batch_delay > 0 && QueueDepth() < WORKER_LINGER_BELOW)
+		if (queue_is_trickle())
 			return DRAIN_OK;
 		CHECK_FOR_INTERRUPTS();
 	}

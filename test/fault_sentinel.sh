@@ -16,8 +16,10 @@
 #      then the primary killed and the replica promoted
 #   4. sentinels unreachable (SIGSTOP), and sentinels that name a replica
 #      (to a session's discovery, and to the worker's poll: nobody moves)
-#   then the stale-read checker on the settled pair, and the channels the
-#   sentinel password must never reach (pg_settings, the server log).
+#   then the stale-read checker on the settled pair, a session's backoff
+#   ended by the worker's probe (the shared health state, per Sentinel
+#   service), and the channels the sentinel password must never reach
+#   (pg_settings, the server log).
 #
 # Figures are printed (promotion -> sessions on the new primary, promotion
 # -> fallback complete); bounds are generous, never timing assertions.
@@ -375,6 +377,54 @@ timeout 60 /usr/bin/python3 "$here/stale_reads.py" --mode healthy --setup --dura
 	--redis-port "$replica" >"$T/stale.log" 2>&1 || rc=$?
 summary=$(grep -E '^stale_reads: [0-9]+ stale read' "$T/stale.log" || true)
 if ((rc == 0)); then ok "stale reads on the promoted replica: ${summary#stale_reads: }"; else fail "stale reads: exit $rc: $summary"; fi
+
+# ------------------------------- the shared health state, Sentinel URL
+# A session whose COMMIT timed out backs off for its reconnect_interval
+# (here 60 s); once the worker's probe has seen Redis answer again, its
+# next COMMIT delivers at once instead of waiting out the interval.  The
+# shared state is kept per endpoint: with a Sentinel URL, the session and
+# the worker must agree that they serve the same one, whichever server
+# their discovery last talked to (they did not: the session stayed in its
+# own backoff).  CLIENT PAUSE WRITE holds the bump, not the sentinels' PING.
+echo "---- a session's backoff ends with the worker's probe (Sentinel URL) ----"
+prim=$(sentinel_primary)
+OUT=$(sb_psql -X -d postgres 2>&1 <<SQL || true
+SET cache_ext.reconnect_interval = '60s';
+SET cache_ext.command_timeout = '200ms';
+SELECT cache_ext.bump('health:a');
+\warn MARK-pause
+\! timeout 5 redis-cli -h 127.0.0.1 -p $prim CLIENT PAUSE 1000 WRITE >/dev/null
+SELECT cache_ext.bump('health:b');
+\warn MARK-back
+\! sleep 2
+SELECT cache_ext.bump('health:c');
+\warn MARK-end
+SQL
+)
+during=$(sed -n '/MARK-pause/,/MARK-back/p' <<<"$OUT")
+after=$(sed -n '/MARK-back/,/MARK-end/p' <<<"$OUT")
+assert_contains "could not deliver" "$during" "health: the COMMIT during the pause timed out (the session backs off for 60 s)"
+if [[ $after == *"could not deliver"* || $after != *MARK-end* ]]; then
+	fail "health: after the pause, the session in its backoff did not deliver: $after"
+else
+	ok "health: after the pause, the session in its 60 s backoff delivered (the worker's probe vouched for Redis)"
+fi
+
+# and the worker, which probes only while the shared state says "down",
+# does not probe before each batch (it did: its own reports were ignored)
+printf '\\set uid random(1, 40)\nUPDATE ha_users SET val = val + 1 WHERE user_id = :uid;\n' >"$T/bump.sql"
+timeout 4 redis-cli -h 127.0.0.1 -p "$prim" MONITOR >"$T/monitor.out" 2>/dev/null &
+mon=$!
+sleep 0.3
+PGOPTIONS="-c cache_ext.delivery=async" timeout 30 pgbench -n -c 2 -T 2 -f "$T/bump.sql" postgres >/dev/null 2>&1 || true
+wait "$mon" || true
+probes=$(grep -c 'cache_ext:probe' "$T/monitor.out" || true)
+incrs=$(grep -c '"INCR"' "$T/monitor.out" || true)
+if ((incrs > 0 && probes <= 1)); then
+	ok "health: the worker sent its batches without probing first ($incrs INCR, $probes probes)"
+else
+	fail "health: the worker probed before its batches ($incrs INCR, $probes probes)"
+fi
 
 # ---------------------------------------------- 4. sentinels unreachable
 echo "---- 4. sentinels unreachable ----"

@@ -648,9 +648,14 @@ EndpointUrlWithoutPassword(const char *url, bool *had_password)
 char	   *cache_ext_redis_url = NULL;
 char	   *cache_ext_redis_password_file = NULL;
 
-/* The endpoint parsed from the current URL, and its name for messages. */
+/*
+ * The endpoint parsed from the current URL; its name for messages, which
+ * Sentinel discovery rewrites while it talks to one server or another; and
+ * its identity, which only a change of the URL rewrites (EndpointIdentity).
+ */
 static RedisEndpoint current_endpoint;
 static char endpoint_description[300] = "";
+static char endpoint_identity[300] = "";
 static char *seen_password_file = NULL;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
@@ -912,6 +917,15 @@ assign_redis_url(const char *newval, void *extra)
 	else
 		snprintf(endpoint_description, sizeof(endpoint_description),
 				 "%s:%d", current_endpoint.host, current_endpoint.port);
+
+	/* the sentinels too: another list may serve another "mymaster" */
+	if (current_endpoint.service != NULL)
+		snprintf(endpoint_identity, sizeof(endpoint_identity),
+				 "Sentinel service \"%s\" of %s", current_endpoint.service,
+				 current_endpoint.host ? current_endpoint.host : "");
+	else
+		strlcpy(endpoint_identity, endpoint_description,
+				sizeof(endpoint_identity));
 }
 
 /* A change of the password file makes every process reconnect. */
@@ -1057,6 +1071,12 @@ const char *
 EndpointDescription(void)
 {
 	return endpoint_description;
+}
+
+const char *
+EndpointIdentity(void)
+{
+	return endpoint_identity;
 }
 
 /* ---------------------------------------------------------- password file */

@@ -59,6 +59,14 @@ extern const RedisEndpoint *EndpointCurrent(void);
 extern const char *EndpointDescription(void);
 
 /*
+ * What cache_ext.redis_url names, unchanged until the setting changes:
+ * "host:port", "unix:/path", or a Sentinel service with its sentinels
+ * (never the primary discovered, unlike EndpointDescription while
+ * discovery runs).  The shared health state is kept per identity.
+ */
+extern const char *EndpointIdentity(void);
+
+/*
  * The sentinels of a Sentinel endpoint, in the URL's order: fills hosts[]
  * and ports[] (ENDPOINT_MAX_SENTINELS entries each), returns their count
  * (0 for an endpoint without Sentinel).

@@ -23,9 +23,11 @@
  *	  worker, a stale state, another endpoint) its own clock decides.
  *
  *	  The state concerns one endpoint: the worker's cache_ext.redis_url,
- *	  recorded by its EndpointDescription().  Reports and questions from a
- *	  session whose settings name another server are ignored and answered
- *	  "unknown".
+ *	  recorded by its EndpointIdentity() (for a Sentinel URL, the service
+ *	  and its sentinels, whichever server is primary at the moment: the
+ *	  description of messages changes during discovery and must not be
+ *	  compared).  Reports and questions from a session whose settings name
+ *	  another server are ignored and answered "unknown".
  *
  *	  The prober (the worker) leaves its latch here when it becomes the
  *	  prober, and a report of "down" sets it: this file needs nothing of the
@@ -106,10 +108,10 @@ HealthBecomeProber(int probe_interval_ms)
 	is_prober = true;
 	SpinLockAcquire(&health->mutex);
 	health->prober_latch = MyLatch;
-	if (strcmp(health->endpoint, EndpointDescription()) != 0)
+	if (strcmp(health->endpoint, EndpointIdentity()) != 0)
 	{
 		/* another server: nothing known of it yet */
-		strlcpy(health->endpoint, EndpointDescription(), sizeof(health->endpoint));
+		strlcpy(health->endpoint, EndpointIdentity(), sizeof(health->endpoint));
 		health->up_since = 0;
 		health->probe_failed_at = 0;
 	}
@@ -136,7 +138,7 @@ static bool
 same_endpoint(void)
 {
 	return health->endpoint[0] != '\0' &&
-		strcmp(health->endpoint, EndpointDescription()) == 0;
+		strcmp(health->endpoint, EndpointIdentity()) == 0;
 }
 
 void

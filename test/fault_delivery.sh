@@ -220,6 +220,54 @@ sent=$(q "SELECT effects_sent FROM cache_ext.stats")
 	fail "load: $sent effects in $((r1 - r0)) Redis reads (want >= 100 effects in <= 60 reads)"
 sb_pg_set "cache_ext.worker_batch_delay = '5ms'"
 
+# ------------------------------- async: the queue's hot region (issue 13)
+# While the worker keeps up, the queue reuses its first 256 kB: a backend
+# maps those pages once.  Before, every hand-off wrote further into the
+# 16 MB ring, and a backend took a page fault every ~60 commits (a third of
+# an async bump's CPU under pgbench).  Minor faults of one session over
+# 5,000 async commits (~350 kB of records), after 5,000 that map the hot
+# region.  Then, with Redis stopped, 8,000 commits outgrow the hot region:
+# the cold part of the ring takes the rest, nothing is lost, and the queue
+# returns to the hot region once drained.  (The commits pause 5 ms every
+# 100: a tight loop commits faster than the worker drains, and a backlog
+# past the hot region goes to the cold one, as it should.)
+q "CREATE OR REPLACE PROCEDURE qh_bumps(prefix text, n int) LANGUAGE plpgsql AS \$\$
+BEGIN
+	FOR i IN 1..n LOOP
+		PERFORM cache_ext.bump(prefix || i);
+		COMMIT;
+		-- a pace the worker keeps up with (a tight loop outruns it)
+		IF i % 100 = 0 THEN PERFORM pg_sleep(0.005); END IF;
+	END LOOP;
+END \$\$" >/dev/null
+minflt="split_part(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ', 8)::bigint"
+faults=$(sb_psql -X -d postgres <<SQL 2>&1 | tail -n 1
+SET cache_ext.delivery = async;
+CALL qh_bumps('dlv:f:hot:', 5000);
+SELECT $minflt AS f0 \gset
+CALL qh_bumps('dlv:f:hot:', 5000);
+SELECT $minflt - :f0;
+SQL
+)
+if [[ $faults =~ ^[0-9]+$ ]] && ((faults <= 20)); then
+	ok "hot region: $faults page faults in 5,000 async commits (<= 20)"
+else
+	fail "hot region: $faults page faults in 5,000 async commits (want <= 20)"
+fi
+q "SELECT cache_ext.reset_stats()" >/dev/null
+sb_redis_stop
+sb_psql -X -d postgres -c "SET cache_ext.delivery = async" -c "CALL qh_bumps('dlv:f:cold:', 8000)" >/dev/null
+assert_eq "8000" "$(q "SELECT queue_depth FROM cache_ext.stats")" "cold region: 8,000 commits queued past the hot region while Redis is stopped"
+sb_redis_cont
+poll_eq 0 30 "SELECT queue_depth FROM cache_ext.stats" >/dev/null || fail "cold region: the worker drained the queue"
+n=$(sb_redis eval "return #redis.call('KEYS', 'dlv:f:cold:*')" 0)
+assert_eq 8000 "$n" "cold region: every one of the 8,000 keys is in Redis"
+sb_psql -X -d postgres -c "SET cache_ext.delivery = async" -c "CALL qh_bumps('dlv:f:rehot:', 100)" >/dev/null
+poll_eq 0 10 "SELECT queue_depth FROM cache_ext.stats" >/dev/null || fail "rehot: the worker drained the queue"
+n=$(sb_redis eval "return #redis.call('KEYS', 'dlv:f:rehot:*')" 0)
+assert_eq 100 "$n" "back in the hot region: every later key is in Redis"
+assert_eq "0" "$(q "SELECT effects_dropped FROM cache_ext.stats")" "hot and cold regions: nothing dropped"
+
 # ------------------------------------------------------ eviction policy
 sb_redis config set maxmemory-policy allkeys-lru >/dev/null
 sb_redis client kill type normal >/dev/null

@@ -18,10 +18,26 @@
  *	  cleanly with an empty queue; if not (crash restart, immediate shutdown,
  *	  effects still queued), the flag is raised at start.
  *
+ *	  Two regions of the ring.  Records are addressed by a byte position
+ *	  that only grows; where a position lives in the ring depends on the
+ *	  region it was written to.  While the worker keeps up, every record
+ *	  goes to the first QUEUE_HOT_BYTES of the ring, reused round and round:
+ *	  those pages stay mapped in every backend and warm in the caches.
+ *	  Writing through the whole ring instead made each backend take a page
+ *	  fault every few dozen commits (a backend maps a page of shared memory
+ *	  at its first touch): most of what an async bump cost a backend over
+ *	  an empty trigger (perf: the page-fault path under QueuePush).  When a
+ *	  push does not fit in the hot region (an outage, a slow Redis), the
+ *	  records from that position on go to the rest of the ring, and the
+ *	  queue returns to the hot region once it is empty.  The records of the
+ *	  two regions never mix: all records before the switch position are
+ *	  hot, all after it cold, so the order is kept.
+ *
  *	  Locking: QueueShared->lock (an LWLock of the tranche "cache_ext")
- *	  protects head, tail and nrecords and the ring bytes between them;
- *	  depth mirrors nrecords as an atomic, readable without the lock; the
- *	  consumer's pid and latch are under the spinlock QueueShared->mutex.
+ *	  protects head, tail, nrecords, cold_from and the ring bytes between
+ *	  head and tail; depth mirrors nrecords as an atomic, readable without
+ *	  the lock; the consumer's pid and latch are under the spinlock
+ *	  QueueShared->mutex.
  *
  *-------------------------------------------------------------------------
  */
@@ -41,6 +57,13 @@
 
 #define STATE_FILE			"cache_ext_delivery.state"
 
+/*
+ * The hot region: 256 kB holds about 50 ms of effects at 50,000 commits a
+ * second, ten times the default batch delay; 64 pages per backend.
+ */
+#define QUEUE_HOT_BYTES		(256 * 1024)
+#define QUEUE_ALL_HOT		PG_UINT64_MAX
+
 typedef struct QueueShared
 {
 	LWLock	   *lock;
@@ -48,6 +71,8 @@ typedef struct QueueShared
 	uint64		head;			/* byte position of the oldest record */
 	uint64		tail;			/* byte position after the newest */
 	uint64		nrecords;
+	uint64		cold_from;		/* records from here on are in the cold
+								 * region; QUEUE_ALL_HOT while none is */
 	pg_atomic_uint64 depth;		/* nrecords, readable without the lock */
 	slock_t		mutex;			/* the consumer: */
 	pid_t		consumer_pid;
@@ -68,26 +93,55 @@ QueueSharedSize(void)
 					MAXALIGN((Size) cache_ext_queue_size * 1024));
 }
 
+/*
+ * Where the record at pos lives: the region (its start in the ring, its
+ * size) and the offset in it.  Under the lock.
+ */
+static void
+ring_place(uint64 pos, Size *base, Size *size, Size *off)
+{
+	if (pos >= shared->cold_from)
+	{
+		*base = QUEUE_HOT_BYTES;
+		*size = shared->ring_size - QUEUE_HOT_BYTES;
+		*off = (pos - shared->cold_from) % *size;
+	}
+	else
+	{
+		*base = 0;
+		*size = QUEUE_HOT_BYTES;
+		*off = pos % QUEUE_HOT_BYTES;
+	}
+}
+
 static void
 ring_write(uint64 pos, const void *src, Size len)
 {
-	Size		off = pos % shared->ring_size;
-	Size		first = Min(len, shared->ring_size - off);
+	Size		base,
+				size,
+				off,
+				first;
 
-	memcpy(shared->ring + off, src, first);
+	ring_place(pos, &base, &size, &off);
+	first = Min(len, size - off);
+	memcpy(shared->ring + base + off, src, first);
 	if (len > first)
-		memcpy(shared->ring, (const char *) src + first, len - first);
+		memcpy(shared->ring + base, (const char *) src + first, len - first);
 }
 
 static void
 ring_read(uint64 pos, void *dst, Size len)
 {
-	Size		off = pos % shared->ring_size;
-	Size		first = Min(len, shared->ring_size - off);
+	Size		base,
+				size,
+				off,
+				first;
 
-	memcpy(dst, shared->ring + off, first);
+	ring_place(pos, &base, &size, &off);
+	first = Min(len, size - off);
+	memcpy(dst, shared->ring + base + off, first);
 	if (len > first)
-		memcpy((char *) dst + first, shared->ring, len - first);
+		memcpy((char *) dst + first, shared->ring + base, len - first);
 }
 
 bool
@@ -140,7 +194,27 @@ QueuePush(EffectRecord **recs, int n, uint8 flags, bool *was_empty)
 	}
 
 	LWLockAcquire(shared->lock, LW_EXCLUSIVE);
-	fits = shared->tail - shared->head + total <= shared->ring_size;
+	/* an empty queue goes back to the hot region */
+	if (shared->nrecords == 0)
+		shared->cold_from = QUEUE_ALL_HOT;
+	if (shared->cold_from == QUEUE_ALL_HOT)
+	{
+		fits = shared->tail - shared->head + total <= QUEUE_HOT_BYTES;
+		if (!fits && total <= shared->ring_size - QUEUE_HOT_BYTES)
+		{
+			/* the hot region is full: from here on, the cold one */
+			shared->cold_from = shared->tail;
+			fits = true;
+		}
+	}
+	else
+	{
+		/* the cold records still queued: those after the head */
+		uint64		cold_start = Max(shared->head, shared->cold_from);
+
+		fits = shared->tail - cold_start + total <=
+			shared->ring_size - QUEUE_HOT_BYTES;
+	}
 	if (fits)
 	{
 		*was_empty = shared->nrecords == 0;
@@ -319,6 +393,7 @@ QueueSharedInit(void)
 		shared->lock = &(GetNamedLWLockTranche("cache_ext"))->lock;
 		shared->ring_size = MAXALIGN((Size) cache_ext_queue_size * 1024);
 		shared->head = shared->tail = shared->nrecords = 0;
+		shared->cold_from = QUEUE_ALL_HOT;
 		pg_atomic_init_u64(&shared->depth, 0);
 		SpinLockInit(&shared->mutex);
 		shared->consumer_pid = 0;

@@ -268,6 +268,32 @@ n=$(sb_redis eval "return #redis.call('KEYS', 'dlv:f:rehot:*')" 0)
 assert_eq 100 "$n" "back in the hot region: every later key is in Redis"
 assert_eq "0" "$(q "SELECT effects_dropped FROM cache_ext.stats")" "hot and cold regions: nothing dropped"
 
+# Under concurrent load, Redis paused again and again: each pause lets the
+# backlog outgrow the hot region (the cold one takes the rest), each resume
+# drains it back to the hot one; four writers throughout, and every row's
+# key must reach Redis.
+q "CREATE TABLE dlv_hot (id bigserial PRIMARY KEY, v int)" >/dev/null
+q "CREATE TRIGGER dlv_hot_bump AFTER INSERT ON dlv_hot FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('dlv:f:hc:{id}')" >/dev/null
+printf 'INSERT INTO dlv_hot (v) VALUES (1);\n' >"$SANDBOX_DIR/hot.sql"
+PGOPTIONS="-c cache_ext.delivery=async" pgbench -n -d postgres -c 4 -j 2 -T 5 -f "$SANDBOX_DIR/hot.sql" \
+	>"$SANDBOX_DIR/hot.out" 2>&1 &
+hot_pid=$!
+switches=0
+for i in 1 2 3 4 5 6; do
+	sleep 0.2
+	sb_redis client pause 500 write >/dev/null
+	sleep 0.35
+	b=$(q "SELECT queue_bytes FROM cache_ext.stats")
+	((b > 262144)) && switches=$((switches + 1))
+	sleep 0.2
+done
+wait "$hot_pid" || fail "hot/cold under load: pgbench ($(tail -3 "$SANDBOX_DIR/hot.out"))"
+poll_eq 0 30 "SELECT queue_depth FROM cache_ext.stats" >/dev/null || fail "hot/cold under load: the worker drained the queue"
+rows=$(q "SELECT count(*) FROM dlv_hot")
+n=$(sb_redis eval "return #redis.call('KEYS', 'dlv:f:hc:*')" 0)
+assert_eq "$rows" "$n" "hot/cold under load: every one of the $rows rows' keys is in Redis ($switches of 6 pauses outgrew the hot region)"
+assert_eq "0" "$(q "SELECT effects_dropped FROM cache_ext.stats")" "hot/cold under load: nothing dropped"
+
 # ------------------------------------------------------ eviction policy
 sb_redis config set maxmemory-policy allkeys-lru >/dev/null
 sb_redis client kill type normal >/dev/null

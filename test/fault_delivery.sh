@@ -249,10 +249,15 @@ CALL qh_bumps('dlv:f:hot:', 5000);
 SELECT $minflt - :f0;
 SQL
 )
-if [[ $faults =~ ^[0-9]+$ ]] && ((faults <= 20)); then
-	ok "hot region: $faults page faults in 5,000 async commits (<= 20)"
+# With sanitizers, ASan's allocator holds freed memory in quarantine and
+# hands out fresh pages: the backend faults ~30 times for its own pallocs
+# (110 before the hot region, 32 after)
+bound=20
+[[ -n ${SANDBOX_SANITIZE:-} ]] && bound=60
+if [[ $faults =~ ^[0-9]+$ ]] && ((faults <= bound)); then
+	ok "hot region: $faults page faults in 5,000 async commits (<= $bound)"
 else
-	fail "hot region: $faults page faults in 5,000 async commits (want <= 20)"
+	fail "hot region: $faults page faults in 5,000 async commits (want <= $bound)"
 fi
 q "SELECT cache_ext.reset_stats()" >/dev/null
 sb_redis_stop

@@ -1766,6 +1766,24 @@ endpoint_fingerprint(void)
 	return h == 0 ? 1 : h;
 }
 
+/*
+ * Announce 'named' as the primary of the sentinels and service of
+ * 'fingerprint' to every process (EndpointPrimaryMoved), once
+ * before_announce has run; returns the new epoch.
+ */
+static uint64
+announce_primary(EndpointShared *s, uint64 fingerprint, const char *named,
+				 void (*before_announce) (void))
+{
+	if (before_announce)
+		before_announce();
+	SpinLockAcquire(&s->mutex);
+	s->announced_for = fingerprint;
+	strlcpy(s->announced, named, sizeof(s->announced));
+	SpinLockRelease(&s->mutex);
+	return pg_atomic_add_fetch_u64(&s->announce_epoch, 1);
+}
+
 void
 EndpointNoteConnected(const char *host, int port)
 {
@@ -1901,13 +1919,7 @@ EndpointPollPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 		 * Whoever moves for it confirms it again in its own discovery.
 		 */
 		SpinLockRelease(&s->mutex);
-		if (before_announce)
-			before_announce();
-		SpinLockAcquire(&s->mutex);
-		s->announced_for = fingerprint;
-		strlcpy(s->announced, named, sizeof(s->announced));
-		SpinLockRelease(&s->mutex);
-		(void) pg_atomic_add_fetch_u64(&s->announce_epoch, 1);
+		(void) announce_primary(s, fingerprint, named, before_announce);
 		return ENDPOINT_POLL_SAME;
 	}
 	SpinLockRelease(&s->mutex);
@@ -1926,12 +1938,7 @@ EndpointPollPrimary(EndpointAskSentinel ask, EndpointConnectPrimary connect,
 	}
 
 	EndpointNoteConnected(top->host, top->port);
-	if (before_announce)
-		before_announce();
-	SpinLockAcquire(&s->mutex);
-	s->announced_for = fingerprint;
-	strlcpy(s->announced, named, sizeof(s->announced));
-	SpinLockRelease(&s->mutex);
-	seen_announce_epoch = pg_atomic_add_fetch_u64(&s->announce_epoch, 1);
+	seen_announce_epoch = announce_primary(s, fingerprint, named,
+										   before_announce);
 	return ENDPOINT_POLL_MOVED;
 }

@@ -14,7 +14,10 @@
 #                      bounded backoff instead of resending the batch in a
 #                      tight loop (its CPU and Redis's command rate are
 #                      measured), and delivers them once Redis accepts;
-#                      a permanent error (WRONGTYPE) never blocks the queue.
+#                      a permanent error (WRONGTYPE) never blocks the queue;
+#   health identity    the worker's "down" reaches only the sessions whose
+#                      URL names the same endpoint (two long Sentinel URLs
+#                      that differ after their first 400 bytes are two).
 # Generous bounds only; the figures are printed.  Runs inside
 # test/sandbox.sh, preloaded or not (the "not now" part needs the worker).
 set -euo pipefail
@@ -126,6 +129,46 @@ if poll_cmd 1 10 sb_redis exists edge:after-list; then ok "WRONGTYPE: a later ef
 else fail "WRONGTYPE: a later effect is not delivered (the queue is blocked)"; fi
 if poll_eq 0 10 "SELECT queue_depth FROM cache_ext.stats" >/dev/null; then ok "WRONGTYPE: the queue drains"
 else fail "WRONGTYPE: the queue does not drain"; fi
+
+# ----------------------------------------- the health state's endpoint
+# The worker's "Redis is down" is shared with the sessions whose URL names
+# the same endpoint; a session that names another one must not take it
+# (it fails fast for up to its reconnect_interval on another server's
+# word).  Two Sentinel URLs whose lists agree on their first 400 bytes and
+# differ after: the health state once kept the endpoint cut at 300 bytes,
+# so they were one.  Every sentinel here refuses connections: 14 (of at
+# most 16) spelled out in full IPv6 (ports 1-14), some 630 bytes.
+list=$(seq -f '[0000:0000:0000:0000:0000:0000:0000:0001]:%g' 1 14 | paste -sd,)
+url_worker="redis+sentinel://$list,127.0.0.1:15/mymaster"
+url_other="redis+sentinel://$list,127.0.0.1:16/mymaster"
+url_saved=$(q "SHOW cache_ext.redis_url")
+sb_pg_set "cache_ext.redis_url = '$url_worker'"
+q "SET cache_ext.delivery = 'async'; SELECT cache_ext.bump('edge:identity')" >/dev/null
+down() {	# URL: the second call's error of a session on URL, in a 60 s backoff
+	sb_psql -X -d postgres 2>&1 <<SQL || true
+\\set ON_ERROR_STOP 0
+SET cache_ext.redis_url = '$1';
+SET cache_ext.reconnect_interval = '60s';
+SELECT cache_ext.get('edge:identity:probe');
+\warn MARK
+SELECT cache_ext.get('edge:identity:probe');
+SQL
+}
+# wait until the worker has found the worker URL's sentinels down
+for ((i = 0; i < 50; i++)); do
+	out=$(down "$url_worker")
+	[[ $out == *"finds it down too"* ]] && break
+	sleep 0.1
+done
+assert_contains "the cache_ext worker finds it down too" "$(sed -n '/MARK/,$p' <<<"$out")" \
+	"health identity: a session on the worker's Sentinel URL takes the worker's verdict"
+out=$(down "$url_other")
+after=$(sed -n '/MARK/,$p' <<<"$out")
+assert_contains "not retried for cache_ext.reconnect_interval" "$after" \
+	"health identity: a session on another Sentinel URL (same first 400 bytes) goes by its own backoff"
+sb_pg_set "cache_ext.redis_url = '$url_saved'"
+poll_eq 0 20 "SELECT queue_depth FROM cache_ext.stats" >/dev/null ||
+	fail "health identity: the queue drains once the URL is back"
 
 if grep -qE 'terminated by signal|server process .* was terminated' "$SANDBOX_DIR/postgres.log"; then
 	fail "no backend crashed"

@@ -648,6 +648,26 @@ EndpointUrlWithoutPassword(const char *url, bool *had_password)
 char	   *cache_ext_redis_url = NULL;
 char	   *cache_ext_redis_password_file = NULL;
 
+/* FNV-1a, 64 bits: the identity and the fingerprint of an endpoint */
+#define FNV_OFFSET_BASIS	UINT64CONST(0xcbf29ce484222325)
+#define FNV_PRIME			UINT64CONST(0x100000001b3)
+
+/* Hash 'field' and a separator into 'h' ("a" + "bc" differs from "ab" + "c"). */
+static uint64
+fnv1a_field(uint64 h, const char *field)
+{
+	for (const char *p = field ? field : ""; *p; p++)
+	{
+		h ^= (unsigned char) *p;
+		h *= FNV_PRIME;
+	}
+	h ^= '/';
+	h *= FNV_PRIME;
+	return h;
+}
+
+static uint64 endpoint_fingerprint(void);
+
 /*
  * The endpoint parsed from the current URL; its name for messages, which
  * Sentinel discovery rewrites while it talks to one server or another; and
@@ -655,7 +675,7 @@ char	   *cache_ext_redis_password_file = NULL;
  */
 static RedisEndpoint current_endpoint;
 static char endpoint_description[300] = "";
-static char endpoint_identity[300] = "";
+static uint64 endpoint_identity = 0;
 static char *seen_password_file = NULL;
 
 static emit_log_hook_type prev_emit_log_hook = NULL;
@@ -918,14 +938,25 @@ assign_redis_url(const char *newval, void *extra)
 		snprintf(endpoint_description, sizeof(endpoint_description),
 				 "%s:%d", current_endpoint.host, current_endpoint.port);
 
-	/* the sentinels too: another list may serve another "mymaster" */
+	/*
+	 * The sentinels too: another list may serve another "mymaster".  A
+	 * hash of the whole strings (a list of sentinels may run to
+	 * kilobytes): any cut would make two URLs that differ after it one.
+	 */
 	if (current_endpoint.service != NULL)
-		snprintf(endpoint_identity, sizeof(endpoint_identity),
-				 "Sentinel service \"%s\" of %s", current_endpoint.service,
-				 current_endpoint.host ? current_endpoint.host : "");
+		endpoint_identity = endpoint_fingerprint();
 	else
-		strlcpy(endpoint_identity, endpoint_description,
-				sizeof(endpoint_identity));
+	{
+		char		port[16];
+		uint64		h = FNV_OFFSET_BASIS;
+
+		snprintf(port, sizeof(port), "%d", current_endpoint.port);
+		h = fnv1a_field(h, current_endpoint.is_unix ? "unix" : "tcp");
+		h = fnv1a_field(h, current_endpoint.is_unix ? current_endpoint.path
+						: current_endpoint.host);
+		h = fnv1a_field(h, current_endpoint.is_unix ? "" : port);
+		endpoint_identity = h == 0 ? 1 : h;
+	}
 }
 
 /* A change of the password file makes every process reconnect. */
@@ -1073,7 +1104,7 @@ EndpointDescription(void)
 	return endpoint_description;
 }
 
-const char *
+uint64
 EndpointIdentity(void)
 {
 	return endpoint_identity;
@@ -1748,21 +1779,12 @@ format_primary(char *buf, size_t buflen, const char *host, int port)
 static uint64
 endpoint_fingerprint(void)
 {
-	uint64		h = UINT64CONST(0xcbf29ce484222325);
-	const char *parts[2] = {current_endpoint.host, current_endpoint.service};
+	uint64		h = FNV_OFFSET_BASIS;
 
 	if (current_endpoint.service == NULL || current_endpoint.host == NULL)
 		return 0;
-	for (int i = 0; i < 2; i++)
-	{
-		for (const char *p = parts[i]; *p; p++)
-		{
-			h ^= (unsigned char) *p;
-			h *= UINT64CONST(0x100000001b3);
-		}
-		h ^= '/';
-		h *= UINT64CONST(0x100000001b3);
-	}
+	h = fnv1a_field(h, current_endpoint.host);
+	h = fnv1a_field(h, current_endpoint.service);
 	return h == 0 ? 1 : h;
 }
 

@@ -59,12 +59,13 @@ extern const RedisEndpoint *EndpointCurrent(void);
 extern const char *EndpointDescription(void);
 
 /*
- * What cache_ext.redis_url names, unchanged until the setting changes:
- * "host:port", "unix:/path", or a Sentinel service with its sentinels
- * (never the primary discovered, unlike EndpointDescription while
- * discovery runs).  The shared health state is kept per identity.
+ * What cache_ext.redis_url names, as a 64-bit hash (never 0) unchanged
+ * until the setting changes: of host and port, of the unix path, or of a
+ * Sentinel service with its whole list of sentinels (never the primary
+ * discovered, unlike EndpointDescription while discovery runs).  The shared
+ * health state is kept per identity.
  */
-extern const char *EndpointIdentity(void);
+extern uint64 EndpointIdentity(void);
 
 /*
  * The sentinels of a Sentinel endpoint, in the URL's order: fills hosts[]

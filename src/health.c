@@ -34,7 +34,7 @@
  *	  layers above the connection, which it serves (protocol.c consults it).
  *
  *	  Locking: every field is under the spinlock HealthShared.mutex, held
- *	  for a few assignments and at most one string comparison; nothing
+ *	  for a few assignments and comparisons; nothing
  *	  here allocates or raises, so it is called after commit.
  *
  *-------------------------------------------------------------------------
@@ -54,7 +54,7 @@
 typedef struct HealthShared
 {
 	slock_t		mutex;
-	char		endpoint[300];	/* the prober's; "" before it started */
+	uint64		endpoint;		/* the prober's EndpointIdentity(); 0 before */
 	TimestampTz up_since;		/* answered since; 0 while down or unknown */
 	TimestampTz probe_failed_at;	/* the prober's latest failed probe */
 	int			vouch_ms;		/* how long a failed probe vouches for "down" */
@@ -80,7 +80,7 @@ HealthSharedInit(void)
 	if (!found)
 	{
 		SpinLockInit(&health->mutex);
-		health->endpoint[0] = '\0';
+		health->endpoint = 0;
 		health->up_since = 0;
 		health->probe_failed_at = 0;
 		health->vouch_ms = 0;
@@ -108,10 +108,10 @@ HealthBecomeProber(int probe_interval_ms)
 	is_prober = true;
 	SpinLockAcquire(&health->mutex);
 	health->prober_latch = MyLatch;
-	if (strcmp(health->endpoint, EndpointIdentity()) != 0)
+	if (health->endpoint != EndpointIdentity())
 	{
 		/* another server: nothing known of it yet */
-		strlcpy(health->endpoint, EndpointIdentity(), sizeof(health->endpoint));
+		health->endpoint = EndpointIdentity();
 		health->up_since = 0;
 		health->probe_failed_at = 0;
 	}
@@ -137,8 +137,7 @@ HealthIsProber(void)
 static bool
 same_endpoint(void)
 {
-	return health->endpoint[0] != '\0' &&
-		strcmp(health->endpoint, EndpointIdentity()) == 0;
+	return health->endpoint != 0 && health->endpoint == EndpointIdentity();
 }
 
 void

@@ -33,9 +33,15 @@
 #   bump_async the same with cache_ext.delivery = async
 #   bump_before_sync, bump_before_async   the same as a BEFORE UPDATE row
 #              trigger (no after-trigger queue; see the README for its limits)
+#   bump_stmt_sync, bump_stmt_async   the same as an AFTER UPDATE statement
+#              trigger with transition tables (REFERENCING OLD TABLE ... NEW
+#              TABLE ...): no per-row after-trigger event
 #   bump_tls   bump_sync over TLS: cache_ext.redis_url = rediss:// to the same
 #              Redis (its TLS port, a throwaway CA; BENCH_TLS=0 skips it);
 #              reported also as the TPS ratio bump_tls / bump_sync
+#   bump_unix  bump_sync to a second redis-server on a unix socket
+#              (unix://; what Redis on the database's host can use;
+#              BENCH_UNIX=0 skips it)
 #   notify     PL/pgSQL trigger: pg_notify('cache_invalidation', key)
 #   memcache   PL/pgSQL trigger: pgmemcache memcache_incr(key) per row
 #              (memcached on loopback)
@@ -138,6 +144,29 @@ if [[ ${BENCH_TLS:-1} == 1 ]]; then
 		say "bump_tls skipped: no TLS Redis to ping (${tls_ping:-could not enable TLS})"
 	fi
 fi
+# unix socket (BENCH_UNIX=1): a second redis-server listening on a unix
+# socket only, same settings; bump_unix points its sessions at it
+have_unix=f unix_pid=''
+if [[ ${BENCH_UNIX:-1} == 1 ]]; then
+	unix_sock=$SANDBOX_DIR/redis-bench.sock
+	unix_cmd=(redis-server --port 0 --unixsocket "$unix_sock" --unixsocketperm 777
+		--save '' --appendonly no --dir "$SANDBOX_DIR" --logfile "$SANDBOX_DIR/redis-unix.log")
+	if ((EUID == 0)) && [[ ${SANDBOX_OWNER:-root} != root ]]; then
+		unix_cmd=(setpriv --reuid="$SANDBOX_OWNER" --regid="$SANDBOX_OWNER" --init-groups -- "${unix_cmd[@]}")
+	fi
+	"${unix_cmd[@]}" &
+	unix_pid=$!
+	for ((i = 0; i < 100; i++)); do
+		[[ -S $unix_sock ]] && break
+		sleep 0.05
+	done
+	if [[ $(PGOPTIONS="-c cache_ext.redis_url=unix://$unix_sock" bench_psql -c "SELECT cache_ext.ping()" 2>/dev/null) == PONG ]]; then
+		have_unix=t
+	else
+		say "bump_unix skipped: no Redis on a unix socket"
+	fi
+fi
+trap 'bench_cleanup; [[ -z $unix_pid ]] || kill "$unix_pid" 2>/dev/null || true' EXIT
 [[ $have_bump == t ]] || note "cache_ext.bump_version() missing: bump variants skipped"
 [[ $have_async == t ]] || note "GUC cache_ext.delivery missing: bump_async skipped"
 
@@ -178,8 +207,8 @@ set_trigger() {
 	none) ;;
 	floor) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();" ;;
 	bump_before_sync | bump_before_async | bump_before) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
-	bump_sync | bump_async | bump_tls | bump_row) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
-	bump_stmt) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
+	bump_sync | bump_async | bump_tls | bump_unix | bump_row) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
+	bump_stmt | bump_stmt_sync | bump_stmt_async) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{$col}');" ;;
 	notify) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION bench_notify();" ;;
 	memcache) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION bench_memcache();" ;;
 	outbox) sql+="TRUNCATE cache_outbox; CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION bench_outbox();" ;;
@@ -202,7 +231,12 @@ if want_part tps; then
 	[[ $have_bump == t && $have_async == t ]] && variants+=(bump_async)
 	[[ $have_bump == t ]] && variants+=(bump_before_sync)
 	[[ $have_bump == t && $have_async == t ]] && variants+=(bump_before_async)
+	if [[ $have_bump == t ]] && set_trigger bump_stmt uid >/dev/null 2>&1; then
+		variants+=(bump_stmt_sync)
+		[[ $have_async == t ]] && variants+=(bump_stmt_async)
+	fi
 	[[ $have_bump == t && $have_tls == t ]] && variants+=(bump_tls)
+	[[ $have_bump == t && $have_unix == t ]] && variants+=(bump_unix)
 	variants+=(notify)
 	[[ $have_memcache == t ]] && variants+=(memcache)
 	variants+=(outbox)
@@ -222,8 +256,9 @@ if want_part tps; then
 			v=${run%/*} sc=${run#*/}
 			set_trigger "$v"
 			pgopts="-c synchronous_commit=$sc"
-			[[ $v == bump_async || $v == bump_before_async ]] && pgopts+=" -c cache_ext.delivery=async"
-			[[ ($v == bump_sync || $v == bump_before_sync || $v == bump_tls) && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
+			[[ $v == bump_*_async || $v == bump_async ]] && pgopts+=" -c cache_ext.delivery=async"
+			[[ ($v == *_sync || $v == bump_tls || $v == bump_unix) && $have_async == t ]] && pgopts+=" -c cache_ext.delivery=sync"
+			[[ $v == bump_unix ]] && pgopts+=" -c cache_ext.redis_url=unix://$unix_sock"
 			[[ $v == bump_tls ]] && pgopts+=" -c cache_ext.redis_url=$REDIS_TLS_URL"
 			bench_psql -c "CHECKPOINT"
 			t=$(PGOPTIONS=$pgopts bench_pgbench_tps "$script" "$SECS" "$CLIENTS" -M prepared) || t=''
@@ -248,6 +283,25 @@ if want_part tps; then
 		echo "TLS / plain TCP (bump_tls / bump_sync, median TPS): sc=on $(ratio "$(median ${tps[bump_tls/on]})" "$(median ${tps[bump_sync/on]})")," \
 			"sc=off $(ratio "$(median ${tps[bump_tls/off]})" "$(median ${tps[bump_sync/off]})") (1 = no cost; target >= 0.87, i.e. <= 15% more per commit)"
 	fi
+	# the same ratios paired by round (each variant against the "none" run
+	# of its own round, then the median): less swayed by a slow stretch
+	# of the machine that hits a few runs of one variant
+	echo "paired: median of the per-round ratios to none (range)"
+	for v in "${variants[@]}"; do
+		line=''
+		for sc in on off; do
+			read -r -a a <<<"${tps[$v/$sc]:-}"
+			read -r -a b <<<"${tps[none/$sc]:-}"
+			rs=()
+			for ((k = 0; k < ${#a[@]} && k < ${#b[@]}; k++)); do
+				[[ -n ${a[k]} && -n ${b[k]} ]] && rs+=("$(ratio "${a[k]}" "${b[k]}")")
+			done
+			# shellcheck disable=SC2046 # word splitting wanted
+			line+=$(printf ' %8.3f [%s-%s]' "$(median "${rs[@]}")" \
+				$(printf '%s\n' "${rs[@]}" | sort -g | sed -n '1p;$p'))
+		done
+		printf '%-18s%s\n' "$v" "$line"
+	done
 	echo "raw TPS per round:"
 	for run in "${runs[@]}"; do
 		echo "  $run: ${tps[$run]}"

@@ -76,6 +76,9 @@ done
 # the BEFORE row form (no after-trigger queue), at the default batch delay
 variants+=("before_sync|bump_before|-c cache_ext.delivery=sync"
 	"before_async_5ms|bump_before|-c cache_ext.delivery=async|5")
+# the statement form with transition tables (no per-row after-trigger event)
+variants+=("stmt_sync|bump_stmt|-c cache_ext.delivery=sync"
+	"stmt_async_5ms|bump_stmt|-c cache_ext.delivery=async|5")
 
 set_trigger() {
 	local sql="DROP TRIGGER IF EXISTS bench_trg ON pgbench_accounts;"
@@ -83,6 +86,7 @@ set_trigger() {
 	floor) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger();" ;;
 	bump) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{uid}');" ;;
 	bump_before) sql+="CREATE TRIGGER bench_trg BEFORE UPDATE ON pgbench_accounts FOR EACH ROW EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{uid}');" ;;
+	bump_stmt) sql+="CREATE TRIGGER bench_trg AFTER UPDATE ON pgbench_accounts REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION cache_ext.bump_version('cache_user_version:{uid}');" ;;
 	esac
 	bench_psql -c "$sql" 2>/dev/null
 }

@@ -543,10 +543,11 @@ probe_redis(bool *unusable)
 		log_failure("Redis does not answer, will probe it again", outcome.message);
 		return false;
 	}
-	if (reply.type == REDIS_VALUE_ERROR &&
-		(strncmp(outcome.first_error, "LOADING", 7) == 0 ||
-		 strncmp(outcome.first_error, "BUSY", 4) == 0 ||
-		 strncmp(outcome.first_error, "MASTERDOWN", 10) == 0))
+	/*
+	 * Answering but not ready (LOADING, BUSY, MASTERDOWN: the list of
+	 * RedisErrorIsNotNow, whose write-only refusals PUBLISH never gets).
+	 */
+	if (reply.type == REDIS_VALUE_ERROR && reply.not_now)
 	{
 		log_failure("Redis is not ready, will probe it again", outcome.first_error);
 		return false;
@@ -559,6 +560,17 @@ probe_redis(bool *unusable)
  * yet), for linger_for_batch.
  */
 static TimestampTz last_batch_sent_at = 0;
+
+/*
+ * Fewer effects are queued than make a good pipeline, and a batch delay is
+ * set: what is queued waits for the next batch (linger_for_batch).
+ */
+static bool
+queue_is_trickle(void)
+{
+	return cache_ext_worker_batch_delay > 0 &&
+		QueueDepth() < WORKER_LINGER_BELOW;
+}
 
 /*
  * Let a trickle of effects become a batch: cache_ext.worker_batch_delay is
@@ -579,17 +591,6 @@ static TimestampTz last_batch_sent_at = 0;
  * shutdown request, a reload and the postmaster's death still end the
  * wait (CHECK_FOR_INTERRUPTS, WL_EXIT_ON_PM_DEATH).
  */
-/*
- * Fewer effects are queued than make a good pipeline, and a batch delay is
- * set: what is queued waits for the next batch (linger_for_batch).
- */
-static bool
-queue_is_trickle(void)
-{
-	return cache_ext_worker_batch_delay > 0 &&
-		QueueDepth() < WORKER_LINGER_BELOW;
-}
-
 static void
 linger_for_batch(void)
 {

@@ -17,7 +17,9 @@
 #                      a permanent error (WRONGTYPE) never blocks the queue;
 #   health identity    the worker's "down" reaches only the sessions whose
 #                      URL names the same endpoint (two long Sentinel URLs
-#                      that differ after their first 400 bytes are two).
+#                      that differ after their first 400 bytes are two);
+#   not ready          a server answering LOADING to the worker's probe is
+#                      still down for the sessions.
 # Generous bounds only; the figures are printed.  Runs inside
 # test/sandbox.sh, preloaded or not (the "not now" part needs the worker).
 set -euo pipefail
@@ -169,6 +171,38 @@ assert_contains "not retried for cache_ext.reconnect_interval" "$after" \
 sb_pg_set "cache_ext.redis_url = '$url_saved'"
 poll_eq 0 20 "SELECT queue_depth FROM cache_ext.stats" >/dev/null ||
 	fail "health identity: the queue drains once the URL is back"
+
+# ------------------------------------------- the probe and "not ready"
+# While Redis is down the worker probes it; a server that answers LOADING
+# (still loading its data after a restart or a failover) is not up: the
+# health state must stay "down", so a session in its backoff keeps failing
+# fast on the worker's word instead of going to a server that refuses its
+# commands.  test/hostile_redis.py answers the handshake, then LOADING.
+port=$(sb__pick_port "$REDIS_PORT" "$PGPORT")
+url_saved=$(q "SHOW cache_ext.redis_url")
+sb_pg_set "cache_ext.redis_url = 'redis://127.0.0.1:$port'"
+rm -f "$SANDBOX_DIR/hostile.out"
+(sleep 1 && exec python3 "$here/hostile_redis.py" "$port" loading --lifetime 30) \
+	>"$SANDBOX_DIR/hostile.out" 2>&1 &
+hostile_pid=$!
+out=$(sb_psql -X -d postgres 2>&1 <<SQL || true
+\\set ON_ERROR_STOP 0
+SET cache_ext.reconnect_interval = '60s';
+SELECT cache_ext.get('edge:probe');
+\! sleep 3
+\warn MARK
+SELECT cache_ext.get('edge:probe');
+SQL
+)
+accepted=$(grep -c accepted "$SANDBOX_DIR/hostile.out" || true)
+kill "$hostile_pid" 2>/dev/null || true
+wait "$hostile_pid" 2>/dev/null || true
+after=$(sed -n '/MARK/,$p' <<<"$out")
+if ((accepted > 0)); then ok "not ready: the worker probed the LOADING server ($accepted connection(s))"
+else fail "not ready: the worker never connected to the LOADING server: $(cat "$SANDBOX_DIR/hostile.out")"; fi
+assert_contains "the cache_ext worker finds it down too" "$after" \
+	"not ready: a LOADING answer to the probe keeps Redis down for the sessions"
+sb_pg_set "cache_ext.redis_url = '$url_saved'"
 
 if grep -qE 'terminated by signal|server process .* was terminated' "$SANDBOX_DIR/postgres.log"; then
 	fail "no backend crashed"

@@ -666,8 +666,6 @@ fnv1a_field(uint64 h, const char *field)
 	return h;
 }
 
-static uint64 endpoint_fingerprint(void);
-
 /*
  * The endpoint parsed from the current URL; its name for messages, which
  * Sentinel discovery rewrites while it talks to one server or another; and
@@ -882,6 +880,35 @@ same_string(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/*
+ * EndpointIdentity of an endpoint: FNV-1a over host and port, the unix
+ * path, or a Sentinel URL's list of sentinels and its service (another
+ * list may serve another "mymaster"); never 0.  The whole strings are
+ * hashed (a list of sentinels may run to kilobytes): any cut would make
+ * two URLs that differ after it one.
+ */
+static uint64
+identity_of(const RedisEndpoint *endpoint)
+{
+	uint64		h = FNV_OFFSET_BASIS;
+
+	if (endpoint->service != NULL)
+	{
+		h = fnv1a_field(h, endpoint->host);
+		h = fnv1a_field(h, endpoint->service);
+	}
+	else
+	{
+		char		port[16];
+
+		snprintf(port, sizeof(port), "%d", endpoint->port);
+		h = fnv1a_field(h, endpoint->is_unix ? "unix" : "tcp");
+		h = fnv1a_field(h, endpoint->is_unix ? endpoint->path : endpoint->host);
+		h = fnv1a_field(h, endpoint->is_unix ? "" : port);
+	}
+	return h == 0 ? 1 : h;
+}
+
 static void
 assign_redis_url(const char *newval, void *extra)
 {
@@ -938,25 +965,7 @@ assign_redis_url(const char *newval, void *extra)
 		snprintf(endpoint_description, sizeof(endpoint_description),
 				 "%s:%d", current_endpoint.host, current_endpoint.port);
 
-	/*
-	 * The sentinels too: another list may serve another "mymaster".  A
-	 * hash of the whole strings (a list of sentinels may run to
-	 * kilobytes): any cut would make two URLs that differ after it one.
-	 */
-	if (current_endpoint.service != NULL)
-		endpoint_identity = endpoint_fingerprint();
-	else
-	{
-		char		port[16];
-		uint64		h = FNV_OFFSET_BASIS;
-
-		snprintf(port, sizeof(port), "%d", current_endpoint.port);
-		h = fnv1a_field(h, current_endpoint.is_unix ? "unix" : "tcp");
-		h = fnv1a_field(h, current_endpoint.is_unix ? current_endpoint.path
-						: current_endpoint.host);
-		h = fnv1a_field(h, current_endpoint.is_unix ? "" : port);
-		endpoint_identity = h == 0 ? 1 : h;
-	}
+	endpoint_identity = identity_of(&current_endpoint);
 }
 
 /* A change of the password file makes every process reconnect. */
@@ -1771,21 +1780,17 @@ format_primary(char *buf, size_t buflen, const char *host, int port)
 }
 
 /*
- * Which sentinels and service an announcement concerns: FNV-1a over the
- * URL's list of sentinels and its service (never 0 for a Sentinel URL).
- * A session whose URL names other sentinels or another service ignores
- * the worker's announcements.
+ * Which sentinels and service an announcement concerns: the identity of a
+ * Sentinel URL (FNV-1a over its list of sentinels and its service, never
+ * 0); 0 for any other URL.  A session whose URL names other sentinels or
+ * another service ignores the worker's announcements.
  */
 static uint64
 endpoint_fingerprint(void)
 {
-	uint64		h = FNV_OFFSET_BASIS;
-
 	if (current_endpoint.service == NULL || current_endpoint.host == NULL)
 		return 0;
-	h = fnv1a_field(h, current_endpoint.host);
-	h = fnv1a_field(h, current_endpoint.service);
-	return h == 0 ? 1 : h;
+	return endpoint_identity;
 }
 
 /*

@@ -146,26 +146,29 @@ url_other="redis+sentinel://$list,127.0.0.1:16/mymaster"
 url_saved=$(q "SHOW cache_ext.redis_url")
 sb_pg_set "cache_ext.redis_url = '$url_worker'"
 q "SET cache_ext.delivery = 'async'; SELECT cache_ext.bump('edge:identity')" >/dev/null
-down() {	# URL: the second call's error of a session on URL, in a 60 s backoff
-	sb_psql -X -d postgres 2>&1 <<SQL || true
+# backoff_error URL [SECONDS]: a session on URL fails a call (its 60 s
+# backoff starts), waits SECONDS (0), and prints the error of its second
+# call, which the backoff or the worker's word decides
+backoff_error() {
+	sb_psql -X -d postgres 2>&1 <<SQL | sed -n '/MARK/,$p' || true
 \\set ON_ERROR_STOP 0
 SET cache_ext.redis_url = '$1';
 SET cache_ext.reconnect_interval = '60s';
-SELECT cache_ext.get('edge:identity:probe');
+SELECT cache_ext.get('edge:backoff:probe');
+\\! sleep ${2:-0}
 \warn MARK
-SELECT cache_ext.get('edge:identity:probe');
+SELECT cache_ext.get('edge:backoff:probe');
 SQL
 }
 # wait until the worker has found the worker URL's sentinels down
 for ((i = 0; i < 50; i++)); do
-	out=$(down "$url_worker")
-	[[ $out == *"finds it down too"* ]] && break
+	after=$(backoff_error "$url_worker")
+	[[ $after == *"finds it down too"* ]] && break
 	sleep 0.1
 done
-assert_contains "the cache_ext worker finds it down too" "$(sed -n '/MARK/,$p' <<<"$out")" \
+assert_contains "the cache_ext worker finds it down too" "$after" \
 	"health identity: a session on the worker's Sentinel URL takes the worker's verdict"
-out=$(down "$url_other")
-after=$(sed -n '/MARK/,$p' <<<"$out")
+after=$(backoff_error "$url_other")
 assert_contains "not retried for cache_ext.reconnect_interval" "$after" \
 	"health identity: a session on another Sentinel URL (same first 400 bytes) goes by its own backoff"
 sb_pg_set "cache_ext.redis_url = '$url_saved'"
@@ -180,24 +183,16 @@ poll_eq 0 20 "SELECT queue_depth FROM cache_ext.stats" >/dev/null ||
 # commands.  test/hostile_redis.py answers the handshake, then LOADING.
 port=$(sb__pick_port "$REDIS_PORT" "$PGPORT")
 url_saved=$(q "SHOW cache_ext.redis_url")
-sb_pg_set "cache_ext.redis_url = 'redis://127.0.0.1:$port'"
+url_loading="redis://127.0.0.1:$port"
+sb_pg_set "cache_ext.redis_url = '$url_loading'"
 rm -f "$SANDBOX_DIR/hostile.out"
 (sleep 1 && exec python3 "$here/hostile_redis.py" "$port" loading --lifetime 30) \
 	>"$SANDBOX_DIR/hostile.out" 2>&1 &
 hostile_pid=$!
-out=$(sb_psql -X -d postgres 2>&1 <<SQL || true
-\\set ON_ERROR_STOP 0
-SET cache_ext.reconnect_interval = '60s';
-SELECT cache_ext.get('edge:probe');
-\! sleep 3
-\warn MARK
-SELECT cache_ext.get('edge:probe');
-SQL
-)
+after=$(backoff_error "$url_loading" 3)
 accepted=$(grep -c accepted "$SANDBOX_DIR/hostile.out" || true)
 kill "$hostile_pid" 2>/dev/null || true
 wait "$hostile_pid" 2>/dev/null || true
-after=$(sed -n '/MARK/,$p' <<<"$out")
 if ((accepted > 0)); then ok "not ready: the worker probed the LOADING server ($accepted connection(s))"
 else fail "not ready: the worker never connected to the LOADING server: $(cat "$SANDBOX_DIR/hostile.out")"; fi
 assert_contains "the cache_ext worker finds it down too" "$after" \

@@ -2,7 +2,9 @@
 # test/run_tests.sh — owns: the whole cache_ext test suite (what README and CI
 # run).  Builds and installs the extension once, then:
 #   0. the static checks: the SQL in src/ (test/check_sql_rule.py), the
-#      links between the documents (test/check_doc_links.py);
+#      links between the documents (test/check_doc_links.py); and the
+#      harness's own check that a port it picks can be listened on
+#      (test/check_ports.sh);
 #   1. `make installcheck`: the Makefile's REGRESS list (pg_regress) and its
 #      ISOLATION list, the specs of test/isolation (pg_isolation_regress), in
 #      one preloaded sandbox;
@@ -41,6 +43,17 @@ count_pg_regress() {
 	p=$(grep -cE '\.\.\. ok( |$)|^ok [0-9]+ ' "$1" || true)
 	f=$(grep -cE '\.\.\. FAILED|^not ok [0-9]+ ' "$1" || true)
 	echo "$p $f"
+}
+
+# last_counts LOG: "PASSED FAILED" from the last "N passed, M failed" line
+last_counts() {
+	local line
+	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)
+	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
+		echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+	else
+		echo "0 1"
+	fi
 }
 
 # ------------------------------------------------- step 1, inside a sandbox
@@ -87,16 +100,6 @@ if [[ $pg != 15 ]]; then
 	bash "$here/install_deps.sh" # debootstrap, on this machine
 	out=$(mktemp -d /tmp/cache_ext-results.XXXXXX)
 	trap 'rm -rf "$out"' EXIT
-	# last_counts LOG: "PASSED FAILED" from the last "N passed, M failed" line
-	last_counts() {
-		local line
-		line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)
-		if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-			echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
-		else
-			echo "0 1"
-		fi
-	}
 	echo "==== the PostgreSQL $pg root (test/chroot.sh) ===="
 	t0=$SECONDS rc=0
 	bash "$here/chroot.sh" --pg "$pg" --build-only || rc=$?
@@ -158,6 +161,14 @@ if /usr/bin/python3 "$here/check_sql_rule.py" "$repo"/src/*.c; then add 1 0; els
 # Static: every link and anchor between README.md and docs/*.md resolves.
 echo "==== static: links between the documents (test/check_doc_links.py) ===="
 if /usr/bin/python3 "$here/check_doc_links.py" "$repo"; then add 1 0; else add 0 1; fi
+
+# The harness: a port it picks can be listened on (test/check_ports.sh).
+echo "==== harness: ports (test/check_ports.sh) ===="
+rc=0
+bash "$here/check_ports.sh" 2>&1 | tee "$out/check_ports.log" || rc=$?
+read -r p f < <(last_counts "$out/check_ports.log")
+if ((rc != 0 && f == 0)); then f=1; fi
+add "$p" "$f"
 
 echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
 rc=0

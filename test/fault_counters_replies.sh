@@ -27,13 +27,11 @@ trap cleanup EXIT
 
 for mode in nil integer lowstring; do
 	cleanup
-	rm -f "$SANDBOX_DIR/hostile.out"
-	python3 "$here/hostile_redis.py" "$port" "$mode" --lifetime 60 >"$SANDBOX_DIR/hostile.out" 2>&1 &
-	pid=$!
-	for ((i = 0; i < 100; i++)); do
-		grep -q ready "$SANDBOX_DIR/hostile.out" 2>/dev/null && break
-		sleep 0.05
-	done
+	if ! sb_start_hostile "$port" "$mode" --lifetime 60; then
+		fail "$mode: the hostile server did not start (its checks skipped)"
+		continue
+	fi
+	pid=$HOSTILE_PID
 	set_url="SET cache_ext.redis_url = 'redis://127.0.0.1:$port/0'; SET cache_ext.reconnect_interval = 0;"
 
 	rc=0

@@ -465,7 +465,7 @@ while True:
     c.close()
 PY
 PID[$FAKE]=$!
-for ((i = 0; i < 100; i++)); do sb__port_free "$FAKE" || break; sleep 0.05; done
+for ((i = 0; i < 100; i++)); do sb__port_listening "$FAKE" && break; sleep 0.05; done
 FAKEURL="SET cache_ext.sentinel_password = ''; SET cache_ext.redis_url = 'redis+sentinel://127.0.0.1:$FAKE/mymaster'"
 # the replica named is never written to: its ROLE names its primary, which
 # is used once its own ROLE confirms it

@@ -67,38 +67,13 @@ start_redis() {
 	return 1
 }
 
-# hostile PORT MODE [--tls]: start test/hostile_redis.py, wait until it listens
+# hostile PORT MODE [--tls]: sb_start_hostile, with this file's certificate
+# for --tls; the server is killed at exit with the others
 hostile() {
-	local port=$1 mode=$2 i
 	local -a extra=()
 	[[ ${3:-} == --tls ]] && extra=(--tls "$T/server.crt" "$T/server.key")
-	local attempt
-	for attempt in 1 2 3 4 5; do
-		# removed here, not truncated by the child's redirection, which may
-		# happen after the grep below read the previous server's "ready"
-		rm -f "$SANDBOX_DIR/hostile.out"
-		python3 "$here/hostile_redis.py" "$port" "$mode" "${extra[@]}" --lifetime 120 \
-			>"$SANDBOX_DIR/hostile.out" 2>&1 &
-		HOSTILE_PID=$!
-		pids+=("$HOSTILE_PID")
-		for ((i = 0; i < 100; i++)); do
-			# "ready", and the kernel lists the port as listening (once, a
-			# TLS mode's port refused the first connection after "ready" in
-			# a loaded trixie run; a probe connection would be counted)
-			if grep -q ready "$SANDBOX_DIR/hostile.out" 2>/dev/null &&
-				[[ -n $(ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
-				return 0
-			fi
-			sb__alive "$HOSTILE_PID" || break
-			sleep 0.05
-		done
-		# (the port of the previous one may not be free yet)
-		kill -KILL "$HOSTILE_PID" 2>/dev/null || true
-		wait "$HOSTILE_PID" 2>/dev/null || true
-		sleep 0.3
-	done
-	echo "hostile_redis.py did not start: $(cat "$SANDBOX_DIR/hostile.out")" >&2
-	return 1
+	sb_start_hostile "$1" "$2" "${extra[@]}"
+	pids+=("$HOSTILE_PID")
 }
 
 sb_psql -q -c "CREATE EXTENSION IF NOT EXISTS cache_ext"

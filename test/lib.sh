@@ -18,6 +18,8 @@
 #   sb_bind_debug_effect [DB]  bind the test-only door to the pending set,
 #                            public.eff(kind, key [, value]) (test/debug_effect.sql)
 #   sb_redis ARGS...         redis-cli against the sandbox Redis
+#   sb_start_hostile PORT MODE [ARGS...]  test/hostile_redis.py on PORT, up
+#                            and listening (HOSTILE_PID), or a failure saying why
 #   sb_pg_ctl ARGS...        pg_ctl as the cluster owner (-D/-l preset),
 #                            e.g. sb_pg_ctl restart -m fast -w
 #   sb_pg_set "guc = 'v'"    append a line to postgresql.conf and reload
@@ -147,21 +149,46 @@ sb__as_owner() {
 	)
 }
 
-# sb__port_free PORT: true when nothing listens on PORT (TCP).
+# sb__port_free PORT: true when no TCP socket uses PORT as its local port.
+# Not only listeners: a port that an outgoing connection took as its local
+# port cannot be listened on either (EADDRINUSE).
 sb__port_free() {
 	local p=$1
 	if command -v ss >/dev/null 2>&1; then
-		[[ -z $(ss -Hltn "sport = :$p" 2>/dev/null) ]]
+		[[ -z $(ss -Hatn "sport = :$p" 2>/dev/null) ]]
 	else
 		! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null
 	fi
 }
 
-# sb__pick_port [AVOID...]: a free random loopback port in 20000-40000.
+# sb__port_listening PORT: true when something listens on PORT (TCP).
+sb__port_listening() {
+	[[ -n $(ss -Hltn "sport = :$1" 2>/dev/null) ]]
+}
+
+# sb__port_range: "LOW HIGH", where sb__pick_port picks: 20000 up to the
+# kernel's ephemeral range (from which every connect() takes its local port,
+# so a port picked there may be taken between the pick and the bind), or
+# above it; 20000-40000 when the ephemeral range leaves no room.
+sb__port_range() {
+	local lo=32768 hi=60999
+	[[ -r /proc/sys/net/ipv4/ip_local_port_range ]] &&
+		read -r lo hi </proc/sys/net/ipv4/ip_local_port_range
+	if ((lo > 21000)); then
+		echo "20000 $((lo - 1))"
+	elif ((hi < 64000)); then
+		echo "$((hi + 1)) 65000"
+	else
+		echo "20000 40000"
+	fi
+}
+
+# sb__pick_port [AVOID...]: a free random loopback port (sb__port_range).
 sb__pick_port() {
-	local p i a taken
+	local p i a taken lo hi
+	read -r lo hi < <(sb__port_range)
 	for ((i = 0; i < 200; i++)); do
-		p=$((20000 + (RANDOM * 32768 + RANDOM) % 20001))
+		p=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo + 1)))
 		taken=0
 		for a in "$@"; do [[ $p == "$a" ]] && taken=1; done
 		((taken)) && continue
@@ -440,6 +467,43 @@ poll_log() {
 		grep -q -- "$needle" "$SANDBOX_DIR/postgres.log" && return 0
 		sleep 0.1
 	done
+	return 1
+}
+
+# sb_start_hostile PORT MODE [ARGS...]: start test/hostile_redis.py on PORT
+# (ARGS go to it, e.g. --tls CERT KEY; --lifetime defaults to 120), wait
+# until it listens, set HOSTILE_PID.  Its output goes to
+# $SANDBOX_DIR/hostile.out.  When it cannot start, retry a few times (a
+# previous server's port may not be free yet), then print why on stderr and
+# return 1: a test must not go on against nothing.
+sb_start_hostile() {
+	local port=$1 mode=$2 attempt i
+	shift 2
+	local -a extra=("$@")
+	[[ " ${extra[*]} " == *" --lifetime "* ]] || extra+=(--lifetime 120)
+	for attempt in 1 2 3 4 5; do
+		# removed here, not truncated by the child's redirection, which may
+		# happen after the grep below read the previous server's "ready"
+		rm -f "$SANDBOX_DIR/hostile.out"
+		python3 "$sb__here/hostile_redis.py" "$port" "$mode" "${extra[@]}" \
+			>"$SANDBOX_DIR/hostile.out" 2>&1 &
+		HOSTILE_PID=$!
+		for ((i = 0; i < 200; i++)); do
+			# "ready", and the kernel lists the port as listening (once, a
+			# TLS mode's port refused the first connection after "ready" in
+			# a loaded trixie run; a probe connection would be counted)
+			if grep -q ready "$SANDBOX_DIR/hostile.out" 2>/dev/null &&
+				sb__port_listening "$port"; then
+				return 0
+			fi
+			sb__alive "$HOSTILE_PID" || break
+			sleep 0.05
+		done
+		kill -KILL "$HOSTILE_PID" 2>/dev/null || true
+		wait "$HOSTILE_PID" 2>/dev/null || true
+		sleep 0.3
+	done
+	echo "hostile_redis.py did not start on port $port: $(tail -n 3 "$SANDBOX_DIR/hostile.out" 2>/dev/null)" >&2
 	return 1
 }
 

@@ -19,7 +19,7 @@
 #   quick smoke run (< 1 min): BENCH_ROUNDS=1 BENCH_SECONDS=1
 #        BENCH_SCALE=1 BENCH_BULK_ROUNDS=1 BENCH_LAT_SAMPLES=50
 #
-# Part "tps": pgbench -n -M prepared -c 4 -j 2, one single-row UPDATE per
+# Part "tps": pgbench -n -M prepared -c 4 -j 4 (CLIENTS), one single-row UPDATE per
 # transaction (\set aid random(1, 100000 * scale); UPDATE pgbench_accounts
 # SET abalance = abalance + 1 WHERE aid = :aid) on pgbench_accounts with a
 # plain column uid = aid % 1000, at synchronous_commit on and off, variants:

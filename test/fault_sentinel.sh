@@ -465,7 +465,8 @@ while True:
     c.close()
 PY
 PID[$FAKE]=$!
-for ((i = 0; i < 100; i++)); do sb__port_listening "$FAKE" && break; sleep 0.05; done
+for ((i = 0; i < 200; i++)); do sb__port_listening "$FAKE" && break; sleep 0.05; done
+sb__port_listening "$FAKE" || echo "the fake sentinel did not start: $(tail -n 3 "$T/fake.log")" >&2
 FAKEURL="SET cache_ext.sentinel_password = ''; SET cache_ext.redis_url = 'redis+sentinel://127.0.0.1:$FAKE/mymaster'"
 # the replica named is never written to: its ROLE names its primary, which
 # is used once its own ROLE confirms it

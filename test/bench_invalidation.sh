@@ -49,7 +49,11 @@
 #              key, created_at), truncated before each run
 # Every round runs every variant at both settings, in an order rotated from
 # round to round; a CHECKPOINT precedes each run.  Reported: median TPS and
-# ratio to "none" at the same setting.
+# ratio to "none" at the same setting; then each run's ratio to the "none"
+# run of its own round, as the median with its range and a distribution-free
+# 95 % confidence interval (median_ci; needs 6 rounds or more).  To decide one
+# variant against a target, run it alone with the baseline in many short
+# rounds, e.g. BENCH_VARIANTS="none bump_async" BENCH_ROUNDS=24 BENCH_SECONDS=5.
 #
 # Part "bulk": one UPDATE pgbench_accounts SET abalance = abalance + 1 (every
 # row, one transaction, COMMIT and delivery included) with no trigger, the
@@ -286,7 +290,7 @@ if want_part tps; then
 	# the same ratios paired by round (each variant against the "none" run
 	# of its own round, then the median): less swayed by a slow stretch
 	# of the machine that hits a few runs of one variant
-	echo "paired: median of the per-round ratios to none (range)"
+	echo "paired: median of the per-round ratios to none [range] (95 % confidence interval of that median)"
 	for v in "${variants[@]}"; do
 		line=''
 		for sc in on off; do
@@ -297,8 +301,9 @@ if want_part tps; then
 				[[ -n ${a[k]} && -n ${b[k]} ]] && rs+=("$(ratio "${a[k]}" "${b[k]}")")
 			done
 			# shellcheck disable=SC2046 # word splitting wanted
-			line+=$(printf ' %8.3f [%s-%s]' "$(median "${rs[@]}")" \
-				$(printf '%s\n' "${rs[@]}" | sort -g | sed -n '1p;$p'))
+			line+=$(printf ' %8.3f [%s-%s] (%s-%s)' "$(median "${rs[@]}")" \
+				$(printf '%s\n' "${rs[@]}" | sort -g | sed -n '1p;$p') \
+				$(median_ci "${rs[@]}"))
 		done
 		printf '%-18s%s\n' "$v" "$line"
 	done

@@ -39,7 +39,8 @@
 #                            returns 1 when anything failed
 #
 # Numbers: median NUMBERS... (the mean of the middle two for an even
-# count), minimum NUMBERS..., ratio A B (3 decimals, "n/a" when either is
+# count), median_ci NUMBERS... (a 95 % confidence interval for it),
+# minimum NUMBERS..., ratio A B (3 decimals, "n/a" when either is
 # empty).  The benchmark helpers (bench_*) are described at their section,
 # at the end.
 
@@ -575,6 +576,25 @@ ratio() {
 
 minimum() {
 	printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g | head -n 1
+}
+
+# median_ci NUMBERS...: "LOW HIGH", a distribution-free 95 % confidence
+# interval for the median: the order statistics k and n + 1 - k, with the
+# largest k for which P(Binomial(n, 1/2) < k) <= 0.025; "n/a n/a" below six
+# numbers, which are too few for one.
+median_ci() {
+	printf '%s\n' "$@" | { grep -v '^$' || true; } | sort -g |
+		awk '{ a[NR] = $1 }
+		END {
+			n = NR; k = 0; cum = 0; p = 0.5 ^ n
+			for (j = 0; j < n; j++) {
+				cum += p
+				if (cum > 0.025) break
+				k = j + 1
+				p = p * (n - j) / (j + 1)
+			}
+			if (k < 1) print "n/a n/a"; else print a[k], a[n + 1 - k]
+		}'
 }
 
 # --------------------------------------------------------------- benchmarks

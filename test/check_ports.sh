@@ -40,7 +40,7 @@ fi
 # 2. A port held by a connected socket, with nothing listening on it, is
 #    not free.
 python3 - "$SANDBOX_DIR/held" <<'EOF' &
-import socket, sys, time
+import os, socket, sys, time
 lsock = socket.socket()
 lsock.bind(("127.0.0.1", 0))
 lsock.listen(1)
@@ -50,7 +50,6 @@ peer, _ = lsock.accept()
 lsock.close()                    # only the two connected ends are left
 with open(sys.argv[1] + ".tmp", "w") as f:
     f.write("%d\n" % conn.getsockname()[1])
-import os
 os.rename(sys.argv[1] + ".tmp", sys.argv[1])
 time.sleep(60)
 EOF

@@ -12,7 +12,6 @@
 set -euo pipefail
 source "$SANDBOX_LIB"
 SB_SUITE=fault_counters_replies
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 q "CREATE EXTENSION IF NOT EXISTS cache_ext" >/dev/null
 q "CREATE TABLE rep_inv (year int, no int, UNIQUE (year, no))" >/dev/null

@@ -94,6 +94,11 @@ SET cache_ext.redis_url = 'rediss://:only%3Apass@[::1]:6380/2';
 SHOW cache_ext.redis_url;
 SET cache_ext.redis_url = 'unix://app:pw@/tmp/redis.sock?db=3';
 SHOW cache_ext.redis_url;
+-- credentials after the path's first '/' are not a socket path: refused, never shown
+SET cache_ext.redis_url = 'unix:///:hunter4@/tmp/redis.sock';
+SET cache_ext.redis_url = 'unix:///app:hunter4@/tmp/redis.sock?db=1';
+SET cache_ext.redis_url = 'unix:///tmp/app@redis.sock';
+SHOW cache_ext.redis_url;
 SET cache_ext.redis_url = 'rediss://app@cache.example.com';
 SHOW cache_ext.redis_url;
 -- Sentinel URLs: the sentinels, then the service (and the database)

@@ -479,6 +479,18 @@ EndpointParseUrl(const char *url, RedisEndpoint *endpoint, const char **error)
 			*error = "the unix socket path is too long";
 			goto fail;
 		}
+
+		/*
+		 * An '@' in the path is almost surely credentials written after the
+		 * path's first '/' (unix:///:secret@/run/redis.sock): taken as a
+		 * path, the secret would be stored in the setting and named in every
+		 * connection error.  No socket path worth supporting holds an '@'.
+		 */
+		if (memchr(rest, '@', pathlen) != NULL)
+		{
+			*error = "the unix socket path contains '@'; credentials go between unix:// and the path, as in unix://user:password@/run/redis/redis.sock";
+			goto fail;
+		}
 		endpoint->path = malloc_strndup(rest, pathlen);
 		if (endpoint->path == NULL)
 		{

@@ -9,7 +9,8 @@
 #
 # usage (inside test/sandbox.sh): test/fault_fuzz_redis.sh [--long] [--seed N]
 #   --long     an hour of hostile traffic
-#   --seed N   rerun with the mutations of a printed seed
+#   --seed N   rerun with the mutations of a printed seed (default:
+#              CACHE_EXT_TEST_SEED, else random; --long: random)
 # Environment: HOSTILE_REDIS_SECONDS (default 20).
 set -euo pipefail
 source "$SANDBOX_LIB"
@@ -20,6 +21,7 @@ py=/usr/bin/python3
 [[ -x $py ]] || py=python3
 
 args=(--duration "${HOSTILE_REDIS_SECONDS:-20}")
+[[ -n ${CACHE_EXT_TEST_SEED:-} ]] && args+=(--seed "$CACHE_EXT_TEST_SEED")
 while (($#)); do
 	case $1 in
 	--long) args=(--long) ;;

@@ -9,6 +9,8 @@
 #   --long     up to 3 hours (10,000,000 iterations)
 #   --seed N   reproduce a run (the seed is printed; one input of it is
 #              reproduced with test/fuzz_sql.py --seed N --start I --iterations 1)
+#   The default seed is CACHE_EXT_TEST_SEED (run_tests.sh sets it from the
+#   commit), else a random one; --long takes a random one unless --seed follows.
 # Environment: FUZZ_SQL_ITERATIONS (default 4000), FUZZ_SQL_SECONDS (default
 #   60: the short run stops there even if iterations remain).
 set -euo pipefail
@@ -20,6 +22,7 @@ py=/usr/bin/python3
 [[ -x $py ]] || py=python3
 
 args=(--iterations "${FUZZ_SQL_ITERATIONS:-4000}" --max-seconds "${FUZZ_SQL_SECONDS:-60}")
+[[ -n ${CACHE_EXT_TEST_SEED:-} ]] && args+=(--seed "$CACHE_EXT_TEST_SEED")
 while (($#)); do
 	case $1 in
 	--long) args=(--long) ;;

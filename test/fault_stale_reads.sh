@@ -10,7 +10,8 @@
 #
 # usage (inside test/sandbox.sh): test/fault_stale_reads.sh [--long] [--seed N]
 #   --long     each mode runs 10 minutes (the pause mode with 10 pauses)
-#   --seed N   the seed of every mode (default: a new one per mode, printed)
+#   --seed N   the seed of every mode (default: CACHE_EXT_TEST_SEED, which
+#              run_tests.sh sets from the commit, else a new one per mode)
 # Environment: STALE_READS_DURATION (s per mode, default 20),
 #   STALE_READS_BOUND_MS (pause mode, default 500),
 #   STALE_READS_ASYNC_BOUND_MS (default 1000), STALE_READS_MODES (default
@@ -39,6 +40,7 @@ py=/usr/bin/python3
 [[ -x $py ]] || py=python3
 
 long=() seed=()
+[[ -n ${CACHE_EXT_TEST_SEED:-} ]] && seed=(--seed "$CACHE_EXT_TEST_SEED")
 while (($#)); do
 	case $1 in
 	--long) long=(--long) ;;

@@ -27,7 +27,8 @@
 #   -Werror, as CI does; 0 to allow warnings), CACHE_EXT_SANITIZE (e.g.
 #   address,undefined: the whole suite against a sanitizer build of
 #   cache_ext, see test/sandbox.sh; prints "sanitizers: ..." first, and the
-#   reports found last).
+#   reports found last), CACHE_EXT_TEST_SEED (the seeded tests' seed;
+#   default: from the commit, see below).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -80,6 +81,24 @@ if [[ ${1:-} == --inside-regress ]]; then
 	echo "$p $f" >"$out/iso.counts"
 	exit 0
 fi
+
+# The seed of the seeded tests (fault_fuzz_sql, fault_fuzz_redis,
+# fault_stale_reads): the commit's, so that a run of a commit is a run of
+# the same inputs (a red run is rerun as it was, on any machine and any
+# major), while each new commit tries new ones.  CACHE_EXT_TEST_SEED=N picks
+# one; outside a git checkout, a random one.  Printed, and passed on to the
+# root of --pg 17 (chroot.sh passes every CACHE_EXT_* variable).
+if [[ -z ${CACHE_EXT_TEST_SEED:-} ]]; then
+	commit=$(git -C "$repo" rev-parse --verify --quiet HEAD 2>/dev/null || true)
+	if [[ $commit =~ ^[0-9a-f]{8} ]]; then
+		CACHE_EXT_TEST_SEED=$((16#${commit:0:8}))
+		echo "seed: $CACHE_EXT_TEST_SEED (from commit ${commit:0:12})"
+	else
+		CACHE_EXT_TEST_SEED=$((RANDOM * 32768 + RANDOM))
+		echo "seed: $CACHE_EXT_TEST_SEED (random: not a git checkout)"
+	fi
+fi
+export CACHE_EXT_TEST_SEED
 
 # ------------------------------------------- --pg MAJOR: another major
 # Only --pg is taken out of the arguments here; the rest go on as given (to

@@ -46,12 +46,20 @@ count_pg_regress() {
 	echo "$p $f"
 }
 
-# last_counts LOG: "PASSED FAILED" from the last "N passed, M failed" line
-last_counts() {
-	local line
+# step_counts LOG RC [SILENT]: "PASSED FAILED" of a step, from the last
+# "N passed, M failed" line of its LOG.  A step that exited non-zero (RC)
+# counts one failure at least.  A LOG without that line counts as SILENT when
+# the step exited 0 (default "0 1": it never said it passed; the fault
+# scripts that are one check and print no count pass "1 0"), else "0 1".
+step_counts() {
+	local line p f
 	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$1" | tail -n 1 || true)
 	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-		echo "${BASH_REMATCH[1]} ${BASH_REMATCH[2]}"
+		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
+		if (($2 != 0 && f == 0)); then f=1; fi
+		echo "$p $f"
+	elif (($2 == 0)); then
+		echo "${3:-0 1}"
 	else
 		echo "0 1"
 	fi
@@ -131,15 +139,13 @@ if [[ $pg != 15 ]]; then
 	rc=0
 	timeout --foreground -k 15 300 bash "$here/check_chroot.sh" --pg "$pg" 2>&1 |
 		tee "$out/check_chroot.log" || rc=$?
-	read -r p f < <(last_counts "$out/check_chroot.log")
-	if ((rc != 0 && f == 0)); then f=1; fi
+	read -r p f < <(step_counts "$out/check_chroot.log" "$rc")
 	passed=$((passed + p)) failed=$((failed + f))
 	echo "==== the suite on PostgreSQL $pg, inside the root ===="
 	rc=0
 	bash "$here/chroot.sh" --pg "$pg" -- bash test/run_tests.sh "$@" 2>&1 |
 		tee "$out/inside.log" || rc=$?
-	read -r p f < <(last_counts "$out/inside.log")
-	if ((rc != 0 && f == 0)); then f=1; fi
+	read -r p f < <(step_counts "$out/inside.log" "$rc")
 	passed=$((passed + p)) failed=$((failed + f))
 	echo "total wall time (PostgreSQL $pg): $((SECONDS - start))s"
 	echo "cache_ext: $passed passed, $failed failed"
@@ -185,8 +191,7 @@ if /usr/bin/python3 "$here/check_doc_links.py" "$repo"; then add 1 0; else add 0
 echo "==== harness: ports (test/check_ports.sh) ===="
 rc=0
 bash "$here/check_ports.sh" 2>&1 | tee "$out/check_ports.log" || rc=$?
-read -r p f < <(last_counts "$out/check_ports.log")
-if ((rc != 0 && f == 0)); then f=1; fi
+read -r p f < <(step_counts "$out/check_ports.log" "$rc")
 add "$p" "$f"
 
 echo "==== build + pg_regress + isolation (one preloaded sandbox) ===="
@@ -258,15 +263,7 @@ for s in "${faults[@]}"; do
 	SANDBOX_ASAN_OPTIONS=${fault_asan_options[$name]:-} \
 		timeout --foreground -k 15 "${CACHE_EXT_FAULT_TIMEOUT:-600}" \
 		bash "$here/sandbox.sh" --no-build -- "$s" 2>&1 | tee "$out/$name.log" || rc=$?
-	line=$(grep -E '^([A-Za-z0-9_.-]+: )?[0-9]+ passed, [0-9]+ failed' "$out/$name.log" | tail -n 1 || true)
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
-		if ((rc != 0 && f == 0)); then f=1; fi
-	elif ((rc == 0)); then
-		p=1 f=0
-	else
-		p=0 f=1
-	fi
+	read -r p f < <(step_counts "$out/$name.log" "$rc" "1 0")
 	((rc == 0)) || echo "run_tests: $name exited $rc"
 	add "$p" "$f"
 done
@@ -278,13 +275,8 @@ if ((built)) && [[ -z ${CACHE_EXT_SANITIZE:-} ]]; then
 	rc=0
 	timeout --foreground -k 15 "${CACHE_EXT_FAULT_TIMEOUT:-600}" \
 		bash "$here/package.sh" 2>&1 | tee "$out/package.log" || rc=$?
-	line=$(grep -E '^package: [0-9]+ passed, [0-9]+ failed' "$out/package.log" | tail -n 1 || true)
-	if [[ $line =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed ]]; then
-		p=${BASH_REMATCH[1]} f=${BASH_REMATCH[2]}
-		if ((rc != 0 && f == 0)); then f=1; fi
-	else
-		p=0 f=1
-	fi
+	# its last count line is package.sh's own (after package-smoke's)
+	read -r p f < <(step_counts "$out/package.log" "$rc")
 	((rc == 0)) || echo "run_tests: package.sh exited $rc"
 	add "$p" "$f"
 fi

@@ -91,6 +91,18 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# Export only what PostgreSQL looks up by name (the magic block, _PG_init,
+# the SQL-callable functions and their pg_finfo_ records, the workers'
+# mains, all marked PGDLLEXPORT by fmgr.h or by us), so that no internal
+# symbol of ours binds to, or is bound by, a same-named one of the server
+# or another module.  PostgreSQL 16 and later do this for every module
+# (CFLAGS_SL_MODULE); on 15, the same by hand.  test/check_exports.sh
+# checks the result.
+ifeq ($(strip $(CFLAGS_SL_MODULE)),)
+override CFLAGS += -fvisibility=hidden
+override CPPFLAGS += '-DPGDLLEXPORT=__attribute__((visibility("default")))'
+endif
+
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_FRAGMENTS)
 	cat $^ > $@
 

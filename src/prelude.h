@@ -128,4 +128,28 @@
 #define MyProcSlotNumber() (MyProc->pgprocno)
 #endif
 
+/*
+ * What the module exports: only what PostgreSQL looks up by name.  16 and
+ * later build modules with -fvisibility=hidden and declare PGDLLEXPORT both
+ * the function of PG_FUNCTION_INFO_V1 and its pg_finfo_ record (and
+ * _PG_init).  On 15 the Makefile hides symbols the same way and makes
+ * PGDLLEXPORT mean default visibility, and here PG_FUNCTION_INFO_V1 also
+ * declares the function PGDLLEXPORT, as 16's fmgr.h does.  The workers'
+ * mains and _PG_init are declared PGDLLEXPORT where they are defined.
+ * test/check_exports.sh checks the built library.
+ */
+#if PG_VERSION_NUM < 160000
+#undef PG_FUNCTION_INFO_V1
+#define PG_FUNCTION_INFO_V1(funcname) \
+extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+extern PGDLLEXPORT const Pg_finfo_record *CppConcat(pg_finfo_,funcname)(void); \
+const Pg_finfo_record * \
+CppConcat(pg_finfo_,funcname) (void) \
+{ \
+	static const Pg_finfo_record finfo = {1}; \
+	return &finfo; \
+} \
+extern int no_such_variable
+#endif
+
 #endif							/* CACHE_EXT_PRELUDE_H */

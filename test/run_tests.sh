@@ -7,7 +7,8 @@
 #      (test/check_ports.sh);
 #   1. `make installcheck`: the Makefile's REGRESS list (pg_regress) and its
 #      ISOLATION list, the specs of test/isolation (pg_isolation_regress), in
-#      one preloaded sandbox;
+#      one preloaded sandbox; then the built library's exported symbols
+#      (test/check_exports.sh);
 #   2. the regression tests again without shared_preload_libraries
 #      (`make installcheck PRELOADED=no`);
 #   3. every executable test/fault_*.sh, each in its own fresh sandbox;
@@ -225,6 +226,15 @@ else
 		echo "run_tests: the regression sandbox exited $rc"
 		add 0 1
 	fi
+fi
+
+# The built library exports PostgreSQL's entry points and nothing else.
+if ((built)); then
+	echo "==== the library's exported symbols (test/check_exports.sh) ===="
+	rc=0
+	bash "$here/check_exports.sh" "$repo/cache_ext.so" 2>&1 | tee "$out/check_exports.log" || rc=$?
+	read -r p f < <(step_counts "$out/check_exports.log" "$rc")
+	add "$p" "$f"
 fi
 
 # The library must also work when merely loaded by CREATE EXTENSION: the

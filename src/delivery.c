@@ -176,10 +176,11 @@ deliver_records_quietly(EffectRecord **recs, int n, bool *done,
 						char *message, Size msglen)
 {
 	bool		not_now;
+	bool		timed_out;
 
 	PG_TRY();
 	{
-		(void) PlanDeliver(recs, n, done, &not_now, message, msglen);
+		(void) PlanDeliver(recs, n, done, &not_now, &timed_out, message, msglen);
 	}
 	PG_CATCH();
 	{

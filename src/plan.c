@@ -437,6 +437,7 @@ repair_version_keys(DeliveryPlan *plan, int flags, int nerrors, PlanResult *res)
 		for (i = 0; i < nrep; i++)
 			plan->done[plan->repair_rec[i]] = plan->failed[plan->repair_rec[i]] = false;
 		res->redis_ok = false;
+		res->timed_out = outcome.kind == REDIS_FAIL_TIMEOUT;
 		strlcpy(res->message, outcome.message, sizeof(res->message));
 		return false;
 	}
@@ -490,6 +491,7 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 		if (!ok)
 		{
 			res->redis_ok = false;
+			res->timed_out = outcome.kind == REDIS_FAIL_TIMEOUT;
 			strlcpy(res->message, outcome.message, sizeof(res->message));
 			return;
 		}
@@ -561,6 +563,7 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 			{
 				StatsReconnects();
 				res->redis_ok = false;
+				res->timed_out = outcome.kind == REDIS_FAIL_TIMEOUT;
 				strlcpy(res->message, outcome.message, sizeof(res->message));
 				return;
 			}
@@ -619,7 +622,7 @@ PlanReportRepairs(const PlanResult *res)
 
 bool
 PlanDeliver(EffectRecord **recs, int n, bool *done, bool *not_now,
-			char *message, Size msglen)
+			bool *timed_out, char *message, Size msglen)
 {
 	DeliveryPlan *plan = PlanBuild(recs, n, true);
 	PlanResult	res;
@@ -648,6 +651,7 @@ PlanDeliver(EffectRecord **recs, int n, bool *done, bool *not_now,
 							res.failed, res.first_error)));
 	}
 	*not_now = res.redis_ok && res.not_now > 0;
+	*timed_out = !res.redis_ok && res.timed_out;
 	return res.redis_ok;
 }
 

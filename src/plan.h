@@ -59,6 +59,7 @@ typedef struct DeliveryPlan
 typedef struct PlanResult
 {
 	bool		redis_ok;		/* no transport failure */
+	bool		timed_out;		/* the failure: command_timeout elapsed */
 	int			sent;
 	int			failed;			/* permanent error replies */
 	int			not_now;		/* "not now" error replies: left to retry */
@@ -94,11 +95,12 @@ extern void PlanReportRepairs(const PlanResult *res);
  * pipeline for the simple effects, then the patterns, each round trip
  * bounded by cache_ext.command_timeout.  Records not delivered get their
  * status set to false in done[] (pattern cursors are updated in place).
- * Returns false when Redis could not be used; *message explains.  *not_now:
+ * Returns false when Redis could not be used; *message explains, and
+ * *timed_out says whether that was command_timeout elapsing.  *not_now:
  * Redis answered "not now" (OOM, BUSY, ...: RedisErrorIsNotNow) to some of
  * them, which are left not done; *message says what it answered.
  */
 extern bool PlanDeliver(EffectRecord **recs, int n, bool *done, bool *not_now,
-						char *message, Size msglen);
+						bool *timed_out, char *message, Size msglen);
 
 #endif							/* CACHE_EXT_PLAN_H */

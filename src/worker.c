@@ -104,6 +104,21 @@ typedef enum DrainResult
 static int	not_now_backoff_ms = 0; /* 0: the last batch was accepted */
 
 /*
+ * The most records one batch holds.  A batch is one pipeline, which must be
+ * written and answered within cache_ext.command_timeout; over a slow link,
+ * or to a slow server, a full one may never make it, and sent again as it
+ * was it would time out again, for ever, while the backlog grows.  So a
+ * batch that timed out is sent again halved (down to one record), and the
+ * limit doubles again after BATCH_GROW_AFTER full batches went through, so
+ * that a link that got faster is used fully again.  Its halving is logged
+ * at most every FAILURE_LOG_MS.
+ */
+#define BATCH_GROW_AFTER	8
+static int	batch_limit = WORKER_BATCH_RECORDS;
+static int	batch_full_runs = 0;	/* full batches through since a change */
+static TimestampTz batch_shrink_logged_at = 0;
+
+/*
  * The poll of the sentinels (poll_sentinels): its interval, doubled up to
  * SENTINEL_POLL_MAX_MS while it cannot decide, and the last thing it
  * logged (each is said once).
@@ -621,6 +636,38 @@ linger_for_batch(void)
 	}
 }
 
+/* A batch of n records timed out: the next ones hold at most half as many. */
+static void
+shrink_batches(int n)
+{
+	TimestampTz now = GetCurrentTimestamp();
+
+	batch_full_runs = 0;
+	if (n <= 1 || n / 2 >= batch_limit)
+		return;
+	batch_limit = n / 2;
+	if (batch_shrink_logged_at != 0 &&
+		!TimestampDifferenceExceeds(batch_shrink_logged_at, now, FAILURE_LOG_MS))
+		return;
+	ereport(LOG,
+			(errmsg("cache_ext: a batch of %d queued cache effects did not complete within cache_ext.command_timeout (%d ms); the worker sends at most %d at once until batches go through again",
+					n, cache_ext_command_timeout, batch_limit),
+			 errhint("If the link to Redis is slow, raise cache_ext.command_timeout.")));
+	batch_shrink_logged_at = now;
+}
+
+/* A batch of n records went through: grow the limit back after a while. */
+static void
+grow_batches(int n)
+{
+	if (batch_limit >= WORKER_BATCH_RECORDS || n < batch_limit)
+		return;
+	if (++batch_full_runs < BATCH_GROW_AFTER)
+		return;
+	batch_full_runs = 0;
+	batch_limit = Min(batch_limit * 2, WORKER_BATCH_RECORDS);
+}
+
 /*
  * Deliver what the queue holds, batch after batch while a backlog remains
  * (WORKER_LINGER_BELOW effects or more; with a batch delay, fewer wait for
@@ -648,12 +695,13 @@ drain_queue(char *buf, MemoryContext batchcxt)
 		char		message[256] = "";
 		bool		ok;
 		bool		not_now = false;
+		bool		timed_out = false;
 		MemoryContext old;
 
 		if (len == 0)
 			return DRAIN_OK;
-		if (n > WORKER_BATCH_RECORDS)
-			n = WORKER_BATCH_RECORDS;
+		if (n > batch_limit)
+			n = batch_limit;
 		/* after a "not now": a few records, to see whether Redis accepts */
 		if (not_now_backoff_ms > 0 && n > NOT_NOW_BATCH)
 			n = NOT_NOW_BATCH;
@@ -667,7 +715,8 @@ drain_queue(char *buf, MemoryContext batchcxt)
 			off += recs[i]->size;
 		}
 		last_batch_sent_at = GetCurrentTimestamp();
-		ok = PlanDeliver(recs, n, done, &not_now, message, sizeof(message));
+		ok = PlanDeliver(recs, n, done, &not_now, &timed_out, message,
+						 sizeof(message));
 		MemoryContextSwitchTo(old);
 
 		/* Remove the delivered prefix; keep pattern progress of the rest. */
@@ -691,6 +740,8 @@ drain_queue(char *buf, MemoryContext batchcxt)
 
 		if (!ok)
 		{
+			if (timed_out)
+				shrink_batches(n);
 			log_failure("could not deliver queued cache effects, will retry", message);
 			return DRAIN_FAILED;
 		}
@@ -700,6 +751,8 @@ drain_queue(char *buf, MemoryContext batchcxt)
 			return DRAIN_NOT_NOW;
 		}
 		not_now_backoff_ms = 0;
+		if (!not_now)
+			grow_batches(n);
 		if (++batches >= 100)
 			return DRAIN_OK;	/* let the main loop look at signals */
 		/* what arrived meanwhile waits for a batch (linger_for_batch) */

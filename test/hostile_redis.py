@@ -2,6 +2,7 @@
 """test/hostile_redis.py -- owns: a misbehaving Redis for the transport tests.
 
 usage: hostile_redis.py PORT MODE [--tls CERT KEY] [--lifetime SECONDS]
+       hostile_redis.py PORT throttle --upstream PORT --rate BYTES_PER_S
 
 Listens on 127.0.0.1:PORT (plain TCP, or TLS with --tls) and, per
 connection, answers the connection handshake (AUTH, SELECT, SCRIPT LOAD,
@@ -23,6 +24,10 @@ PING) like Redis, then answers the first other command according to MODE:
   masterdown -MASTERDOWN likewise
   close      closes as soon as a connection arrives (mid-handshake for TLS)
   hshake     (TLS) reads the ClientHello, then closes
+  throttle   an honest but slow link: forwards every connection to the Redis
+             on --upstream, the client's bytes at --rate bytes a second (the
+             replies at full speed), so a long pipeline takes long and a
+             short one does not
 
 Prints "ready" once listening, "accepted" for each connection and, with
 --tls, "sni: NAME" for the server name the client sent (None without).
@@ -141,6 +146,38 @@ def misbehave(conn, mode):
     return False
 
 
+def pump(src, dst, rate):
+    """Copy src to dst until either closes; at most rate bytes/s (0: any)."""
+    try:
+        while True:
+            data = src.recv(1024 if rate else 65536)
+            if not data:
+                break
+            dst.sendall(data)
+            if rate:
+                time.sleep(len(data) / rate)
+    except OSError:
+        pass
+    finally:
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+def throttle(conn, upstream, rate):
+    try:
+        up = socket.create_connection(("127.0.0.1", upstream), timeout=5)
+    except OSError:
+        conn.close()
+        return
+    up.settimeout(None)
+    conn.settimeout(None)
+    threading.Thread(target=pump, args=(up, conn, 0), daemon=True).start()
+    pump(conn, up, rate)
+
+
 def serve(conn, mode):
     try:
         if mode == "close":
@@ -184,7 +221,11 @@ def main():
     ap.add_argument("mode")
     ap.add_argument("--tls", nargs=2, metavar=("CERT", "KEY"))
     ap.add_argument("--lifetime", type=float, default=300)
+    ap.add_argument("--upstream", type=int, help="throttle: the Redis port")
+    ap.add_argument("--rate", type=float, default=0, help="throttle: bytes/s")
     args = ap.parse_args()
+    if args.mode == "throttle" and not args.upstream:
+        ap.error("throttle needs --upstream PORT")
 
     ctx = None
     if args.tls:
@@ -207,6 +248,10 @@ def main():
             continue
         print("accepted", flush=True)
         raw.settimeout(60)
+        if args.mode == "throttle":
+            threading.Thread(target=throttle, args=(raw, args.upstream, args.rate),
+                             daemon=True).start()
+            continue
         threading.Thread(target=accept_one, args=(raw, ctx, args.mode),
                          daemon=True).start()
     os._exit(0)

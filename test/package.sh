@@ -141,6 +141,9 @@ assert_eq "" "$missing" "$pkg holds every released and upgrade script of sql/"
 # ---------------------------------------------------------- install, smoke
 dpkg -x "$deb" "$work/root"
 ok "dpkg -x unpacks $pkg into a private tree"
+# the packaged library, built by debian/rules, exports what a checkout's does
+exports=$(bash "$here/check_exports.sh" "$work/root$libdir/cache_ext.so" 2>&1 | tail -n 1)
+assert_contains " passed, 0 failed" "$exports" "the packaged library exports the module's entry points only"
 rc=0
 SANDBOX_SKIP_DEPS=1 timeout --foreground -k 15 300 \
 	bash "$here/sandbox.sh" --from "$work/root" -- bash "$here/package.sh" --smoke "$current" \

@@ -174,8 +174,12 @@ def throttle(conn, upstream, rate):
         return
     up.settimeout(None)
     conn.settimeout(None)
-    threading.Thread(target=pump, args=(up, conn, 0), daemon=True).start()
+    back = threading.Thread(target=pump, args=(up, conn, 0), daemon=True)
+    back.start()
     pump(conn, up, rate)
+    back.join(5)
+    conn.close()
+    up.close()
 
 
 def serve(conn, mode):

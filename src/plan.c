@@ -397,6 +397,18 @@ PlanBuild(EffectRecord **recs, int n, bool coalesce)
 }
 
 /*
+ * Redis could not be used for a round trip of the plan: say so in res.
+ * After commit too (no palloc, never raises).
+ */
+static void
+note_transport_failure(PlanResult *res, const RedisOutcome *outcome)
+{
+	res->redis_ok = false;
+	res->timed_out = outcome->kind == REDIS_FAIL_TIMEOUT;
+	strlcpy(res->message, outcome->message, sizeof(res->message));
+}
+
+/*
  * Bumps refused for good: when the INCR of a version key failed, the key
  * holds something a bump cannot increase (the 64-bit maximum, a value that
  * is not a number): re-create it from the clock (repair_script) instead of
@@ -436,9 +448,7 @@ repair_version_keys(DeliveryPlan *plan, int flags, int nerrors, PlanResult *res)
 	{
 		for (i = 0; i < nrep; i++)
 			plan->done[plan->repair_rec[i]] = plan->failed[plan->repair_rec[i]] = false;
-		res->redis_ok = false;
-		res->timed_out = outcome.kind == REDIS_FAIL_TIMEOUT;
-		strlcpy(res->message, outcome.message, sizeof(res->message));
+		note_transport_failure(res, &outcome);
 		return false;
 	}
 	for (i = 0; i < nrep; i++)
@@ -490,9 +500,7 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 		StatsReconnects();
 		if (!ok)
 		{
-			res->redis_ok = false;
-			res->timed_out = outcome.kind == REDIS_FAIL_TIMEOUT;
-			strlcpy(res->message, outcome.message, sizeof(res->message));
+			note_transport_failure(res, &outcome);
 			return;
 		}
 		now = GetCurrentTimestamp();
@@ -562,9 +570,7 @@ PlanExecute(DeliveryPlan *plan, bool critical, int budget_ms, PlanResult *res)
 			if (!RedisExecute(1, &plan->pcmds[i], &reply, flags, &outcome))
 			{
 				StatsReconnects();
-				res->redis_ok = false;
-				res->timed_out = outcome.kind == REDIS_FAIL_TIMEOUT;
-				strlcpy(res->message, outcome.message, sizeof(res->message));
+				note_transport_failure(res, &outcome);
 				return;
 			}
 			StatsAdd(STAT_PATTERN_STEPS, 1);
@@ -651,7 +657,7 @@ PlanDeliver(EffectRecord **recs, int n, bool *done, bool *not_now,
 							res.failed, res.first_error)));
 	}
 	*not_now = res.redis_ok && res.not_now > 0;
-	*timed_out = !res.redis_ok && res.timed_out;
+	*timed_out = res.timed_out;
 	return res.redis_ok;
 }
 
